@@ -1,0 +1,43 @@
+import { availableParallelism } from 'node:os';
+import { analyze, planBuild, platformOfNodeArch, type Plan } from '@multiarch/core';
+import { EXIT, reportDiagnostics, type Io } from '../io.js';
+
+export interface SpecOptions {
+  config?: string;
+  localPlatform?: string;
+}
+
+export interface PlanFilterOptions extends SpecOptions {
+  image: string[];
+  platform: string[];
+  push: boolean;
+}
+
+/** The analyzer with this process's environment, working directory and machine. */
+export function analyzeSpec(io: Io, options: SpecOptions): ReturnType<typeof analyze> {
+  return analyze({
+    cwd: io.cwd,
+    configFile: options.config,
+    env: io.env,
+    localPlatform: options.localPlatform ?? platformOfNodeArch(process.arch),
+    localJobs: availableParallelism(),
+  });
+}
+
+/** analyze + plan, reporting diagnostics; an exit code when there is no plan to go on with. */
+export async function makePlan(io: Io, options: PlanFilterOptions): Promise<{ plan: Plan } | { exitCode: number }> {
+  const analysis = await analyzeSpec(io, options);
+  if (!analysis.ok) {
+    reportDiagnostics(io, analysis.diagnostics, analysis.source);
+    return { exitCode: EXIT.usage };
+  }
+  const planned = planBuild(analysis.value.model, { images: options.image, platforms: options.platform, push: options.push });
+  reportDiagnostics(io, [...analysis.diagnostics, ...planned.diagnostics], analysis.value.source);
+  if (!planned.ok) return { exitCode: EXIT.usage };
+  return { plan: planned.value };
+}
+
+/** Repeatable options that also take comma-separated lists: --platform a,b --platform c. */
+export function collectList(value: string, previous: string[] = []): string[] {
+  return [...previous, ...value.split(',').map((v) => v.trim()).filter((v) => v !== '')];
+}

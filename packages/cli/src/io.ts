@@ -1,0 +1,49 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import pc from 'picocolors';
+import type { Colors } from 'picocolors/types.js';
+import { renderDiagnostic, summarize } from './render/diagnostics.js';
+import type { Diagnostic, SpecSource } from '@multiarch/core';
+
+/** Exit codes, as documented: 0 done, 1 a task failed, 2 the spec or the command line is wrong, 130 interrupted. */
+export const EXIT = { ok: 0, failed: 1, usage: 2, interrupted: 130 } as const;
+
+export interface Io {
+  cwd: string;
+  env: Readonly<Record<string, string | undefined>>;
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  /** Colors for stdout and stderr, off when they are not terminals or NO_COLOR is set. */
+  colors: { stdout: Colors; stderr: Colors };
+}
+
+export function processIo(): Io {
+  const colorFor = (stream: NodeJS.WriteStream): Colors => {
+    const env = process.env;
+    const enabled = env['FORCE_COLOR'] !== undefined && env['FORCE_COLOR'] !== '0' ? true : env['NO_COLOR'] === undefined && stream.isTTY === true && env['TERM'] !== 'dumb';
+    return pc.createColors(enabled);
+  };
+  return {
+    cwd: process.cwd(),
+    env: process.env,
+    stdout: (text) => void process.stdout.write(text),
+    stderr: (text) => void process.stderr.write(text),
+    colors: { stdout: colorFor(process.stdout), stderr: colorFor(process.stderr) },
+  };
+}
+
+/** Prints diagnostics to stderr with code frames, reading other files (Containerfiles) only to show them. */
+export function reportDiagnostics(io: Io, diagnostics: readonly Diagnostic[], source?: SpecSource): void {
+  if (diagnostics.length === 0) return;
+  const textOf = (file: string): string | undefined => {
+    if (source && file === source.file) return source.text;
+    try {
+      return readFileSync(path.resolve(io.cwd, file), 'utf8');
+    } catch {
+      return undefined;
+    }
+  };
+  const c = io.colors.stderr;
+  io.stderr(diagnostics.map((d) => renderDiagnostic(d, textOf, c)).join('\n\n') + '\n');
+  io.stderr(`\n${summarize(diagnostics)}\n`);
+}

@@ -1,0 +1,64 @@
+import { createRequire } from 'node:module';
+import { Command, CommanderError, Option } from 'commander';
+import { collectList } from './commands/common.js';
+import { PLAN_FORMATS, planCommand, type PlanCommandOptions } from './commands/plan.js';
+import { validateCommand, type ValidateOptions } from './commands/validate.js';
+import { EXIT, type Io } from './io.js';
+
+const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
+
+/**
+ * The command line. Commands return their exit code; commander's own errors (unknown
+ * option, bad choice) exit 2, as every usage error does.
+ */
+export async function main(argv: readonly string[], io: Io): Promise<number> {
+  let exitCode: number = EXIT.ok;
+  const program = new Command('orchestrate')
+    .description('Build multi-architecture container images from multiarch.yaml with podman.')
+    .version(version, '-V, --version')
+    .showHelpAfterError('(run with --help for usage)')
+    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
+    .exitOverride();
+
+  const specOptions = (command: Command): Command =>
+    command
+      .option('-c, --config <file>', 'spec file to use instead of searching for multiarch.yaml upward from here')
+      .addOption(new Option('--local-platform <platform>', 'platform this machine builds natively (default: detected)'));
+
+  specOptions(
+    program
+      .command('plan')
+      .description('Show what `build` would run, without running anything (a dry run).')
+      .addOption(new Option('-f, --format <format>', 'output format; json is exactly what build consumes').choices(PLAN_FORMATS).default('text'))
+      .option('--image <name>', 'only this image and what it depends on (repeatable, or comma-separated)', collectList, [])
+      .option('--platform <platform>', 'only these platforms; narrowed images are not published (repeatable)', collectList, [])
+      .option('--no-push', 'build and test only: no login, push or publish'),
+  ).action(async (options: PlanCommandOptions) => {
+    exitCode = await planCommand(io, options);
+  });
+
+  specOptions(
+    program
+      .command('validate')
+      .description('Check the spec and report every problem with its place in the file. Exit 0 if valid, 2 if not.')
+      .addOption(new Option('-f, --format <format>', 'output format').choices(['text', 'json']).default('text')),
+  ).action(async (options: ValidateOptions) => {
+    exitCode = await validateCommand(io, options);
+  });
+
+  program.addHelpText(
+    'after',
+    '\nExit codes: 0 done, 1 a task failed, 2 the spec or the command line is wrong, 130 interrupted.\nThe spec: multiarch.yaml (schema: schemas/multiarch.schema.json).',
+  );
+
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // --help and --version end through here with exit code 0.
+      return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    }
+    throw error;
+  }
+  return exitCode;
+}

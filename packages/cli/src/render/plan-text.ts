@@ -1,0 +1,66 @@
+import { formatArg, type Plan, type PlanTask } from '@multiarch/core';
+import type { Colors } from 'picocolors/types.js';
+import { shellWord } from './quote.js';
+
+/** The plan as a tree per image: every command that would run, where, and after what. */
+export function renderPlanText(plan: Plan, c: Colors): string {
+  const out: string[] = [];
+  const imageCount = Object.keys(plan.images).length;
+  out.push(c.bold(`Plan for ${plan.spec}`) + c.dim(` (format ${plan.formatVersion}): ${imageCount} image${imageCount === 1 ? '' : 's'}, ${plan.tasks.length} tasks, this machine is ${plan.localPlatform}`));
+
+  out.push('', c.bold('Hosts'));
+  for (const [name, host] of Object.entries(plan.hosts)) {
+    const where = host.kind === 'local' ? 'this machine' : (host.address ?? `podman connection ${host.connection}`);
+    const extra = host.kind === 'local' ? (host.emulate ? ', emulates other platforms with QEMU' : ', no emulation') : host.fallback === 'emulate' ? ', falls back to emulation here' : '';
+    out.push(`  ${name}  ${where}; builds ${host.platforms.join(', ')} natively; at most ${host.jobs} task${host.jobs === 1 ? '' : 's'} at once${extra}`);
+  }
+  const registries = Object.entries(plan.registries);
+  if (registries.length > 0) {
+    out.push('', c.bold('Registries'));
+    for (const [name, registry] of registries) {
+      const auth = registry.auth === 'none' ? "podman's own credentials" : registry.auth === 'authfile' ? 'credentials from an authfile' : `login with $${registry.auth.slice(4)} on stdin`;
+      out.push(`  ${name}  ${registry.url}; ${auth}${registry.tlsVerify ? '' : '; TLS not verified'}`);
+    }
+  }
+
+  const byImage = new Map<string | null, PlanTask[]>();
+  for (const task of plan.tasks) byImage.set(task.image, [...(byImage.get(task.image) ?? []), task]);
+  const logins = byImage.get(null) ?? [];
+  if (logins.length > 0) {
+    out.push('', c.bold('Logins'));
+    out.push(...renderTasks(logins, c));
+  }
+  for (const [name, image] of Object.entries(plan.images)) {
+    const publishes = image.publishes.length > 0 ? ` -> ${image.publishes.join(', ')}` : c.dim(' (not published)');
+    const after = image.dependsOn.length > 0 ? c.dim(`  after ${image.dependsOn.join(', ')}`) : '';
+    out.push('', `${c.bold(c.cyan(name))}  ${image.strategy}  ${image.platforms.join(', ')}${publishes}${after}`);
+    out.push(...renderTasks(byImage.get(name) ?? [], c));
+  }
+  if (plan.notes.length > 0) {
+    out.push('', c.bold('Notes'));
+    for (const note of plan.notes) out.push(`  - ${note}`);
+  }
+  return out.join('\n') + '\n';
+}
+
+function renderTasks(tasks: readonly PlanTask[], c: Colors): string[] {
+  const lines: string[] = [];
+  tasks.forEach((task, i) => {
+    const last = i === tasks.length - 1;
+    const branch = last ? '└─' : '├─';
+    const stem = last ? '   ' : '│  ';
+    const details = [
+      `on ${task.host}`,
+      task.placement,
+      task.retry === 'registry' ? 'retried on registry errors' : undefined,
+      task.tolerate === 'missing' ? 'fine if absent' : undefined,
+      task.stdin ? `stdin: $${task.stdin.env}` : undefined,
+      task.expect?.platforms ? `expects ${task.expect.platforms.join(', ')}` : undefined,
+      task.expect?.output !== undefined ? `expects output /${task.expect.output}/` : undefined,
+    ].filter((d): d is string => d !== undefined);
+    lines.push(`  ${branch} ${c.bold(task.id)}  ${c.dim(details.join('; '))}`);
+    lines.push(`  ${stem}   ${task.argv.map((arg) => shellWord(formatArg(arg))).join(' ')}`);
+    if (task.dependsOn.length > 0) lines.push(`  ${stem}   ${c.dim(`after ${task.dependsOn.join(', ')}`)}`);
+  });
+  return lines;
+}

@@ -1,0 +1,75 @@
+import { readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { hasErrors, sortDiagnostics, type Diagnostic, type Result } from './diagnostics.js';
+import { loadSpec } from './config/load.js';
+import type { SpecSource } from './config/source.js';
+import type { SpecFiles } from './model/context.js';
+import { resolveModel } from './model/resolve.js';
+import type { Model } from './model/types.js';
+import { validateSchema } from './schema/validate.js';
+
+export interface AnalyzeOptions {
+  cwd: string;
+  configFile?: string | undefined;
+  env: Readonly<Record<string, string | undefined>>;
+  localPlatform: string;
+  localJobs: number;
+}
+
+export interface Analysis {
+  model: Model;
+  source: SpecSource;
+  /** Absolute directory of the spec: the plan's argv paths are relative to it. */
+  specDir: string;
+}
+
+/**
+ * The analyzer: find, parse, validate and resolve the spec. Everything that can be wrong
+ * with the spec is found here and reported with its place in the file; the planner after
+ * it cannot fail on the spec.
+ */
+export async function analyze(options: AnalyzeOptions): Promise<Result<Analysis> & { source?: SpecSource }> {
+  const loaded = await loadSpec({ cwd: options.cwd, configFile: options.configFile });
+  if (!loaded.ok) return loaded;
+  const source = loaded.value;
+  const specDir = path.resolve(options.cwd, path.dirname(source.file));
+  return { ...analyzeSource(source, { ...options, files: diskFiles(specDir) }, specDir), source };
+}
+
+/** The pure part of analysis, for a spec already in memory. */
+export function analyzeSource(
+  source: SpecSource,
+  options: Omit<AnalyzeOptions, 'cwd' | 'configFile'> & { files: SpecFiles },
+  specDir = '.',
+): Result<Analysis> {
+  const schemaDiagnostics = validateSchema(source);
+  if (schemaDiagnostics.length > 0) return { ok: false, diagnostics: sortDiagnostics(schemaDiagnostics) };
+  const resolved = resolveModel(source, options);
+  const diagnostics: Diagnostic[] = sortDiagnostics(resolved.diagnostics);
+  if (!resolved.ok || hasErrors(diagnostics)) return { ok: false, diagnostics };
+  return { ok: true, value: { model: resolved.value, source, specDir }, diagnostics };
+}
+
+/** Files the spec names, read from disk relative to the spec's directory. */
+export function diskFiles(specDir: string): SpecFiles {
+  const cache = new Map<string, string | undefined>();
+  return {
+    readText(relative) {
+      if (!cache.has(relative)) {
+        try {
+          cache.set(relative, readFileSync(path.resolve(specDir, relative), 'utf8'));
+        } catch {
+          cache.set(relative, undefined);
+        }
+      }
+      return cache.get(relative);
+    },
+    isDirectory(relative) {
+      try {
+        return statSync(path.resolve(specDir, relative)).isDirectory();
+      } catch {
+        return false;
+      }
+    },
+  };
+}

@@ -1,0 +1,151 @@
+import { readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+import type { Diagnostic, Result } from '../diagnostics.js';
+import { MAX_SPEC_BYTES, parseYamlSpec, plainSource, type SpecSource } from './source.js';
+
+export const MODULE_NAME = 'multiarch';
+
+/** Where `orchestrate` looks, in order, in each directory from the working directory upward. */
+export const SEARCH_PLACES = [
+  'multiarch.yaml',
+  'multiarch.yml',
+  '.multiarch.yaml',
+  '.multiarch.yml',
+  '.multiarchrc',
+  '.multiarchrc.yaml',
+  '.multiarchrc.yml',
+  '.multiarchrc.json',
+  'multiarch.config.yaml',
+  'multiarch.config.yml',
+  'multiarch.config.json',
+  'multiarch.config.js',
+  'multiarch.config.mjs',
+  'multiarch.config.cjs',
+  'package.json',
+];
+
+export interface LoadOptions {
+  /** Directory to search from. */
+  readonly cwd: string;
+  /** A file named on the command line (`--config`); no search then. */
+  readonly configFile?: string | undefined;
+}
+
+const TEXT_EXTENSIONS = new Set(['.yaml', '.yml', '.json', '']);
+
+/**
+ * Finds and parses the spec. cosmiconfig does the finding; YAML and JSON files are
+ * parsed here, from their text, so every later diagnostic can point at a line.
+ */
+export async function loadSpec(options: LoadOptions): Promise<Result<SpecSource>> {
+  let filepath: string;
+  if (options.configFile !== undefined) {
+    filepath = path.resolve(options.cwd, options.configFile);
+  } else {
+    const found = await searchSpec(options.cwd);
+    if (!found) {
+      return fail({
+        severity: 'error',
+        code: 'config-not-found',
+        message: `no multiarch spec found in ${options.cwd} or any directory above it`,
+        hint: `create multiarch.yaml (see examples/hello), or name one with --config FILE; looked for ${SEARCH_PLACES.slice(0, 4).join(', ')}, package.json#multiarch and others`,
+      });
+    }
+    filepath = found;
+  }
+  const display = displayPath(options.cwd, filepath);
+
+  let size: number;
+  try {
+    const info = await stat(filepath);
+    if (info.isDirectory()) {
+      return fail({
+        severity: 'error',
+        code: 'file-unreadable',
+        message: `${display} is a directory`,
+        file: display,
+        hint: 'name the spec file itself, e.g. --config dir/multiarch.yaml',
+      });
+    }
+    size = info.size;
+  } catch {
+    return fail({
+      severity: 'error',
+      code: 'config-not-found',
+      message: `spec file ${display} does not exist`,
+      file: display,
+      hint: 'check the path given to --config',
+    });
+  }
+  if (size > MAX_SPEC_BYTES) {
+    return fail({
+      severity: 'error',
+      code: 'file-too-large',
+      message: `${display} is ${size} bytes; a spec may be at most ${MAX_SPEC_BYTES} bytes`,
+      file: display,
+      hint: 'split the monorepo into several specs, or check that this is the right file',
+    });
+  }
+
+  const extension = path.extname(filepath);
+  if (!TEXT_EXTENSIONS.has(extension)) return loadScriptSpec(filepath, display);
+
+  let text: string;
+  try {
+    text = await readFile(filepath, 'utf8');
+  } catch (error) {
+    return fail({
+      severity: 'error',
+      code: 'file-unreadable',
+      message: `cannot read ${display}: ${(error as Error).message}`,
+      file: display,
+    });
+  }
+  const isPackageJson = path.basename(filepath) === 'package.json';
+  return parseYamlSpec(display, text, isPackageJson ? { root: [MODULE_NAME] } : {});
+}
+
+async function searchSpec(cwd: string): Promise<string | undefined> {
+  // cosmiconfig is imported only when a search is needed: `--config` skips its start-up cost.
+  const { cosmiconfig } = await import('cosmiconfig');
+  // Text formats are not parsed by cosmiconfig: only whether the file holds a spec matters here.
+  const present = (_file: string, content: string) => (content.trim() === '' ? null : { present: true });
+  const explorer = cosmiconfig(MODULE_NAME, {
+    searchPlaces: SEARCH_PLACES,
+    searchStrategy: 'global',
+    cache: false,
+    loaders: {
+      '.yaml': present,
+      '.yml': present,
+      noExt: present,
+      '.json': (file, content) =>
+        path.basename(file) === 'package.json' ? JSON.parse(content) : present(file, content),
+    },
+  });
+  const result = await explorer.search(cwd);
+  return result?.filepath;
+}
+
+async function loadScriptSpec(filepath: string, display: string): Promise<Result<SpecSource>> {
+  const { cosmiconfig } = await import('cosmiconfig');
+  try {
+    const result = await cosmiconfig(MODULE_NAME, { cache: false }).load(filepath);
+    return { ok: true, value: plainSource(display, result?.config), diagnostics: [] };
+  } catch (error) {
+    return fail({
+      severity: 'error',
+      code: 'file-unreadable',
+      message: `cannot load ${display}: ${(error as Error).message}`,
+      file: display,
+    });
+  }
+}
+
+function displayPath(cwd: string, filepath: string): string {
+  const relative = path.relative(cwd, filepath);
+  return relative === '' || relative.startsWith('..') || path.isAbsolute(relative) ? filepath : relative;
+}
+
+function fail(diagnostic: Diagnostic): Result<never> {
+  return { ok: false, diagnostics: [diagnostic] };
+}

@@ -1,0 +1,164 @@
+import {
+  isAlias,
+  isMap,
+  isScalar,
+  isSeq,
+  LineCounter,
+  parseDocument,
+  type Document,
+  type Node as YamlNode,
+  type Pair,
+} from 'yaml';
+import type { Diagnostic, Position, Range, Result } from '../diagnostics.js';
+
+export type PathSegment = string | number;
+export type SpecPath = readonly PathSegment[];
+
+/**
+ * A parsed spec and a way back from a path in its data to a range in its text.
+ * Everything after parsing works on plain data and asks the source for ranges
+ * only when it has something to report.
+ */
+export interface SpecSource {
+  /** The file as the user should see it (relative to the working directory where possible). */
+  readonly file: string;
+  /** The whole file's text, for code frames; absent for JavaScript configs. */
+  readonly text: string | undefined;
+  /** The spec as plain data. */
+  readonly data: unknown;
+  /** Range of the key (`part: 'key'`) or the value at `path`, if it is in the text. */
+  locate(path: SpecPath, part?: 'key' | 'value'): Range | undefined;
+  /** Range of `needle` inside the source text of the value at `path` (e.g. one `${VAR}`). */
+  locateWithin(path: SpecPath, needle: string): Range | undefined;
+}
+
+export const MAX_SPEC_BYTES = 1024 * 1024;
+/** Caps alias expansion ("billion laughs"): a spec has no reason to expand more. */
+export const MAX_ALIAS_COUNT = 1000;
+
+export interface ParseOptions {
+  /** Where the spec sits inside the document, e.g. ['multiarch'] in package.json. */
+  readonly root?: SpecPath;
+}
+
+export function parseYamlSpec(file: string, text: string, options: ParseOptions = {}): Result<SpecSource> {
+  const root = options.root ?? [];
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const at = (offset: number): Position => {
+    const p = lineCounter.linePos(offset);
+    return { line: p.line, col: p.col };
+  };
+  const span = (start: number, end: number): Range => ({ start: at(start), end: at(Math.max(start, end)) });
+
+  const diagnostics: Diagnostic[] = [];
+  for (const error of doc.errors) {
+    const duplicate = error.code === 'DUPLICATE_KEY';
+    const hint = duplicate ? 'a key may appear once per mapping; remove or rename one of them' : yamlHint(error.code);
+    diagnostics.push({
+      severity: 'error',
+      code: duplicate ? 'duplicate-key' : 'yaml-syntax',
+      message: firstLine(error.message),
+      file,
+      range: span(error.pos[0], error.pos[1]),
+      ...(hint !== undefined && { hint }),
+    });
+  }
+  if (diagnostics.length > 0) return { ok: false, diagnostics };
+
+  let whole: unknown;
+  try {
+    whole = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+  } catch (error) {
+    return {
+      ok: false,
+      diagnostics: [
+        {
+          severity: 'error',
+          code: 'yaml-alias-limit',
+          message: `aliases expand to too much data (${firstLine(String(error))})`,
+          file,
+          hint: `a spec may expand at most ${MAX_ALIAS_COUNT} aliases; write the repeated parts out or use fewer anchors`,
+        },
+      ],
+    };
+  }
+
+  const nodeAt = (path: SpecPath): { node: YamlNode | null; pair: Pair | undefined } | undefined =>
+    findNode(doc, [...root, ...path]);
+
+  const source: SpecSource = {
+    file,
+    text,
+    data: dig(whole, root),
+    locate(path, part = 'value') {
+      const found = nodeAt(path);
+      if (!found) return undefined;
+      const target = part === 'key' && found.pair ? (found.pair.key as YamlNode | null) : found.node;
+      const range = target?.range ?? (found.pair?.key as YamlNode | null)?.range;
+      return range ? span(range[0], range[1]) : undefined;
+    },
+    locateWithin(path, needle) {
+      const range = nodeAt(path)?.node?.range;
+      if (!range) return source.locate(path);
+      const index = text.slice(range[0], range[1]).indexOf(needle);
+      if (index < 0) return span(range[0], range[1]);
+      return span(range[0] + index, range[0] + index + needle.length);
+    },
+  };
+  return { ok: true, value: source, diagnostics: [] };
+}
+
+/** A source for specs that have no text we can point into (JavaScript configs). */
+export function plainSource(file: string, data: unknown): SpecSource {
+  return { file, text: undefined, data, locate: () => undefined, locateWithin: () => undefined };
+}
+
+function findNode(doc: Document, path: SpecPath): { node: YamlNode | null; pair: Pair | undefined } | undefined {
+  let node = doc.contents as YamlNode | null;
+  let pair: Pair | undefined;
+  for (const segment of path) {
+    if (isAlias(node)) node = node.resolve(doc) ?? null;
+    if (isMap(node)) {
+      pair = node.items.find((item) => isScalar(item.key) && String(item.key.value) === String(segment));
+      if (!pair) return undefined;
+      node = pair.value as YamlNode | null;
+    } else if (isSeq(node) && typeof segment === 'number') {
+      pair = undefined;
+      node = (node.items[segment] as YamlNode | undefined) ?? null;
+      if (node === null) return undefined;
+    } else {
+      return undefined;
+    }
+  }
+  if (isAlias(node)) node = node.resolve(doc) ?? node;
+  return { node, pair };
+}
+
+function dig(data: unknown, path: SpecPath): unknown {
+  let value = data;
+  for (const segment of path) {
+    if (value === null || typeof value !== 'object') return undefined;
+    value = (value as Record<string, unknown>)[segment];
+  }
+  return value;
+}
+
+function firstLine(message: string): string {
+  return message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
+}
+
+function yamlHint(code: string): string | undefined {
+  switch (code) {
+    case 'TAB_AS_INDENT':
+      return 'YAML indents with spaces, never tabs';
+    case 'BAD_INDENT':
+    case 'MISSING_CHAR':
+      return 'check the indentation of this line against the lines above it';
+    case 'BLOCK_AS_IMPLICIT_KEY':
+    case 'MULTILINE_IMPLICIT_KEY':
+      return 'a key must be on one line and followed by ":"; quote values that contain ": "';
+    default:
+      return undefined;
+  }
+}

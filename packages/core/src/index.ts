@@ -1,0 +1,14 @@
+export * from './diagnostics.js';
+export { analyze, analyzeSource, diskFiles, type Analysis, type AnalyzeOptions } from './analyze.js';
+export { loadSpec, SEARCH_PLACES, MODULE_NAME } from './config/load.js';
+export { parseYamlSpec, plainSource, MAX_SPEC_BYTES, MAX_ALIAS_COUNT, type SpecSource, type SpecPath } from './config/source.js';
+export { validateSchema, describePath } from './schema/validate.js';
+export type { SpecFiles } from './model/context.js';
+export { resolveModel, type ResolveOptions } from './model/resolve.js';
+export type { Model, Image, Host, Registry, RegistryAuth, Strategy, SmokeTest } from './model/types.js';
+export { checkPlatform, canEmulate, platformOfNodeArch, platformSlug } from './model/platform.js';
+export { imageReferences, repositoryOf, isFullyQualified } from './model/containerfile.js';
+export { expandSpecString, expandContainerfileString, resolveVariables } from './model/variables.js';
+export { planBuild, type PlanOptions } from './plan/planner.js';
+export { formatArg } from './plan/commands.js';
+export * from './plan/types.js';

@@ -1,0 +1,59 @@
+import type { Diagnostic, DiagnosticCode, Range, Severity } from '../diagnostics.js';
+import type { SpecPath, SpecSource } from '../config/source.js';
+import { expandSpecString } from './variables.js';
+
+/** Reads files the spec names, relative to the spec's directory. Injected so resolution stays testable without a disk. */
+export interface SpecFiles {
+  readText(relativePath: string): string | undefined;
+  isDirectory(relativePath: string): boolean;
+}
+
+/** Collects diagnostics with ranges, and interpolates `${VAR}` with the location of each problem. */
+export class ResolveContext {
+  readonly diagnostics: Diagnostic[] = [];
+
+  constructor(
+    readonly source: SpecSource,
+    private readonly lookup: (name: string) => string | undefined,
+    /** Environment variables that hold registry secrets: never to be expanded into an argument. */
+    private readonly secretNames: ReadonlySet<string>,
+  ) {}
+
+  report(severity: Severity, code: DiagnosticCode, path: SpecPath, message: string, hint?: string, part: 'key' | 'value' = 'value'): void {
+    this.push(severity, code, this.source.locate(path, part), message, hint);
+  }
+
+  error(code: DiagnosticCode, path: SpecPath, message: string, hint?: string, part: 'key' | 'value' = 'value'): void {
+    this.report('error', code, path, message, hint, part);
+  }
+
+  push(severity: Severity, code: DiagnosticCode, range: Range | undefined, message: string, hint?: string, file = this.source.file): void {
+    this.diagnostics.push({ severity, code, message, file, ...(range && { range }), ...(hint !== undefined && { hint }) });
+  }
+
+  /** `${NAME}` expanded; an undefined name or a secret's name is reported at its place in the text. */
+  interpolate(path: SpecPath, text: string): string {
+    const expansion = expandSpecString(text, this.lookup);
+    for (const missing of expansion.undefinedNames) {
+      this.push(
+        'error',
+        'undefined-variable',
+        this.source.locateWithin(path, missing.text),
+        `variable "${missing.name}" is not defined`,
+        `set ${missing.name} in the environment, add it under "variables:", or give a default: \${${missing.name}:-value}`,
+      );
+    }
+    for (const name of new Set(expansion.referenced)) {
+      if (this.secretNames.has(name)) {
+        this.push(
+          'error',
+          'secret-in-argument',
+          this.source.locateWithin(path, name),
+          `"${name}" holds a registry secret and would end up in a command's arguments`,
+          'secrets reach podman only through passwordEnv (on stdin); use a build secret (--secret) for values the build needs',
+        );
+      }
+    }
+    return expansion.value;
+  }
+}

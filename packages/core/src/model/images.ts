@@ -1,0 +1,183 @@
+import path from 'node:path/posix';
+import type { ResolveContext, SpecFiles } from './context.js';
+import type { ImageSpec, SpecDocument } from './spec.js';
+import type { Image, Registry, SmokeTest } from './types.js';
+import { imageReferences, isFullyQualified, qualifiedSuggestion, repositoryOf } from './containerfile.js';
+import { resolvePlatformList } from './infrastructure.js';
+import { suggestion } from '../util/suggest.js';
+
+const TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
+const REPOSITORY = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/;
+export const DEFAULT_PLATFORMS = ['linux/amd64', 'linux/arm64'];
+
+/** Images with everything but inferred dependencies, which need every image's repository first. */
+export function resolveImages(ctx: ResolveContext, spec: SpecDocument, registries: readonly Registry[], files: SpecFiles): Image[] {
+  const defaultPlatforms = spec.platforms ? resolvePlatformList(ctx, ['platforms'], spec.platforms) : DEFAULT_PLATFORMS;
+  const imageNames = Object.keys(spec.images);
+  const registryNames = registries.map((r) => r.name);
+  return Object.entries(spec.images).map(([name, image]) =>
+    resolveImage(ctx, name, image, { spec, defaultPlatforms, imageNames, registryNames, files }),
+  );
+}
+
+interface Scope {
+  spec: SpecDocument;
+  defaultPlatforms: string[];
+  imageNames: string[];
+  registryNames: string[];
+  files: SpecFiles;
+}
+
+function resolveImage(ctx: ResolveContext, name: string, spec: ImageSpec, scope: Scope): Image {
+  const at = ['images', name];
+  const context = normalise(ctx.interpolate([...at, 'context'], spec.context));
+  const containerfile = locateContainerfile(ctx, at, context, spec, scope.files);
+
+  const repository = spec.repository === undefined ? name : ctx.interpolate([...at, 'repository'], spec.repository);
+  if (spec.repository !== undefined && !REPOSITORY.test(repository)) {
+    ctx.error('invalid-name', [...at, 'repository'], `"${repository}" is not a repository path`, 'lower-case path components separated by "/"');
+  }
+
+  const tags = (spec.tags ?? ['latest']).map((raw, i) => {
+    const tag = ctx.interpolate([...at, 'tags', i], raw);
+    if (!TAG.test(tag)) {
+      ctx.error('invalid-value', [...at, 'tags', i], `"${tag}" is not a valid tag`, 'a tag is up to 128 letters, digits, "_", "." and "-", not starting with "." or "-"');
+    }
+    return tag;
+  });
+
+  const buildArgs: Record<string, string> = {};
+  for (const [key, value] of Object.entries(spec.buildArgs ?? {})) {
+    buildArgs[key] = ctx.interpolate([...at, 'buildArgs', key], String(value));
+  }
+
+  const platforms = spec.platforms ? resolvePlatformList(ctx, [...at, 'platforms'], spec.platforms) : scope.defaultPlatforms;
+
+  const registries = spec.registries ?? scope.registryNames;
+  (spec.registries ?? []).forEach((registry, i) => {
+    if (!scope.registryNames.includes(registry)) {
+      ctx.error('unknown-registry', [...at, 'registries', i], `image "${name}" names registry "${registry}", which is not declared`, suggestion(registry, scope.registryNames, 'registries'));
+    }
+  });
+
+  const dependsOn: string[] = [];
+  const dependencyReasons: Image['dependencyReasons'] = {};
+  (spec.dependsOn ?? []).forEach((dependency, i) => {
+    if (dependency === name) {
+      ctx.error('dependency-cycle', [...at, 'dependsOn', i], `image "${name}" depends on itself`, 'remove it from its own dependsOn');
+    } else if (!scope.imageNames.includes(dependency)) {
+      ctx.error('unknown-image', [...at, 'dependsOn', i], `image "${name}" depends on "${dependency}", which is not an image of this spec`, suggestion(dependency, scope.imageNames.filter((n) => n !== name), 'images'));
+    } else {
+      dependsOn.push(dependency);
+      dependencyReasons[dependency] = 'dependsOn';
+    }
+  });
+
+  const test = spec.test && resolveTest(ctx, [...at, 'test'], spec.test, platforms);
+  const target = spec.target === undefined ? undefined : ctx.interpolate([...at, 'target'], spec.target);
+  return {
+    name,
+    context,
+    containerfile,
+    repository,
+    tags,
+    buildArgs,
+    ...(target !== undefined && { target }),
+    platforms,
+    strategy: spec.strategy ?? scope.spec.strategy ?? 'manifest-first',
+    registries: registries.filter((r) => scope.registryNames.includes(r)),
+    dependsOn,
+    dependencyReasons,
+    ...(test && { test }),
+  };
+}
+
+function locateContainerfile(ctx: ResolveContext, at: string[], context: string, spec: ImageSpec, files: SpecFiles): string {
+  if (!files.isDirectory(context)) {
+    ctx.error('context-not-found', [...at, 'context'], `build context "${context}" is not a directory`, 'context is relative to the spec file\'s directory');
+    return path.join(context, spec.containerfile ?? 'Containerfile');
+  }
+  if (spec.containerfile !== undefined) {
+    const file = normalise(path.join(context, ctx.interpolate([...at, 'containerfile'], spec.containerfile)));
+    if (files.readText(file) === undefined) {
+      ctx.error('containerfile-not-found', [...at, 'containerfile'], `containerfile "${file}" does not exist`, 'containerfile is relative to the context directory');
+    }
+    return file;
+  }
+  for (const candidate of ['Containerfile', 'Dockerfile']) {
+    const file = path.join(context, candidate);
+    if (files.readText(file) !== undefined) return file;
+  }
+  ctx.error('containerfile-not-found', [...at, 'context'], `no Containerfile or Dockerfile in "${context}"`, 'add one, or name it with "containerfile:"');
+  return path.join(context, 'Containerfile');
+}
+
+function resolveTest(ctx: ResolveContext, at: string[], spec: NonNullable<ImageSpec['test']>, platforms: readonly string[]): SmokeTest {
+  const command = spec.command.map((word, i) => ctx.interpolate([...at, 'command', i], word));
+  const expect: Record<string, string> = {};
+  if (typeof spec.expect === 'string') {
+    for (const platform of platforms) expect[platform] = spec.expect;
+  } else if (spec.expect) {
+    for (const [platform, pattern] of Object.entries(spec.expect)) {
+      if (!platforms.includes(platform)) {
+        ctx.error('invalid-platform', [...at, 'expect', platform], `expect names ${platform}, which this image is not built for`, suggestion(platform, platforms, 'platforms of this image'), 'key');
+      }
+      expect[platform] = pattern;
+    }
+  }
+  for (const [platform, pattern] of Object.entries(expect)) {
+    try {
+      new RegExp(pattern);
+    } catch (error) {
+      const where = typeof spec.expect === 'string' ? [...at, 'expect'] : [...at, 'expect', platform];
+      ctx.error('invalid-value', where, `expect is not a valid regular expression: ${(error as Error).message}`, 'escape special characters such as ( [ . * with a backslash');
+      break;
+    }
+  }
+  return { command, expect };
+}
+
+/**
+ * Adds the dependencies a Containerfile implies: a FROM or COPY --from naming another
+ * image of the spec (in any of its registries, or as localhost/NAME). Other short names
+ * are left to podman, with a warning because they fail without a terminal.
+ */
+export function inferDependencies(ctx: ResolveContext, images: Image[], registries: readonly Registry[], files: SpecFiles, specDir: string): void {
+  const byRepository = new Map<string, string>();
+  for (const image of images) {
+    byRepository.set(`localhost/${image.repository}`, image.name);
+    for (const registry of registries) {
+      if (image.registries.includes(registry.name)) byRepository.set(`${registry.url}/${image.repository}`.toLowerCase(), image.name);
+    }
+  }
+  for (const image of images) {
+    const text = files.readText(image.containerfile);
+    if (text === undefined) continue;
+    const shown = path.join(specDir, image.containerfile);
+    for (const reference of imageReferences(text, image.buildArgs)) {
+      const dependency = byRepository.get(repositoryOf(reference.reference));
+      const range = { start: { line: reference.line, col: reference.col }, end: { line: reference.line, col: reference.endCol } };
+      if (dependency === image.name) continue;
+      if (dependency !== undefined) {
+        if (!image.dependsOn.includes(dependency)) {
+          image.dependsOn.push(dependency);
+          image.dependencyReasons[dependency] = reference.via;
+        }
+      } else if (!isFullyQualified(reference.reference) && !reference.reference.startsWith('$')) {
+        ctx.push(
+          'warning',
+          'short-name-from',
+          range,
+          `${reference.via} "${reference.reference}" is a short name; without a terminal podman may refuse to pick a registry for it`,
+          `write "${qualifiedSuggestion(reference.reference)}"`,
+          shown,
+        );
+      }
+    }
+  }
+}
+
+function normalise(relative: string): string {
+  const normalised = path.normalize(relative.replaceAll('\\', '/'));
+  return normalised === '' ? '.' : normalised.replace(/\/$/, '');
+}

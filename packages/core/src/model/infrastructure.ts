@@ -1,0 +1,162 @@
+import type { ResolveContext } from './context.js';
+import type { HostSpec, RegistrySpec, SpecDocument } from './spec.js';
+import type { Host, Registry, RegistryAuth, SshAddress } from './types.js';
+import { isFullyQualified } from './containerfile.js';
+import { checkPlatform } from './platform.js';
+
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/** Letters, digits and `._-`, not starting with "-": nothing a shell or ssh would read as an option or syntax. */
+const SSH_USER = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
+const SSH_HOST = /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*|\[[0-9A-Fa-f:.]+\])$/;
+
+export function resolveRegistries(ctx: ResolveContext, spec: SpecDocument): Registry[] {
+  return Object.entries(spec.registries ?? {}).map(([name, registry]) => resolveRegistry(ctx, name, registry));
+}
+
+function resolveRegistry(ctx: ResolveContext, name: string, spec: RegistrySpec): Registry {
+  const at = ['registries', name];
+  let url = ctx.interpolate([...at, 'url'], spec.url).replace(/\/+$/, '');
+  const scheme = /^[a-z]+:\/\//i.exec(url);
+  if (scheme) {
+    ctx.error('invalid-value', [...at, 'url'], `registry url "${url}" has a scheme`, `write it without "${scheme[0]}", e.g. "${url.slice(scheme[0].length)}"`);
+    url = url.slice(scheme[0].length);
+  } else if (!isFullyQualified(url)) {
+    ctx.error(
+      'short-registry-name',
+      [...at, 'url'],
+      `registry url "${url}" is a short name; podman cannot resolve short names without a terminal`,
+      `write the registry host first, e.g. "docker.io/${url}" for Docker Hub`,
+    );
+  }
+  const server = url.split('/')[0]!;
+  const namespace = url.slice(server.length);
+  if (namespace !== namespace.toLowerCase()) {
+    ctx.error('invalid-value', [...at, 'url'], `registry namespace "${namespace.slice(1)}" has upper-case letters`, 'repository paths are lower case');
+  }
+  return { name, url, server, auth: resolveAuth(ctx, [...at, 'auth'], spec.auth), tlsVerify: spec.tlsVerify ?? true };
+}
+
+function resolveAuth(ctx: ResolveContext, at: string[], auth: RegistrySpec['auth']): RegistryAuth {
+  if (!auth) return { kind: 'none' };
+  if (auth.authfile !== undefined) {
+    if (auth.passwordEnv !== undefined || auth.username !== undefined) {
+      ctx.error('invalid-value', [...at, 'authfile'], 'auth has both an authfile and a username/passwordEnv', 'keep one: the authfile, or username with passwordEnv');
+    }
+    return { kind: 'authfile', path: ctx.interpolate([...at, 'authfile'], auth.authfile) };
+  }
+  if (auth.passwordEnv === undefined) {
+    ctx.error('missing-key', at, 'auth has no passwordEnv and no authfile', 'add "passwordEnv: NAME_OF_ENV_VARIABLE" or "authfile: PATH"', 'key');
+    return { kind: 'none' };
+  }
+  if (!ENV_NAME.test(auth.passwordEnv)) {
+    // A value that is no variable name but looks like a token is most likely the token itself.
+    const looksSecret = auth.passwordEnv.length >= 12 || /[^A-Za-z0-9_]/.test(auth.passwordEnv);
+    ctx.error(
+      looksSecret ? 'inline-secret' : 'invalid-value',
+      [...at, 'passwordEnv'],
+      looksSecret ? 'passwordEnv holds what looks like the secret itself, not the name of a variable' : `"${auth.passwordEnv}" is not an environment variable name`,
+      'passwordEnv names the environment variable that holds the password, e.g. "passwordEnv: DOCKERHUB_TOKEN"; rotate the token if it was committed',
+    );
+  }
+  if (auth.username === undefined) {
+    ctx.error('missing-key', at, 'auth has a passwordEnv but no username', 'add "username: NAME"', 'key');
+  }
+  return { kind: 'password-env', username: ctx.interpolate([...at, 'username'], auth.username ?? ''), passwordEnv: auth.passwordEnv };
+}
+
+export function resolvePlatformList(ctx: ResolveContext, at: readonly (string | number)[], written: readonly string[]): string[] {
+  const platforms: string[] = [];
+  written.forEach((raw, index) => {
+    const check = checkPlatform(raw);
+    if (!check.ok) {
+      ctx.error('invalid-platform', [...at, index], check.reason, check.hint);
+      return;
+    }
+    if (check.alias) {
+      ctx.report('warning', 'platform-alias', [...at, index], `"${raw}" is spelled "${check.platform}" by podman and registries`, `write "${check.platform}"`);
+    }
+    if (platforms.includes(check.platform)) {
+      ctx.error('invalid-value', [...at, index], `platform ${check.platform} is listed twice`, 'remove one of them');
+      return;
+    }
+    platforms.push(check.platform);
+  });
+  return platforms;
+}
+
+export function resolveHosts(ctx: ResolveContext, spec: SpecDocument, localPlatform: string, localJobs: number): Host[] {
+  const entries = Object.entries(spec.hosts ?? {});
+  const localSpec = spec.hosts?.['local'];
+  const local: Host = {
+    kind: 'local',
+    name: 'local',
+    platforms: localSpec?.platforms ? resolvePlatformList(ctx, ['hosts', 'local', 'platforms'], localSpec.platforms) : [localPlatform],
+    jobs: localSpec?.jobs ?? localJobs,
+    emulate: localSpec?.emulate ?? true,
+  };
+  if (localSpec) {
+    for (const key of ['ssh', 'connection', 'identityFile', 'knownHosts', 'podman', 'workdir', 'fallback'] as const) {
+      if (localSpec[key] !== undefined) {
+        ctx.error('invalid-value', ['hosts', 'local', key], `"${key}" does not apply to the local host`, 'name a remote host something other than "local"', 'key');
+      }
+    }
+  }
+  const remotes = entries.filter(([name]) => name !== 'local').map(([name, host]) => resolveRemoteHost(ctx, name, host));
+  return [local, ...remotes];
+}
+
+function resolveRemoteHost(ctx: ResolveContext, name: string, spec: HostSpec): Host {
+  const at = ['hosts', name];
+  if (spec.emulate !== undefined) {
+    ctx.error('invalid-value', [...at, 'emulate'], '"emulate" applies only to the local host', 'use "fallback: emulate" to rebuild locally when this host fails', 'key');
+  }
+  if (spec.ssh === undefined && spec.connection === undefined) {
+    ctx.error('missing-key', at, `host "${name}" has no "ssh" address and no "connection"`, 'add "ssh: user@host:port", or "connection: NAME" of a podman system connection', 'key');
+  } else if (spec.ssh !== undefined && spec.connection !== undefined) {
+    ctx.error('invalid-value', [...at, 'connection'], `host "${name}" has both "ssh" and "connection"`, 'keep one of them', 'key');
+  }
+  if (spec.platforms === undefined) {
+    ctx.error('missing-key', at, `host "${name}" lists no platforms`, 'add "platforms: [linux/arm64]": the platforms it builds natively', 'key');
+  }
+  const ssh = spec.ssh === undefined ? undefined : parseSshAddress(ctx, [...at, 'ssh'], ctx.interpolate([...at, 'ssh'], spec.ssh));
+  const optional = <K extends 'identityFile' | 'knownHosts' | 'workdir' | 'connection'>(key: K) =>
+    spec[key] === undefined ? {} : { [key]: ctx.interpolate([...at, key], spec[key]) };
+  return {
+    kind: 'ssh',
+    name,
+    ...(ssh && { ssh }),
+    ...optional('connection'),
+    ...optional('identityFile'),
+    ...optional('knownHosts'),
+    ...optional('workdir'),
+    platforms: resolvePlatformList(ctx, [...at, 'platforms'], spec.platforms ?? []),
+    jobs: spec.jobs ?? 1,
+    podman: spec.podman ?? 'podman',
+    fallback: spec.fallback ?? 'fail',
+  };
+}
+
+/** `user@host[:port]`, refusing anything ssh or a shell could read as an option or syntax. */
+export function parseSshAddress(ctx: ResolveContext, at: readonly (string | number)[], address: string): SshAddress | undefined {
+  const match = /^([^@]+)@(\[[^\]]+\]|[^:]+)(?::(\d+))?$/.exec(address);
+  const hint = 'write user@host or user@host:port; user and host are letters, digits, ".", "_" and "-", and do not start with "-"';
+  if (!match) {
+    ctx.error('invalid-ssh-address', at, `"${address}" is not user@host[:port]`, hint);
+    return undefined;
+  }
+  const [, user, host, portText] = match as unknown as [string, string, string, string | undefined];
+  if (!SSH_USER.test(user)) {
+    ctx.error('invalid-ssh-address', at, `ssh user "${user}" is not allowed`, hint);
+    return undefined;
+  }
+  if (!SSH_HOST.test(host)) {
+    ctx.error('invalid-ssh-address', at, `ssh host "${host}" is not allowed`, hint);
+    return undefined;
+  }
+  const port = portText === undefined ? 22 : Number(portText);
+  if (!(port >= 1 && port <= 65535)) {
+    ctx.error('invalid-ssh-address', at, `ssh port ${portText} is out of range`, 'a port is 1 to 65535');
+    return undefined;
+  }
+  return { user, host, port };
+}

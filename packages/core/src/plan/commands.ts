@@ -1,0 +1,107 @@
+/**
+ * Pure argv builders: every podman/skopeo command a plan runs is spelled here, once.
+ * Registry credentials are never arguments: logins read the secret on stdin, and every
+ * other command names the run's authfile.
+ */
+import type { Registry } from '../model/types.js';
+import type { Arg, RunValue } from './types.js';
+
+const AUTHFILE: Arg = { ref: 'authfile' };
+
+export interface RegistryAccess {
+  /** Pass the run's authfile (only when the spec configures credentials; else podman's own default applies). */
+  authfile: boolean;
+  tlsVerify: boolean;
+}
+
+function access(options: RegistryAccess, flag = '--tls-verify'): Arg[] {
+  return [...(options.authfile ? ['--authfile', AUTHFILE] : []), ...(options.tlsVerify ? [] : [`${flag}=false`])];
+}
+
+export function withRunValue(value: RunValue, prefix = '', suffix = ''): Arg {
+  return { ...value, ...(prefix && { prefix }), ...(suffix && { suffix }) };
+}
+
+export function loginArgs(podman: string, registry: Registry & { auth: { kind: 'password-env' } }): Arg[] {
+  return [
+    podman, 'login', '--authfile', AUTHFILE, '--username', registry.auth.username, '--password-stdin',
+    ...(registry.tlsVerify ? [] : ['--tls-verify=false']),
+    registry.server,
+  ];
+}
+
+export function removeListArgs(podman: string, list: string): Arg[] {
+  return [podman, 'manifest', 'rm', list];
+}
+
+export interface BuildInput {
+  containerfile: string;
+  context: string;
+  buildArgs: Readonly<Record<string, string>>;
+  target?: string | undefined;
+  authfile: boolean;
+}
+
+function buildOptions(input: BuildInput): Arg[] {
+  return [
+    '--file', input.containerfile,
+    ...Object.entries(input.buildArgs).flatMap(([key, value]) => ['--build-arg', `${key}=${value}`]),
+    ...(input.target === undefined ? [] : ['--target', input.target]),
+    ...(input.authfile ? ['--authfile', AUTHFILE] : []),
+  ];
+}
+
+/** manifest-first: every platform into one local list. */
+export function buildListArgs(podman: string, input: BuildInput, platforms: readonly string[], list: string, jobs: number): Arg[] {
+  return [podman, 'build', '--platform', platforms.join(','), '--manifest', list, '--jobs', String(jobs), ...buildOptions(input), input.context];
+}
+
+/** per-arch: one platform into one local image. */
+export function buildImageArgs(podman: string, input: BuildInput, platform: string, image: Arg): Arg[] {
+  return [podman, 'build', '--platform', platform, '--tag', image, ...buildOptions(input), input.context];
+}
+
+export function smokeTestArgs(podman: string, platform: string, image: Arg, command: readonly string[]): Arg[] {
+  return [podman, 'run', '--rm', '--pull=never', '--platform', platform, image, ...command];
+}
+
+export function pushImageArgs(podman: string, image: Arg, destination: Arg, options: RegistryAccess): Arg[] {
+  return [podman, 'push', ...access(options), '--digestfile', { ref: 'digest-file' }, image, destination];
+}
+
+export function createListArgs(podman: string, list: string): Arg[] {
+  return [podman, 'manifest', 'create', list];
+}
+
+export function addToListArgs(podman: string, list: string, instance: Arg, options: RegistryAccess): Arg[] {
+  return [podman, 'manifest', 'add', ...access(options), list, instance];
+}
+
+export function pushListArgs(podman: string, list: string, destination: Arg, options: RegistryAccess): Arg[] {
+  return [podman, 'manifest', 'push', '--all', ...access(options), '--digestfile', { ref: 'digest-file' }, list, destination];
+}
+
+export function inspectRawArgs(reference: Arg, options: RegistryAccess): Arg[] {
+  return ['skopeo', 'inspect', '--raw', ...access(options), reference];
+}
+
+/** Moves a final tag to exactly the digest that was verified, without re-encoding it. */
+export function copyListArgs(source: Arg, destination: string, options: RegistryAccess): Arg[] {
+  return [
+    'skopeo', 'copy', '--all', '--preserve-digests',
+    ...(options.authfile ? ['--authfile', AUTHFILE] : []),
+    ...(options.tlsVerify ? [] : ['--src-tls-verify=false', '--dest-tls-verify=false']),
+    source, destination,
+  ];
+}
+
+export function removeImagesArgs(podman: string, images: readonly Arg[]): Arg[] {
+  return [podman, 'rmi', '--ignore', ...images];
+}
+
+/** How an argument reads in a plan shown to a person: run-time values in angle brackets. */
+export function formatArg(arg: Arg): string {
+  if (typeof arg === 'string') return arg;
+  const value = arg.ref === 'digest' ? `<digest of ${arg.task}>` : `<${arg.ref}>`;
+  return `${arg.prefix ?? ''}${value}${arg.suffix ?? ''}`;
+}

@@ -1,0 +1,112 @@
+/**
+ * The plan: what `orchestrate build` runs, exactly. Versioned, so a plan written by one
+ * version is refused, not misread, by another. `orchestrate plan --format json` prints it.
+ */
+export const PLAN_FORMAT_VERSION = 1;
+
+export type TaskKind =
+  /** podman login into the run's private authfile, secret on stdin. */
+  | 'login'
+  /** Remove a stale local manifest list before building into it. */
+  | 'reset'
+  /** Build: all platforms into a list (manifest-first) or one platform (per-arch). */
+  | 'build'
+  /** Push one platform's image to a unique staging tag, recording its digest. */
+  | 'push'
+  /** Create the local list from the pushed per-platform digests. */
+  | 'assemble'
+  /** Smoke test: run the image once for one platform. */
+  | 'test'
+  /** Push the whole list (--all) to a staging tag unique to the run. */
+  | 'stage'
+  /** Read the staged list back and check it holds every platform with the digest built. */
+  | 'verify'
+  /** Move one final tag: push the verified list (--all) to registry:tag. */
+  | 'publish'
+  /** Remove per-run local images. */
+  | 'cleanup';
+
+export const TASK_KINDS: readonly TaskKind[] = ['login', 'reset', 'build', 'push', 'assemble', 'test', 'stage', 'verify', 'publish', 'cleanup'];
+
+/** A value only known when the run starts; the executor fills it in, the plan names it. */
+export type RunValue =
+  /** The run's private authfile (mode 0600, removed at the end). */
+  | { ref: 'authfile' }
+  /** Unique per run: staging tags cannot collide between concurrent runs. */
+  | { ref: 'run-id' }
+  /** A file this task writes the pushed digest to (--digestfile). */
+  | { ref: 'digest-file' }
+  /** The digest another task pushed. */
+  | { ref: 'digest'; task: string };
+
+/** One argument: literal, or literal text around one run-time value. */
+export type Arg = string | (RunValue & { prefix?: string; suffix?: string });
+
+export interface PlanTask {
+  id: string;
+  kind: TaskKind;
+  /** The image this task belongs to; null for registry logins. */
+  image: string | null;
+  platforms: string[];
+  /** Where the argv runs: `local` or a host name from the spec. */
+  host: string;
+  dependsOn: string[];
+  argv: Arg[];
+  /** What goes to the process's stdin: the named environment variable's value, never written in the plan. */
+  stdin?: { env: string };
+  /** Why the task runs where it does, in words (native, emulated, on a host). */
+  placement?: string;
+  /** Platforms this task builds under QEMU emulation. */
+  emulated?: string[];
+  /** Registry operations are retried with backoff; builds never are. */
+  retry: 'registry' | 'never';
+  /** An outcome that counts as success: `missing` for removing something that is not there. */
+  tolerate?: 'missing';
+  /** What a verify or test task checks. */
+  expect?: { platforms?: string[]; output?: string };
+}
+
+export interface PlanImage {
+  strategy: 'manifest-first' | 'per-arch';
+  platforms: string[];
+  /** Final references the run publishes (empty with --no-push or a narrowing --platform). */
+  publishes: string[];
+  dependsOn: string[];
+}
+
+export interface PlanHost {
+  kind: 'local' | 'ssh';
+  jobs: number;
+  platforms: string[];
+  /** user@host:port, for ssh hosts with a literal address. */
+  address?: string;
+  connection?: string;
+  emulate?: boolean;
+  fallback?: 'fail' | 'emulate';
+}
+
+export interface PlanRegistry {
+  url: string;
+  server: string;
+  tlsVerify: boolean;
+  /** How credentials are obtained; never the secret. */
+  auth: 'none' | 'authfile' | `env:${string}`;
+}
+
+export interface Plan {
+  formatVersion: typeof PLAN_FORMAT_VERSION;
+  /** The spec this plan was made from, as shown to the user. */
+  spec: string;
+  /** The spec's directory, relative to where the plan was made: argv paths are relative to it. */
+  cwd: string;
+  localPlatform: string;
+  /** Filters the plan was made with. */
+  filters: { images: string[]; platforms: string[]; push: boolean };
+  registries: Record<string, PlanRegistry>;
+  hosts: Record<string, PlanHost>;
+  images: Record<string, PlanImage>;
+  /** In an order in which each task comes after everything it depends on. */
+  tasks: PlanTask[];
+  /** Things the plan did on purpose that a reader should know. */
+  notes: string[];
+}

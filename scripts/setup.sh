@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# One-time (and idempotent) set-up of a Debian machine for orchestrate: the system
+# packages it drives and tests against, the podman settings that work on these machines,
+# QEMU binfmt handlers for foreign architectures, then npm ci and the build.
+# Each step checks first and does nothing when there is nothing to do.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+say() { printf '\033[1msetup:\033[0m %s\n' "$*"; }
+die() { printf 'setup: error: %s\n' "$*" >&2; exit 1; }
+
+PACKAGES=(podman buildah skopeo runc uidmap fuse-overlayfs qemu-user-static binfmt-support
+  docker-registry openssh-server openssh-client busybox-static apache2-utils jq iproute2 openssl)
+
+# --- system packages -------------------------------------------------------------------
+missing=()
+if command -v dpkg-query >/dev/null 2>&1; then
+  for package in "${PACKAGES[@]}"; do
+    status=$(dpkg-query -W -f='${Status}' "$package" 2>/dev/null || true)
+    [[ "$status" == "install ok installed" ]] || missing+=("$package")
+  done
+fi
+
+if ((${#missing[@]} > 0)); then
+  [[ -f /etc/debian_version ]] || die "this is not Debian; install these by hand with your package manager: ${missing[*]}
+  (orchestrate itself needs only Node.js >= 20 and podman; the rest is for the end-to-end tests)"
+  [[ $(id -u) -eq 0 ]] || die "missing system packages: ${missing[*]}
+  run 'npm run setup' as root, or install them yourself: sudo apt-get install -y ${missing[*]}"
+  say "installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  # Package scripts must not start daemons (sshd, docker-registry): the tests start their own,
+  # and a daemon started here would hold CI's output open.
+  policy=/usr/sbin/policy-rc.d
+  had_policy=0; [[ -e $policy ]] && had_policy=1
+  if ((had_policy == 0)); then printf '#!/bin/sh\nexit 101\n' >"$policy"; chmod 755 "$policy"; fi
+  trap '((had_policy == 0)) && rm -f "$policy"' EXIT
+  for attempt in 1 2 3; do
+    if apt-get update -q; then break; fi
+    ((attempt == 3)) && die "apt-get update failed three times"
+    sleep $((attempt * 5))
+  done
+  apt-get install -y -q --no-install-recommends "${missing[@]}"
+else
+  say "system packages present"
+fi
+
+# --- podman settings that work here ----------------------------------------------------
+# crun cannot raise rlimits without CAP_SYS_RESOURCE on these machines; runc can, with these ulimits.
+if [[ $(id -u) -eq 0 && -d /etc/containers ]]; then
+  dropin=/etc/containers/containers.conf.d/50-orchestrate.conf
+  wanted='[engine]
+runtime = "runc"
+
+[containers]
+default_ulimits = ["nofile=20000:20000", "nproc=20000:20000"]'
+  if [[ ! -f $dropin || "$(cat "$dropin")" != "$wanted" ]]; then
+    mkdir -p "$(dirname "$dropin")"
+    printf '%s\n' "$wanted" >"$dropin"
+    say "wrote $dropin (runc, ulimits)"
+  fi
+fi
+
+# --- QEMU emulation of foreign architectures -------------------------------------------
+if [[ $(id -u) -eq 0 ]] && command -v update-binfmts >/dev/null 2>&1; then
+  if [[ ! -e /proc/sys/fs/binfmt_misc/register ]]; then
+    mount binfmt_misc -t binfmt_misc /proc/sys/fs/binfmt_misc 2>/dev/null ||
+      say "warning: cannot mount binfmt_misc; foreign platforms will fail with 'exec format error'"
+  fi
+  if [[ -e /proc/sys/fs/binfmt_misc/register ]]; then
+    for arch in aarch64 s390x ppc64le arm riscv64; do
+      if [[ ! -e /proc/sys/fs/binfmt_misc/qemu-$arch ]]; then
+        update-binfmts --enable "qemu-$arch" >/dev/null 2>&1 ||
+          say "warning: could not enable qemu-$arch emulation"
+      fi
+    done
+  fi
+fi
+
+# --- node modules and build ------------------------------------------------------------
+lock_hash=$(sha256sum package-lock.json | cut -d' ' -f1)
+stamp=node_modules/.orchestrate-setup
+if [[ ! -f $stamp || "$(cat "$stamp")" != "$lock_hash" ]]; then
+  say "npm ci"
+  npm ci --no-audit --no-fund
+  printf '%s\n' "$lock_hash" >"$stamp"
+else
+  say "node modules match package-lock.json"
+fi
+say "building"
+npm run build --silent
+say "done: try 'npm test', then 'cd examples/hello && npx orchestrate plan'"
