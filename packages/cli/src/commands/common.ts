@@ -1,3 +1,4 @@
+import { InvalidArgumentError } from 'commander';
 import { availableParallelism } from 'node:os';
 import { analyze, planBuild, platformOfNodeArch, type Plan } from '@multiarch/core';
 import { EXIT, reportDiagnostics, type Io } from '../io.js';
@@ -5,6 +6,7 @@ import { EXIT, reportDiagnostics, type Io } from '../io.js';
 export interface SpecOptions {
   config?: string;
   localPlatform?: string;
+  localJobs?: number;
 }
 
 export interface PlanFilterOptions extends SpecOptions {
@@ -20,7 +22,7 @@ export function analyzeSpec(io: Io, options: SpecOptions): ReturnType<typeof ana
     configFile: options.config,
     env: io.env,
     localPlatform: options.localPlatform ?? platformOfNodeArch(process.arch),
-    localJobs: availableParallelism(),
+    localJobs: options.localJobs ?? availableParallelism(),
   });
 }
 
@@ -40,4 +42,11 @@ export async function makePlan(io: Io, options: PlanFilterOptions): Promise<{ pl
 /** Repeatable options that also take comma-separated lists: --platform a,b --platform c. */
 export function collectList(value: string, previous: string[] = []): string[] {
   return [...previous, ...value.split(',').map((v) => v.trim()).filter((v) => v !== '')];
+}
+
+/** A whole number of at least 1, for options such as --local-jobs. */
+export function positiveInteger(value: string): number {
+  const number = Number(value);
+  if (!Number.isInteger(number) || number < 1) throw new InvalidArgumentError('expected a whole number of at least 1');
+  return number;
 }

@@ -39,8 +39,10 @@ function resolveImage(ctx: ResolveContext, name: string, spec: ImageSpec, scope:
   }
 
   const tags = (spec.tags ?? ['latest']).map((raw, i) => {
+    const reported = ctx.diagnostics.length;
     const tag = ctx.interpolate([...at, 'tags', i], raw);
-    if (!TAG.test(tag)) {
+    // An undefined variable was reported already: the unexpanded text is not a second problem.
+    if (ctx.diagnostics.length === reported && !TAG.test(tag)) {
       ctx.error('invalid-value', [...at, 'tags', i], `"${tag}" is not a valid tag`, 'a tag is up to 128 letters, digits, "_", "." and "-", not starting with "." or "-"');
     }
     return tag;

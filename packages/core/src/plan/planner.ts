@@ -89,13 +89,13 @@ class Planner {
     private readonly push: boolean,
   ) {
     this.local = model.hosts.find((h): h is Host & { kind: 'local' } => h.kind === 'local')!;
-    // Only when the spec configures credentials does the run keep its own authfile;
-    // otherwise podman's default (the user's own `podman login`) applies.
-    this.authfile = model.registries.some((r) => r.auth.kind !== 'none');
+    // Only when the run talks to registries the spec has credentials for does it keep its own
+    // authfile; otherwise (no credentials, or --no-push) podman's own default login applies.
+    this.authfile = push && model.registries.some((r) => r.auth.kind !== 'none');
   }
 
   private add(task: Omit<PlanTask, 'retry'> & { retry?: PlanTask['retry'] }): string {
-    this.tasks.push({ retry: 'never', ...task });
+    this.tasks.push({ ...task, retry: task.retry ?? 'never' });
     return task.id;
   }
 
@@ -105,7 +105,7 @@ class Planner {
 
   /** The login a host needs before it talks to a registry, created once per (registry, host). */
   private login(registry: Registry, host: Host): string[] {
-    if (registry.auth.kind !== 'password-env') return [];
+    if (!this.push || registry.auth.kind !== 'password-env') return [];
     const id = `login:${registry.name}@${host.name}`;
     if (!this.logins.has(id)) {
       this.logins.set(id, id);

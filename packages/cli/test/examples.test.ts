@@ -1,0 +1,39 @@
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { orchestrate, REPO } from './helpers.js';
+
+/**
+ * Every example's plan, as `plan --format json` prints it for a fixed machine, against the
+ * file checked in beside this test. UPDATE_GOLDEN=1 rewrites them; review the diff.
+ */
+const EXAMPLES = readdirSync(path.join(REPO, 'examples')).filter((name) => existsSync(path.join(REPO, 'examples', name, 'multiarch.yaml')));
+const MACHINE = ['--local-platform', 'linux/amd64', '--local-jobs', '2'];
+
+describe.each(EXAMPLES)('examples/%s', (name) => {
+  const cwd = path.join(REPO, 'examples', name);
+
+  it('plans exactly as the golden file says', async () => {
+    const run = await orchestrate(['plan', '--format', 'json', ...MACHINE], { cwd });
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    const golden = new URL(`./golden/${name}.plan.json`, import.meta.url);
+    if (process.env['UPDATE_GOLDEN'] === '1') writeFileSync(golden, run.stdout);
+    expect(JSON.parse(run.stdout)).toEqual(JSON.parse(readFileSync(golden, 'utf8')));
+  });
+
+  it('validates, and renders as text, mermaid and dot', async () => {
+    expect((await orchestrate(['validate', ...MACHINE], { cwd })).code).toBe(0);
+    const text = await orchestrate(['plan', ...MACHINE], { cwd });
+    expect(text.code).toBe(0);
+    expect(text.stdout).toMatch(/^Plan for multiarch\.yaml \(format 1\)/);
+    const mermaid = await orchestrate(['plan', '--format', 'mermaid', ...MACHINE], { cwd });
+    expect(mermaid.stdout.startsWith('flowchart LR\n')).toBe(true);
+    const dot = await orchestrate(['plan', '--format', 'dot', ...MACHINE], { cwd });
+    expect(dot.stdout).toMatch(/^digraph plan \{[\s\S]*\}\n$/);
+  });
+});
+
+it('has the four examples the docs promise', () => {
+  expect(EXAMPLES).toEqual(expect.arrayContaining(['hello', 'per-arch', 'monorepo', 'dockerhub']));
+});

@@ -1,0 +1,230 @@
+import { describe, expect, it } from 'vitest';
+import { planBuild, type PlanOptions } from '../src/plan/planner.js';
+import { formatArg } from '../src/plan/commands.js';
+import type { Plan, PlanTask } from '../src/plan/types.js';
+import { modelOf, type AnalyzeTextOptions } from './helpers.js';
+
+function plan(text: string, options: PlanOptions = {}, analyze: AnalyzeTextOptions = {}): Plan {
+  const result = planBuild(modelOf(text, analyze), options);
+  if (!result.ok) throw new Error(result.diagnostics.map((d) => d.message).join('\n'));
+  return result.value;
+}
+
+const task = (p: Plan, id: string): PlanTask => {
+  const found = p.tasks.find((t) => t.id === id);
+  if (!found) throw new Error(`no task ${id} in ${p.tasks.map((t) => t.id).join(', ')}`);
+  return found;
+};
+const argv = (t: PlanTask) => t.argv.map(formatArg).join(' ');
+const ids = (p: Plan, kind: PlanTask['kind']) => p.tasks.filter((t) => t.kind === kind).map((t) => t.id);
+
+const REGISTRY = `registries:
+  reg:
+    url: registry.example.com/team
+    auth: { username: ci, passwordEnv: REG_TOKEN }
+`;
+
+describe('manifest-first', () => {
+  const spec = `version: 1
+platforms: [linux/amd64, linux/arm64, linux/s390x]
+${REGISTRY}images:
+  app:
+    context: app
+    tags: [v1, latest]
+    buildArgs: { MODE: prod }
+    test: { command: [uname, -m] }
+`;
+
+  it('removes the stale list, then builds every platform into it in one command', () => {
+    const p = plan(spec);
+    expect(argv(task(p, 'reset:app'))).toBe('podman manifest rm registry.example.com/team/app:v1');
+    expect(task(p, 'reset:app').tolerate).toBe('missing');
+    expect(argv(task(p, 'build:app'))).toBe(
+      'podman build --platform linux/amd64,linux/arm64,linux/s390x --manifest registry.example.com/team/app:v1 --jobs 2 --file app/Containerfile --build-arg MODE=prod --authfile <authfile> app',
+    );
+    expect(task(p, 'build:app').dependsOn).toContain('reset:app');
+    expect(task(p, 'build:app').emulated).toEqual(['linux/arm64', 'linux/s390x']);
+    expect(task(p, 'build:app').retry).toBe('never');
+  });
+
+  it('smoke-tests each platform of the local list, never pulling another copy', () => {
+    const p = plan(spec);
+    expect(ids(p, 'test')).toEqual(['test:app:linux/amd64', 'test:app:linux/arm64', 'test:app:linux/s390x']);
+    expect(argv(task(p, 'test:app:linux/arm64'))).toBe('podman run --rm --pull=never --platform linux/arm64 registry.example.com/team/app:v1 uname -m');
+  });
+
+  it('stages the list under a run-unique tag, verifies it, and only then moves each final tag to the verified digest', () => {
+    const p = plan(spec);
+    const stage = task(p, 'stage:app@reg');
+    expect(stage.dependsOn).toEqual(expect.arrayContaining(['build:app', 'test:app:linux/amd64', 'test:app:linux/arm64', 'test:app:linux/s390x']));
+    expect(argv(stage)).toContain('podman manifest push --all');
+    expect(argv(stage)).toContain('docker://registry.example.com/team/app:orchestrate-stage-<run-id>');
+    expect(task(p, 'verify:app@reg').expect).toEqual({ platforms: ['linux/amd64', 'linux/arm64', 'linux/s390x'] });
+    expect(ids(p, 'publish')).toEqual(['publish:app@reg:v1', 'publish:app@reg:latest']);
+    expect(argv(task(p, 'publish:app@reg:latest'))).toBe(
+      'skopeo copy --all --preserve-digests --authfile <authfile> docker://registry.example.com/team/app@<digest of stage:app@reg> docker://registry.example.com/team/app:latest',
+    );
+    expect(task(p, 'publish:app@reg:latest').dependsOn).toEqual(['verify:app@reg']);
+  });
+
+  it('caps podman --jobs at the local host jobs and the platform count', () => {
+    const p = plan(spec.replace('images:', 'hosts:\n  local: { jobs: 8 }\nimages:'));
+    expect(argv(task(p, 'build:app'))).toContain('--jobs 3');
+  });
+});
+
+describe('per-arch', () => {
+  const spec = `version: 1
+platforms: [linux/amd64, linux/arm64, linux/s390x]
+strategy: per-arch
+${REGISTRY}hosts:
+  arm1:
+    ssh: builder@arm1.example.com:2222
+    platforms: [linux/arm64]
+    fallback: emulate
+images:
+  app:
+    context: app
+    tags: [v1]
+`;
+
+  it('builds each platform on a host that runs it natively, else here under QEMU, and says so', () => {
+    const p = plan(spec);
+    expect(task(p, 'build:app:linux/amd64')).toMatchObject({ host: 'local', placement: 'native here' });
+    expect(task(p, 'build:app:linux/arm64')).toMatchObject({ host: 'arm1', placement: expect.stringContaining('native on arm1') });
+    expect(task(p, 'build:app:linux/arm64').placement).toContain('falls back to QEMU');
+    expect(task(p, 'build:app:linux/s390x')).toMatchObject({ host: 'local', emulated: ['linux/s390x'] });
+    expect(task(p, 'build:app:linux/s390x').placement).toContain('QEMU');
+  });
+
+  it('pushes each platform by digest to a staging tag unique to the run, never a shared arch tag', () => {
+    const p = plan(spec);
+    for (const id of ids(p, 'push')) {
+      const push = task(p, id);
+      const destination = push.argv.at(-1);
+      expect(destination).toMatchObject({ ref: 'run-id' });
+      expect(push.argv).toContainEqual({ ref: 'digest-file' });
+      expect(push.retry).toBe('registry');
+    }
+    expect(task(p, 'push:app:linux/arm64').host).toBe('arm1');
+    expect(task(p, 'push:app:linux/arm64').dependsOn).toContain('login:reg@arm1');
+  });
+
+  it('assembles the list from the pushed digests, one manifest add at a time', () => {
+    const p = plan(spec);
+    expect(argv(task(p, 'assemble:app'))).toBe('podman manifest create registry.example.com/team/app:v1');
+    expect(task(p, 'assemble:app').dependsOn).toEqual(['reset:app']);
+    expect(argv(task(p, 'assemble:app:linux/arm64'))).toBe(
+      'podman manifest add --authfile <authfile> registry.example.com/team/app:v1 docker://registry.example.com/team/app@<digest of push:app:linux/arm64>',
+    );
+    expect(task(p, 'assemble:app:linux/arm64').dependsOn).toEqual(expect.arrayContaining(['assemble:app:linux/amd64', 'push:app:linux/arm64']));
+    expect(task(p, 'stage:app@reg').dependsOn).toContain('assemble:app:linux/s390x');
+  });
+
+  it('removes the per-run images from each host after the publish', () => {
+    const p = plan(spec);
+    const cleanup = task(p, 'cleanup:app@arm1');
+    expect(cleanup.host).toBe('arm1');
+    expect(argv(cleanup)).toBe('podman rmi --ignore localhost/orchestrate/app:linux-arm64-<run-id>');
+    expect(cleanup.dependsOn).toEqual(expect.arrayContaining(['push:app:linux/arm64', 'publish:app@reg:v1']));
+  });
+});
+
+describe('dependencies between images', () => {
+  const spec = `version: 1
+platforms: [linux/amd64, linux/arm64]
+${REGISTRY}images:
+  app:
+    context: app
+    strategy: per-arch
+  base:
+    context: base
+    tags: [v1]
+`;
+  const files = { 'app/Containerfile': 'ARG REG=registry.example.com/team\nFROM ${REG}/base:v1\n', 'base/Containerfile': 'FROM docker.io/library/busybox\n' };
+
+  it('builds a dependency first, whatever the spec order, and dependents wait for it locally', () => {
+    const p = plan(spec, {}, { files });
+    const order = p.tasks.map((t) => t.id);
+    expect(order.indexOf('build:base')).toBeLessThan(order.indexOf('build:app:linux/amd64'));
+    expect(task(p, 'build:app:linux/amd64').dependsOn).toContain('build:base');
+    expect(p.images['app']?.dependsOn).toEqual(['base']);
+  });
+
+  it('--image pulls in what the image depends on; an unknown name is a diagnostic with a suggestion', () => {
+    const p = plan(spec, { images: ['app'] }, { files });
+    expect(Object.keys(p.images)).toEqual(['base', 'app']);
+    const only = plan(spec, { images: ['base'] }, { files });
+    expect(Object.keys(only.images)).toEqual(['base']);
+    const wrong = planBuild(modelOf(spec, { files }), { images: ['ap'] });
+    expect(wrong.ok).toBe(false);
+    expect(wrong.diagnostics[0]).toMatchObject({ code: 'filter-no-match', hint: 'did you mean "app"?' });
+  });
+});
+
+describe('filters and options', () => {
+  const spec = `version: 1
+platforms: [linux/amd64, linux/arm64]
+${REGISTRY}images:
+  app: { context: app }
+  tool: { context: tool, platforms: [linux/arm64] }
+`;
+
+  it('--platform narrows images, drops those without it, and never publishes a partial list', () => {
+    const p = plan(spec, { platforms: ['linux/amd64'] });
+    expect(Object.keys(p.images)).toEqual(['app']);
+    expect(p.images['app']).toMatchObject({ platforms: ['linux/amd64'], publishes: [] });
+    expect(ids(p, 'publish')).toEqual([]);
+    expect(ids(p, 'stage')).toEqual([]);
+    expect(p.notes.join('\n')).toContain('not published');
+  });
+
+  it('--platform keeps publishing an image it does not narrow', () => {
+    const p = plan(spec, { platforms: ['linux/arm64'] });
+    expect(p.images['tool']?.publishes).toEqual(['registry.example.com/team/tool:latest']);
+    expect(p.images['app']?.publishes).toEqual([]);
+  });
+
+  it('--no-push builds and tests without logins or registry traffic', () => {
+    const p = plan(spec, { push: false });
+    expect(p.tasks.map((t) => t.kind).filter((k) => ['login', 'push', 'stage', 'verify', 'publish'].includes(k))).toEqual([]);
+    expect(ids(p, 'build')).toEqual(['build:app', 'build:tool']);
+  });
+
+  it('an image with no registries is built, not published, and the plan says so', () => {
+    const p = plan(spec.replace('app: { context: app }', 'app: { context: app, registries: [] }'));
+    expect(p.images['app']?.publishes).toEqual([]);
+    expect(p.notes.join('\n')).toContain('app names no registry');
+  });
+
+  it('a registry without TLS verification gets it turned off on every command that talks to it', () => {
+    const p = plan(spec.replace('    auth:', '    tlsVerify: false\n    auth:'));
+    for (const id of [...ids(p, 'login'), ...ids(p, 'stage'), ...ids(p, 'verify')]) expect(argv(task(p, id))).toContain('--tls-verify=false');
+    expect(argv(task(p, 'publish:app@reg:latest'))).toContain('--src-tls-verify=false --dest-tls-verify=false');
+  });
+
+  it("without credentials in the spec, uses podman's own authfile and logs in nowhere", () => {
+    const p = plan(spec.replace('    auth: { username: ci, passwordEnv: REG_TOKEN }\n', ''));
+    expect(ids(p, 'login')).toEqual([]);
+    expect(p.tasks.some((t) => t.argv.some((a) => a === '--authfile'))).toBe(false);
+  });
+});
+
+describe('secrets', () => {
+  it('never puts a password in the plan: the login names the variable it reads on stdin', () => {
+    const secret = 's3cr3t-value-that-must-not-leak';
+    const p = plan(`version: 1\n${REGISTRY}images:\n  app: { context: app }\n`, {}, { env: { REG_TOKEN: secret } });
+    expect(JSON.stringify(p)).not.toContain(secret);
+    const login = task(p, 'login:reg@local');
+    expect(login.stdin).toEqual({ env: 'REG_TOKEN' });
+    expect(login.argv).toContain('--password-stdin');
+    expect(p.registries['reg']?.auth).toBe('env:REG_TOKEN');
+  });
+});
+
+describe('plan shape', () => {
+  it('is the same for the same spec, byte for byte', () => {
+    const spec = `version: 1\n${REGISTRY}images:\n  a: { context: a }\n  b: { context: b, dependsOn: [a], strategy: per-arch }\n`;
+    expect(JSON.stringify(plan(spec))).toBe(JSON.stringify(plan(spec)));
+  });
+});
