@@ -1,0 +1,99 @@
+import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadSpec } from '../src/config/load.js';
+import { MAX_SPEC_BYTES, parseYamlSpec } from '../src/config/source.js';
+
+const SPEC = 'version: 1\nimages:\n  app:\n    context: .\n';
+
+function tree(files: Record<string, string>): string {
+  const dir = mkdtempSync(path.join(tmpdir(), 'orchestrate-load-'));
+  for (const [name, text] of Object.entries(files)) {
+    mkdirSync(path.dirname(path.join(dir, name)), { recursive: true });
+    writeFileSync(path.join(dir, name), text);
+  }
+  return dir;
+}
+
+describe('loadSpec', () => {
+  it.each([
+    ['multiarch.yaml', SPEC],
+    ['multiarch.yml', SPEC],
+    ['.multiarch.yaml', SPEC],
+    ['.multiarchrc', SPEC],
+    ['multiarch.config.json', JSON.stringify({ version: 1, images: { app: { context: '.' } } })],
+    ['multiarch.config.mjs', "export default { version: 1, images: { app: { context: '.' } } };\n"],
+  ])('finds %s upward from a subdirectory', async (name, text) => {
+    const dir = tree({ [name]: text, 'sub/deeper/.keep': '' });
+    const result = await loadSpec({ cwd: path.join(dir, 'sub/deeper') });
+    expect(result.ok).toBe(true);
+    if (!result.ok) return;
+    expect(result.value.file).toBe(path.join(dir, name));
+    expect(result.value.data).toEqual({ version: 1, images: { app: { context: '.' } } });
+  });
+
+  it('reads package.json#multiarch with ranges inside package.json', async () => {
+    const pkg = JSON.stringify({ name: 'x', multiarch: { version: 1, images: { app: { context: '.' } } } }, null, 2);
+    const dir = tree({ 'package.json': pkg });
+    const result = await loadSpec({ cwd: dir });
+    expect(result.ok).toBe(true);
+    if (!result.ok) return;
+    expect(result.value.data).toEqual({ version: 1, images: { app: { context: '.' } } });
+    // "version" sits on line 4 of package.json, under "multiarch".
+    expect(result.value.locate(['version'], 'key')?.start.line).toBe(4);
+  });
+
+  it('skips a package.json without a multiarch key and goes on upward', async () => {
+    const dir = tree({ 'multiarch.yaml': SPEC, 'pkg/package.json': '{"name":"pkg"}' });
+    const result = await loadSpec({ cwd: path.join(dir, 'pkg') });
+    expect(result.ok && result.value.file).toBe(path.join(dir, 'multiarch.yaml'));
+  });
+
+  it('prefers multiarch.yaml in the nearest directory', async () => {
+    const dir = tree({ 'multiarch.yaml': SPEC, 'inner/multiarch.yaml': SPEC.replace('app', 'inner') });
+    const result = await loadSpec({ cwd: path.join(dir, 'inner') });
+    expect(result.ok && result.value.file).toBe('multiarch.yaml');
+  });
+
+  it('loads --config relative to the working directory, and says so when it is missing', async () => {
+    const dir = tree({ 'specs/one.yaml': SPEC });
+    const found = await loadSpec({ cwd: dir, configFile: 'specs/one.yaml' });
+    expect(found.ok && found.value.file).toBe('specs/one.yaml');
+    const missing = await loadSpec({ cwd: dir, configFile: 'specs/two.yaml' });
+    expect(missing.ok).toBe(false);
+    expect(missing.diagnostics[0]).toMatchObject({ code: 'config-not-found', file: 'specs/two.yaml' });
+  });
+
+  it('refuses a file over the size cap before reading it', async () => {
+    const dir = tree({ 'multiarch.yaml': `# ${'x'.repeat(MAX_SPEC_BYTES)}\n${SPEC}` });
+    const result = await loadSpec({ cwd: dir });
+    expect(result.ok).toBe(false);
+    expect(result.diagnostics[0]?.code).toBe('file-too-large');
+  });
+});
+
+describe('parseYamlSpec', () => {
+  it('caps alias expansion (a "billion laughs" spec)', () => {
+    const lines = ['a: &a [x, x, x, x, x, x, x, x, x, x]'];
+    for (let i = 1; i < 8; i++) lines.push(`${'abcdefgh'[i]}: &${'abcdefgh'[i]} [${Array(10).fill(`*${'abcdefgh'[i - 1]}`).join(', ')}]`);
+    const result = parseYamlSpec('multiarch.yaml', lines.join('\n'));
+    expect(result.ok).toBe(false);
+    expect(result.diagnostics[0]?.code).toBe('yaml-alias-limit');
+  });
+
+  it('reports every syntax error with its line and column', () => {
+    const result = parseYamlSpec('multiarch.yaml', 'version: 1\nimages:\n  app:\n\tcontext: .\n');
+    expect(result.ok).toBe(false);
+    expect(result.diagnostics[0]).toMatchObject({ code: 'yaml-syntax', range: { start: { line: 4, col: 1 } } });
+  });
+
+  it('finds the range of keys and values, through aliases', () => {
+    const result = parseYamlSpec('multiarch.yaml', 'shared: &p [linux/amd64]\nimages:\n  app:\n    platforms: *p\n');
+    expect(result.ok).toBe(true);
+    if (!result.ok) return;
+    expect(result.value.locate(['images', 'app', 'platforms'], 'key')?.start).toEqual({ line: 4, col: 5 });
+    expect(result.value.locate(['images', 'app', 'platforms', 0])?.start).toEqual({ line: 1, col: 13 });
+    expect(result.value.locate(['images', 'nope'])).toBeUndefined();
+  });
+});
