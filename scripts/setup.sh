@@ -58,6 +58,9 @@ default_ulimits = ["nofile=20000:20000", "nproc=20000:20000"]'
     printf '%s\n' "$wanted" >"$dropin"
     say "wrote $dropin (runc, ulimits)"
   fi
+elif [[ ! -f /etc/containers/containers.conf.d/50-orchestrate.conf ]]; then
+  say "warning: not root, so podman's runtime settings were not written; if podman fails with"
+  say "  'setrlimit' errors, run 'npm run setup' once as root (it writes /etc/containers/containers.conf.d/50-orchestrate.conf)"
 fi
 
 # --- QEMU emulation of foreign architectures -------------------------------------------

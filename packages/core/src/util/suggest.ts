@@ -20,7 +20,7 @@ export function closestMatch(input: string, candidates: Iterable<string>): strin
 export function suggestion(input: string, candidates: readonly string[], what: string): string {
   const match = closestMatch(input, candidates);
   if (match !== undefined) return `did you mean "${match}"?`;
-  if (candidates.length === 0) return `no ${what} is declared`;
+  if (candidates.length === 0) return `no ${what} declared`;
   return `known ${what}: ${candidates.map((c) => `"${c}"`).join(', ')}`;
 }
 
