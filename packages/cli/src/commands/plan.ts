@@ -1,6 +1,7 @@
 import type { Io } from '../io.js';
 import { renderPlanDot, renderPlanMermaid } from '../render/plan-graph.js';
 import { renderPlanText } from '../render/plan-text.js';
+import { renderPlanJson } from '../render/plan-json.js';
 import { makePlan, type PlanFilterOptions } from './common.js';
 import { EXIT } from '../io.js';
 import { unreachable } from '@multiarch/core';
@@ -25,7 +26,7 @@ function renderPlan(plan: Parameters<typeof renderPlanText>[0], format: PlanForm
     case 'text':
       return renderPlanText(plan, io.colors.stdout);
     case 'json':
-      return JSON.stringify(plan, null, 2) + '\n';
+      return renderPlanJson(plan);
     case 'mermaid':
       return renderPlanMermaid(plan);
     case 'dot':

@@ -1,15 +1,10 @@
-import {
-  isAlias,
-  isMap,
-  isScalar,
-  isSeq,
-  LineCounter,
-  parseDocument,
-  type Document,
-  type Node as YamlNode,
-  type Pair,
-} from 'yaml';
+import { createRequire } from 'node:module';
+import jsYaml from 'js-yaml';
+import type { Document, Node as YamlNode, Pair } from 'yaml';
 import type { Diagnostic, Position, Range, Result } from '../diagnostics.js';
+
+/** `yaml` keeps source ranges but costs ~60 ms to load and ~8x js-yaml's time to parse: loaded only when needed. */
+const loadYaml = (): typeof import('yaml') => createRequire(import.meta.url)('yaml') as typeof import('yaml');
 
 export type PathSegment = string | number;
 export type SpecPath = readonly PathSegment[];
@@ -41,7 +36,49 @@ export interface ParseOptions {
   readonly root?: SpecPath;
 }
 
+/**
+ * Parses a spec. The data comes from js-yaml (core schema: the same YAML 1.2 values as
+ * `yaml`'s default) on the fast path; `yaml`'s document, which knows every node's range,
+ * is built only when a range is asked for, that is when there is something to report.
+ * Files with anchors, and files js-yaml rejects, go the `yaml` way from the start: it caps
+ * alias expansion and reports every syntax error with its place.
+ */
 export function parseYamlSpec(file: string, text: string, options: ParseOptions = {}): Result<SpecSource> {
+  if (!HAS_ANCHOR.test(text)) {
+    let data: unknown;
+    try {
+      data = jsYaml.load(text, { schema: jsYaml.CORE_SCHEMA, filename: file });
+    } catch {
+      return parseWithRanges(file, text, options);
+    }
+    let ranged: SpecSource | undefined;
+    const withRanges = (): SpecSource | undefined => {
+      if (!ranged) {
+        const result = parseWithRanges(file, text, options);
+        ranged = result.ok ? result.value : plainSource(file, data);
+      }
+      return ranged;
+    };
+    return {
+      ok: true,
+      value: {
+        file,
+        text,
+        data: dig(data, options.root ?? []),
+        locate: (path, part) => withRanges()?.locate(path, part),
+        locateWithin: (path, needle) => withRanges()?.locateWithin(path, needle),
+      },
+      diagnostics: [],
+    };
+  }
+  return parseWithRanges(file, text, options);
+}
+
+/** An anchor (`&name` after whitespace or a flow indicator): only then can aliases expand. */
+const HAS_ANCHOR = /(?:^|[\s[{,:-])&[^\s]/m;
+
+function parseWithRanges(file: string, text: string, options: ParseOptions): Result<SpecSource> {
+  const { LineCounter, parseDocument } = loadYaml();
   const root = options.root ?? [];
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
@@ -115,6 +152,7 @@ export function plainSource(file: string, data: unknown): SpecSource {
 }
 
 function findNode(doc: Document, path: SpecPath): { node: YamlNode | null; pair: Pair | undefined } | undefined {
+  const { isAlias, isMap, isScalar, isSeq } = loadYaml();
   let node = doc.contents as YamlNode | null;
   let pair: Pair | undefined;
   for (const segment of path) {

@@ -13,7 +13,7 @@ export const DEFAULT_PLATFORMS = ['linux/amd64', 'linux/arm64'];
 /** Images with everything but inferred dependencies, which need every image's repository first. */
 export function resolveImages(ctx: ResolveContext, spec: SpecDocument, registries: readonly Registry[], files: SpecFiles): Image[] {
   const defaultPlatforms = spec.platforms ? resolvePlatformList(ctx, ['platforms'], spec.platforms) : DEFAULT_PLATFORMS;
-  const imageNames = Object.keys(spec.images);
+  const imageNames = new Set(Object.keys(spec.images));
   const registryNames = registries.map((r) => r.name);
   return Object.entries(spec.images).map(([name, image]) =>
     resolveImage(ctx, name, image, { spec, defaultPlatforms, imageNames, registryNames, files }),
@@ -23,7 +23,7 @@ export function resolveImages(ctx: ResolveContext, spec: SpecDocument, registrie
 interface Scope {
   spec: SpecDocument;
   defaultPlatforms: string[];
-  imageNames: string[];
+  imageNames: ReadonlySet<string>;
   registryNames: string[];
   files: SpecFiles;
 }
@@ -67,8 +67,8 @@ function resolveImage(ctx: ResolveContext, name: string, spec: ImageSpec, scope:
   (spec.dependsOn ?? []).forEach((dependency, i) => {
     if (dependency === name) {
       ctx.error('dependency-cycle', [...at, 'dependsOn', i], `image "${name}" depends on itself`, 'remove it from its own dependsOn');
-    } else if (!scope.imageNames.includes(dependency)) {
-      ctx.error('unknown-image', [...at, 'dependsOn', i], `image "${name}" depends on "${dependency}", which is not an image of this spec`, suggestion(dependency, scope.imageNames.filter((n) => n !== name), 'images'));
+    } else if (!scope.imageNames.has(dependency)) {
+      ctx.error('unknown-image', [...at, 'dependsOn', i], `image "${name}" depends on "${dependency}", which is not an image of this spec`, suggestion(dependency, [...scope.imageNames].filter((n) => n !== name), 'images'));
     } else {
       dependsOn.push(dependency);
       dependencyReasons[dependency] = 'dependsOn';

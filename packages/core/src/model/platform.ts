@@ -79,7 +79,11 @@ export function platformSlug(platform: string): string {
 
 /** Same os and arch: linux/arm64 and linux/arm64/v8 are built by the same machine. */
 export function samePlatformFamily(a: string, b: string): boolean {
-  const [osA, archA] = a.split('/');
-  const [osB, archB] = b.split('/');
-  return osA === osB && archA === archB;
+  return a === b || familyOf(a) === familyOf(b);
+}
+
+/** `linux/arm64/v8` -> `linux/arm64`. */
+function familyOf(platform: string): string {
+  const second = platform.indexOf('/', platform.indexOf('/') + 1);
+  return second < 0 ? platform : platform.slice(0, second);
 }

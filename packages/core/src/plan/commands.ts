@@ -19,7 +19,10 @@ function access(options: RegistryAccess, flag = '--tls-verify'): Arg[] {
 }
 
 export function withRunValue(value: RunValue, prefix = '', suffix = ''): Arg {
-  return { ...value, ...(prefix && { prefix }), ...(suffix && { suffix }) };
+  const arg: Exclude<Arg, string> = value.ref === 'digest' ? { ref: 'digest', task: value.task } : { ref: value.ref };
+  if (prefix !== '') arg.prefix = prefix;
+  if (suffix !== '') arg.suffix = suffix;
+  return arg;
 }
 
 export function loginArgs(podman: string, registry: Registry & { auth: { kind: 'password-env' } }): Arg[] {

@@ -73,12 +73,14 @@ export function planBuild(model: Model, options: PlanOptions = {}): Result<Plan>
 class Planner {
   readonly tasks: PlanTask[] = [];
   readonly notes: string[] = [];
-  private readonly logins = new Map<string, string>();
+  private readonly logins = new Set<string>();
+  private readonly hostLogins = new Map<string, string[]>();
   private readonly available = new Map<string, Availability>();
   private readonly publishes = new Map<string, string[]>();
   /** Per host, local per-run images to remove at the end and the tasks that must finish first. */
   private readonly cleanups = new Map<string, { image: string; host: Host; images: Arg[]; after: string[] }>();
   private readonly publishTasks = new Map<string, string[]>();
+  private readonly placements = new Map<string, { host: Host; placement: string; emulated: boolean }>();
   /** Images whose local list refers to their per-arch images in local storage: those stay. */
   private readonly keepLocalImages = new Set<string>();
   private readonly local: Host & { kind: 'local' };
@@ -95,7 +97,8 @@ class Planner {
   }
 
   private add(task: Omit<PlanTask, 'retry'> & { retry?: PlanTask['retry'] }): string {
-    this.tasks.push({ ...task, retry: task.retry ?? 'never' });
+    task.retry ??= 'never';
+    this.tasks.push(task as PlanTask);
     return task.id;
   }
 
@@ -108,7 +111,7 @@ class Planner {
     if (!this.push || registry.auth.kind !== 'password-env') return [];
     const id = `login:${registry.name}@${host.name}`;
     if (!this.logins.has(id)) {
-      this.logins.set(id, id);
+      this.logins.add(id);
       this.add({
         id, kind: 'login', image: null, platforms: [], host: host.name, dependsOn: [],
         argv: loginArgs(podmanOn(host), { ...registry, auth: registry.auth }),
@@ -117,6 +120,16 @@ class Planner {
       });
     }
     return [id];
+  }
+
+  /** Every login a host needs before it builds (a build may pull from any registry of the spec). */
+  private loginsOn(host: Host): string[] {
+    let ids = this.hostLogins.get(host.name);
+    if (!ids) {
+      ids = this.model.registries.flatMap((r) => this.login(r, host));
+      this.hostLogins.set(host.name, ids);
+    }
+    return ids;
   }
 
   private registriesOf(image: Image): Registry[] {
@@ -139,7 +152,7 @@ class Planner {
     const registries = this.push && !narrowed ? this.registriesOf(image) : [];
     const list = listName(image, registries[0]);
     const input: BuildInput = { containerfile: image.containerfile, context: image.context, buildArgs: image.buildArgs, target: image.target, authfile: this.authfile };
-    const logins = (host: Host) => [...new Set(this.model.registries.flatMap((r) => this.login(r, host)))];
+    const logins = (host: Host) => this.loginsOn(host);
 
     const built = image.strategy === 'manifest-first'
       ? this.manifestFirst(image, input, list, logins(this.local))
@@ -270,8 +283,17 @@ class Planner {
     return { listReady: last, tests };
   }
 
-  /** A declared host that builds the platform natively, else here (natively or under QEMU). */
+  /** A declared host that builds the platform natively, else here (natively or under QEMU); the same for every image. */
   private placePlatform(platform: string): { host: Host; placement: string; emulated: boolean } {
+    let placed = this.placements.get(platform);
+    if (!placed) {
+      placed = this.findPlacement(platform);
+      this.placements.set(platform, placed);
+    }
+    return placed;
+  }
+
+  private findPlacement(platform: string): { host: Host; placement: string; emulated: boolean } {
     const remote = this.model.hosts.find((h) => h.kind === 'ssh' && h.platforms.some((p) => samePlatformFamily(p, platform)));
     if (remote && remote.kind === 'ssh') {
       const fallback = remote.fallback === 'emulate' && canEmulate(platform) ? `; falls back to QEMU here if ${remote.name} fails` : '';
