@@ -121,6 +121,12 @@ images:
     expect(task(p, 'stage:app@reg').dependsOn).toContain('assemble:app:linux/s390x');
   });
 
+  it('warns that a loopback registry means something else on a remote host', () => {
+    const p = plan(spec.replace('registry.example.com/team', 'localhost:5000/team'));
+    expect(p.notes).toContain('arm1 talks to registry reg at localhost:5000: on arm1, that is arm1 itself, not this machine');
+    expect(plan(spec).notes.join('\n')).not.toContain('itself');
+  });
+
   it('removes the per-run images from each host after the publish', () => {
     const p = plan(spec);
     const cleanup = task(p, 'cleanup:app@arm1');

@@ -112,6 +112,9 @@ class Planner {
     const id = `login:${registry.name}@${host.name}`;
     if (!this.logins.has(id)) {
       this.logins.add(id);
+      if (host.kind === 'ssh' && /^(localhost|127\.|\[::1\])/.test(registry.server)) {
+        this.notes.push(`${host.name} talks to registry ${registry.name} at ${registry.server}: on ${host.name}, that is ${host.name} itself, not this machine`);
+      }
       this.add({
         id, kind: 'login', image: null, platforms: [], host: host.name, dependsOn: [],
         argv: loginArgs(podmanOn(host), { ...registry, auth: registry.auth }),
