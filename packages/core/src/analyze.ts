@@ -36,6 +36,9 @@ export async function analyze(options: AnalyzeOptions): Promise<Result<Analysis>
   return { ...analyzeSource(source, { ...options, files: diskFiles(specDir) }, specDir), source };
 }
 
+/** Schema errors after which the data still has the shape the resolver reads (it ignores unknown keys). */
+const SHAPE_PRESERVING = new Set<Diagnostic['code']>(['unknown-key']);
+
 /** The pure part of analysis, for a spec already in memory. */
 export function analyzeSource(
   source: SpecSource,
@@ -43,9 +46,10 @@ export function analyzeSource(
   specDir = '.',
 ): Result<Analysis> {
   const schemaDiagnostics = validateSchema(source);
-  if (schemaDiagnostics.length > 0) return { ok: false, diagnostics: sortDiagnostics(schemaDiagnostics) };
+  // Unknown keys leave the shape of the rest intact: resolve anyway, so every problem shows at once.
+  if (!schemaDiagnostics.every((d) => SHAPE_PRESERVING.has(d.code))) return { ok: false, diagnostics: sortDiagnostics(schemaDiagnostics) };
   const resolved = resolveModel(source, options);
-  const diagnostics: Diagnostic[] = sortDiagnostics(resolved.diagnostics);
+  const diagnostics: Diagnostic[] = sortDiagnostics([...schemaDiagnostics, ...resolved.diagnostics]);
   if (!resolved.ok || hasErrors(diagnostics)) return { ok: false, diagnostics };
   return { ok: true, value: { model: resolved.value, source, specDir }, diagnostics };
 }

@@ -88,19 +88,17 @@ function parseWithRanges(file: string, text: string, options: ParseOptions): Res
   };
   const span = (start: number, end: number): Range => ({ start: at(start), end: at(Math.max(start, end)) });
 
-  const diagnostics: Diagnostic[] = [];
-  for (const error of doc.errors) {
-    const duplicate = error.code === 'DUPLICATE_KEY';
-    const hint = duplicate ? 'a key may appear once per mapping; remove or rename one of them' : yamlHint(error.code);
-    diagnostics.push({
+  const diagnostics: Diagnostic[] = doc.errors.map((error) => {
+    const refined = refineYamlError(text, error.code, firstLine(error.message), error.pos);
+    return {
       severity: 'error',
-      code: duplicate ? 'duplicate-key' : 'yaml-syntax',
-      message: firstLine(error.message),
+      code: error.code === 'DUPLICATE_KEY' ? 'duplicate-key' : 'yaml-syntax',
+      message: refined.message,
       file,
-      range: span(error.pos[0], error.pos[1]),
-      ...(hint !== undefined && { hint }),
-    });
-  }
+      range: span(refined.start, refined.end),
+      ...(refined.hint !== undefined && { hint: refined.hint }),
+    } satisfies Diagnostic;
+  });
   if (diagnostics.length > 0) return { ok: false, diagnostics };
 
   let whole: unknown;
@@ -113,7 +111,7 @@ function parseWithRanges(file: string, text: string, options: ParseOptions): Res
         {
           severity: 'error',
           code: 'yaml-alias-limit',
-          message: `aliases expand to too much data (${firstLine(String(error))})`,
+          message: `aliases expand to more than ${MAX_ALIAS_COUNT} nodes${error instanceof Error && !/alias/i.test(error.message) ? ` (${firstLine(error.message)})` : ''}`,
           file,
           hint: `a spec may expand at most ${MAX_ALIAS_COUNT} aliases; write the repeated parts out or use fewer anchors`,
         },
@@ -184,6 +182,54 @@ function dig(data: unknown, path: SpecPath): unknown {
 
 function firstLine(message: string): string {
   return message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
+}
+
+/**
+ * yaml reports some errors where it noticed them (the end of the file, the next key); a
+ * person needs the place where the mistake is: the quote or bracket left open, the key
+ * written twice.
+ */
+function refineYamlError(text: string, code: string, message: string, pos: readonly [number, number]): { start: number; end: number; message: string; hint?: string } {
+  const at = Math.min(pos[0], Math.max(0, text.length - 1));
+  const lineEnd = (offset: number) => {
+    const end = text.indexOf('\n', offset);
+    return end < 0 ? text.length : end;
+  };
+  const quote = /closing (["'])quote/.exec(message)?.[1];
+  if (code === 'MISSING_CHAR' && quote) {
+    const open = text.lastIndexOf(quote, at);
+    if (open >= 0) return { start: open, end: lineEnd(open), message: `a ${quote === '"' ? 'double' : 'single'}-quoted value is never closed`, hint: 'close the quote on the same line, or write the value without quotes' };
+  }
+  if (/flow (sequence|mapping)/i.test(message)) {
+    const open = unclosedFlow(text, at);
+    if (open !== undefined) {
+      const list = text[open] === '[';
+      return { start: open, end: open + 1, message: `a ${list ? 'list "["' : 'mapping "{"'} is never closed`, hint: `close it with "${list ? ']' : '}'}" on the same line, or write ${list ? 'one "- item" per line' : 'one "key: value" per line'}` };
+    }
+  }
+  if (code === 'DUPLICATE_KEY') {
+    const key = /^[^:\n#]*/.exec(text.slice(at))![0].trim().replace(/^["']|["']$/g, '');
+    return { start: at, end: at + Math.max(1, key.length), message: `key "${key}" appears twice in the same mapping`, hint: 'a key may appear once per mapping; remove or rename one of them' };
+  }
+  const hint = yamlHint(code);
+  return { start: at, end: Math.max(at, Math.min(pos[1], text.length)), message, ...(hint !== undefined && { hint }) };
+}
+
+/** The last "[" or "{" before `limit` that is not closed, outside quotes and comments. */
+function unclosedFlow(text: string, limit: number): number | undefined {
+  const open: number[] = [];
+  let quote: string | undefined;
+  for (let i = 0; i < limit; i++) {
+    const c = text[i]!;
+    if (quote) {
+      if (c === quote) quote = undefined;
+      else if (c === '\n') quote = undefined;
+    } else if (c === '"' || c === "'") quote = c;
+    else if (c === '#' && (i === 0 || /\s/.test(text[i - 1]!))) i = text.indexOf('\n', i) < 0 ? limit : text.indexOf('\n', i);
+    else if (c === '[' || c === '{') open.push(i);
+    else if (c === ']' || c === '}') open.pop();
+  }
+  return open.at(-1);
 }
 
 function yamlHint(code: string): string | undefined {

@@ -145,10 +145,18 @@ export function repositoryOf(reference: string): string {
   return (lastColon > lastSlash ? withoutDigest.slice(0, lastColon) : withoutDigest).toLowerCase();
 }
 
-/** A name is fully qualified when its first component is a registry host (has "." or ":", or is localhost). */
+/**
+ * An image name is fully qualified when it has a registry host before its first "/" (a
+ * component with "." or ":", or localhost); `alpine:3.20` has a tag, not a host.
+ */
 export function isFullyQualified(name: string): boolean {
-  const first = name.split('/')[0]!;
-  return first.includes('.') || first.includes(':') || first === 'localhost';
+  const slash = name.indexOf('/');
+  return slash > 0 && isRegistryHost(name.slice(0, slash));
+}
+
+/** `docker.io`, `localhost:5000`, `localhost`: what can stand first in a fully qualified name. */
+export function isRegistryHost(component: string): boolean {
+  return component.includes('.') || component.includes(':') || component === 'localhost';
 }
 
 /** What a short name means on Docker Hub, for the hint. */

@@ -17,6 +17,8 @@ export class ResolveContext {
     private readonly lookup: (name: string) => string | undefined,
     /** Environment variables that hold registry secrets: never to be expanded into an argument. */
     private readonly secretNames: ReadonlySet<string>,
+    /** Variables whose own value could not be resolved (already reported where they are declared). */
+    private readonly unusable: ReadonlySet<string> = new Set(),
   ) {}
 
   report(severity: Severity, code: DiagnosticCode, path: SpecPath, message: string, hint?: string, part: 'key' | 'value' = 'value'): void {
@@ -33,6 +35,15 @@ export class ResolveContext {
 
   /** `${NAME}` expanded; an undefined name or a secret's name is reported at its place in the text. */
   interpolate(path: SpecPath, text: string): string {
+    return this.expand(path, text).value;
+  }
+
+  /**
+   * Like interpolate, and says whether the value is usable: false when a variable in it was
+   * undefined (reported here, or where that variable is declared), so that checks of the
+   * value (is it a tag, a directory...) do not report the same mistake a second time.
+   */
+  expand(path: SpecPath, text: string): { value: string; ok: boolean } {
     const expansion = expandSpecString(text, this.lookup);
     for (const missing of expansion.undefinedNames) {
       this.push(
@@ -43,17 +54,27 @@ export class ResolveContext {
         `set ${missing.name} in the environment, add it under "variables:", or give a default: \${${missing.name}:-value}`,
       );
     }
-    for (const name of new Set(expansion.referenced)) {
+    const referenced = new Set(expansion.referenced);
+    for (const name of referenced) {
       if (this.secretNames.has(name)) {
         this.push(
           'error',
           'secret-in-argument',
-          this.source.locateWithin(path, name),
+          this.nameRange(path, name),
           `"${name}" holds a registry secret and would end up in a command's arguments`,
           'secrets reach podman only through passwordEnv (on stdin); use a build secret (--secret) for values the build needs',
         );
       }
     }
-    return expansion.value;
+    const ok = expansion.undefinedNames.length === 0 && ![...referenced].some((name) => this.unusable.has(name));
+    return { value: expansion.value, ok };
+  }
+
+  /** The range of NAME in `${NAME...}` inside the value at path. */
+  private nameRange(path: SpecPath, name: string): Range | undefined {
+    const range = this.source.locateWithin(path, `\${${name}`);
+    if (!range || range.start.line !== range.end.line) return range;
+    const col = range.start.col + 2;
+    return { start: { line: range.start.line, col }, end: { line: range.start.line, col: col + name.length } };
   }
 }

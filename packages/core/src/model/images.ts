@@ -30,19 +30,20 @@ interface Scope {
 
 function resolveImage(ctx: ResolveContext, name: string, spec: ImageSpec, scope: Scope): Image {
   const at = ['images', name];
-  const context = normalise(ctx.interpolate([...at, 'context'], spec.context));
-  const containerfile = locateContainerfile(ctx, at, context, spec, scope.files);
+  const expandedContext = ctx.expand([...at, 'context'], spec.context);
+  const context = normalise(expandedContext.value);
+  const containerfile = expandedContext.ok ? locateContainerfile(ctx, at, context, spec, scope.files) : path.join(context, spec.containerfile ?? 'Containerfile');
 
-  const repository = spec.repository === undefined ? name : ctx.interpolate([...at, 'repository'], spec.repository);
-  if (spec.repository !== undefined && !REPOSITORY.test(repository)) {
+  const expandedRepository = spec.repository === undefined ? { value: name, ok: true } : ctx.expand([...at, 'repository'], spec.repository);
+  const repository = expandedRepository.value;
+  if (spec.repository !== undefined && expandedRepository.ok && !REPOSITORY.test(repository)) {
     ctx.error('invalid-name', [...at, 'repository'], `"${repository}" is not a repository path`, 'lower-case path components separated by "/"');
   }
 
   const tags = (spec.tags ?? ['latest']).map((raw, i) => {
-    const reported = ctx.diagnostics.length;
-    const tag = ctx.interpolate([...at, 'tags', i], raw);
+    const { value: tag, ok } = ctx.expand([...at, 'tags', i], raw);
     // An undefined variable was reported already: the unexpanded text is not a second problem.
-    if (ctx.diagnostics.length === reported && !TAG.test(tag)) {
+    if (ok && !TAG.test(tag)) {
       ctx.error('invalid-value', [...at, 'tags', i], `"${tag}" is not a valid tag`, 'a tag is up to 128 letters, digits, "_", "." and "-", not starting with "." or "-"');
     }
     return tag;
@@ -68,7 +69,8 @@ function resolveImage(ctx: ResolveContext, name: string, spec: ImageSpec, scope:
     if (dependency === name) {
       ctx.error('dependency-cycle', [...at, 'dependsOn', i], `image "${name}" depends on itself`, 'remove it from its own dependsOn');
     } else if (!scope.imageNames.has(dependency)) {
-      ctx.error('unknown-image', [...at, 'dependsOn', i], `image "${name}" depends on "${dependency}", which is not an image of this spec`, suggestion(dependency, [...scope.imageNames].filter((n) => n !== name), 'images'));
+      const others = [...scope.imageNames].filter((n) => n !== name);
+      ctx.error('unknown-image', [...at, 'dependsOn', i], `image "${name}" depends on "${dependency}", which is not an image of this spec`, others.length > 0 ? suggestion(dependency, others, 'images') : `"${name}" is the only image in this spec: declare "${dependency}" under images, or remove it from dependsOn`);
     } else {
       dependsOn.push(dependency);
       dependencyReasons[dependency] = 'dependsOn';
@@ -100,8 +102,9 @@ function locateContainerfile(ctx: ResolveContext, at: string[], context: string,
     return path.join(context, spec.containerfile ?? 'Containerfile');
   }
   if (spec.containerfile !== undefined) {
-    const file = normalise(path.join(context, ctx.interpolate([...at, 'containerfile'], spec.containerfile)));
-    if (files.readText(file) === undefined) {
+    const expanded = ctx.expand([...at, 'containerfile'], spec.containerfile);
+    const file = normalise(path.join(context, expanded.value));
+    if (expanded.ok && files.readText(file) === undefined) {
       ctx.error('containerfile-not-found', [...at, 'containerfile'], `containerfile "${file}" does not exist`, 'containerfile is relative to the context directory');
     }
     return file;
@@ -120,9 +123,17 @@ function resolveTest(ctx: ResolveContext, at: string[], spec: NonNullable<ImageS
   if (typeof spec.expect === 'string') {
     for (const platform of platforms) expect[platform] = spec.expect;
   } else if (spec.expect) {
-    for (const [platform, pattern] of Object.entries(spec.expect)) {
+    const given = spec.expect;
+    for (const [platform, pattern] of Object.entries(given)) {
       if (!platforms.includes(platform)) {
-        ctx.error('invalid-platform', [...at, 'expect', platform], `expect names ${platform}, which this image is not built for`, suggestion(platform, platforms, 'platforms of this image'), 'key');
+        const unused = platforms.filter((p) => !(p in given));
+        ctx.error(
+          'invalid-platform',
+          [...at, 'expect', platform],
+          `expect names ${platform}, which this image is not built for`,
+          unused.length > 0 ? suggestion(platform, unused, 'platforms of this image without an expectation') : `this image is built for ${platforms.join(', ')}: remove ${platform} here, or add it to the image's platforms`,
+          'key',
+        );
       }
       expect[platform] = pattern;
     }

@@ -1,7 +1,7 @@
 import type { ResolveContext } from './context.js';
 import type { HostSpec, RegistrySpec, SpecDocument } from './spec.js';
 import type { Host, Registry, RegistryAuth, SshAddress } from './types.js';
-import { isFullyQualified } from './containerfile.js';
+import { isRegistryHost } from './containerfile.js';
 import { checkPlatform } from './platform.js';
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -20,7 +20,7 @@ function resolveRegistry(ctx: ResolveContext, name: string, spec: RegistrySpec):
   if (scheme) {
     ctx.error('invalid-value', [...at, 'url'], `registry url "${url}" has a scheme`, `write it without "${scheme[0]}", e.g. "${url.slice(scheme[0].length)}"`);
     url = url.slice(scheme[0].length);
-  } else if (!isFullyQualified(url)) {
+  } else if (!isRegistryHost(url.split('/')[0]!)) {
     ctx.error(
       'short-registry-name',
       [...at, 'url'],
@@ -48,9 +48,8 @@ function resolveAuth(ctx: ResolveContext, at: string[], auth: RegistrySpec['auth
     ctx.error('missing-key', at, 'auth has no passwordEnv and no authfile', 'add "passwordEnv: NAME_OF_ENV_VARIABLE" or "authfile: PATH"', 'key');
     return { kind: 'none' };
   }
-  if (!ENV_NAME.test(auth.passwordEnv)) {
-    // A value that is no variable name but looks like a token is most likely the token itself.
-    const looksSecret = auth.passwordEnv.length >= 12 || /[^A-Za-z0-9_]/.test(auth.passwordEnv);
+  const looksSecret = looksLikeToken(auth.passwordEnv);
+  if (looksSecret || !ENV_NAME.test(auth.passwordEnv)) {
     ctx.error(
       looksSecret ? 'inline-secret' : 'invalid-value',
       [...at, 'passwordEnv'],
@@ -62,6 +61,14 @@ function resolveAuth(ctx: ResolveContext, at: string[], auth: RegistrySpec['auth
     ctx.error('missing-key', at, 'auth has a passwordEnv but no username', 'add "username: NAME"', 'key');
   }
   return { kind: 'password-env', username: ctx.interpolate([...at, 'username'], auth.username ?? ''), passwordEnv: auth.passwordEnv };
+}
+
+/** Known access-token shapes (GitHub, GitLab, Docker Hub, Slack), or a long mix of lower case and digits no one names a variable. */
+const TOKEN_PREFIX = /^(?:gh[pousr]_|github_pat_|glpat-|dckr_pat_|xox[abprs]-|hf_)/i;
+function looksLikeToken(value: string): boolean {
+  if (TOKEN_PREFIX.test(value)) return true;
+  if (!ENV_NAME.test(value)) return value.length >= 12 || /[^A-Za-z0-9_]/.test(value);
+  return value.length >= 20 && /[a-z]/.test(value) && /\d/.test(value) && !/_/.test(value.slice(1, -1));
 }
 
 export function resolvePlatformList(ctx: ResolveContext, at: readonly (string | number)[], written: readonly string[]): string[] {

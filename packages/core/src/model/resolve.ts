@@ -5,7 +5,7 @@ import { ResolveContext, type SpecFiles } from './context.js';
 import { findCycles } from './graph.js';
 import { inferDependencies, resolveImages } from './images.js';
 import { resolveHosts, resolveRegistries } from './infrastructure.js';
-import { canEmulate, samePlatformFamily } from './platform.js';
+import { canEmulate, checkPlatform, samePlatformFamily } from './platform.js';
 import type { SpecDocument } from './spec.js';
 import type { Host, Image, Model } from './types.js';
 import { resolveVariables } from './variables.js';
@@ -28,7 +28,8 @@ export function resolveModel(source: SpecSource, options: ResolveOptions): Resul
   const secretNames = new Set(
     Object.values(spec.registries ?? {}).flatMap((r) => (r.auth?.passwordEnv === undefined ? [] : [r.auth.passwordEnv])),
   );
-  const ctx = new ResolveContext(source, (name) => options.env[name] ?? variables.values.get(name), secretNames);
+  const unusable = new Set(variables.problems.map((problem) => problem.name));
+  const ctx = new ResolveContext(source, (name) => options.env[name] ?? variables.values.get(name), secretNames, unusable);
 
   for (const problem of variables.problems) {
     if (problem.kind === 'cycle') {
@@ -81,12 +82,15 @@ function checkBuildable(ctx: ResolveContext, spec: SpecDocument, images: readonl
   const local = hosts.find((h) => h.kind === 'local')!;
   for (const image of images) {
     const own = spec.images[image.name]?.platforms;
-    image.platforms.forEach((platform, index) => {
+    image.platforms.forEach((platform) => {
       const remote = hosts.find((h) => h.kind === 'ssh' && h.platforms.some((p) => samePlatformFamily(p, platform)));
       const native = local.platforms.some((p) => samePlatformFamily(p, platform));
       if (native || (local.emulate && canEmulate(platform))) return;
       if (image.strategy === 'per-arch' && remote) return;
-      const at = own ? ['images', image.name, 'platforms', index] : ['platforms', spec.platforms?.indexOf(platform) ?? 0];
+      const written = own ?? spec.platforms ?? [];
+      // The place as written: an alias (linux/aarch64) or a dropped entry shifts resolved indexes.
+      const writtenIndex = written.findIndex((p) => { const check = checkPlatform(p); return check.ok && check.platform === platform; });
+      const at = own ? ['images', image.name, 'platforms', writtenIndex] : ['platforms', writtenIndex];
       const hint =
         remote && image.strategy === 'manifest-first'
           ? `host "${remote.name}" builds it natively: set "strategy: per-arch" on image "${image.name}"`

@@ -66,7 +66,14 @@ function toDiagnostic(source: SpecSource, error: ErrorObject): Diagnostic | unde
       return base('missing-key', `${where || 'the spec'} is missing the required key "${missing}"`, requiredHint(missing), 'key');
     }
     case 'type':
-      return base('wrong-type', `${where} should be ${article(String(params['type']))}, not ${typeName(error.data)}`);
+      if (path.length === 0) {
+        return base(
+          'not-a-mapping',
+          error.data == null ? 'the spec is empty' : `the spec is ${typeName(error.data)}, not a mapping of keys`,
+          'a spec is a mapping with at least "version: 1" and "images:" (see examples/hello/multiarch.yaml)',
+        );
+      }
+      return base('wrong-type', `${where} should be ${article(String(params['type']))}, not ${typeName(error.data)}`, typeHint(String(params['type']), error.data));
     case 'const':
       if (path.length === 1 && path[0] === 'version') {
         return base('unsupported-version', `spec version ${JSON.stringify(error.data)} is not supported`, 'write "version: 1"');
@@ -85,8 +92,19 @@ function toDiagnostic(source: SpecSource, error: ErrorObject): Diagnostic | unde
       return base('invalid-value', `${where} must not be empty`);
     case 'minLength':
       return base('invalid-value', `${where} must not be an empty string`);
-    case 'uniqueItems':
-      return base('invalid-value', `${where} lists the same value twice (items ${String(params['j'])} and ${String(params['i'])})`, 'remove the duplicate');
+    case 'uniqueItems': {
+      // Point at the later of the two: that is the one to remove.
+      const later = Math.max(Number(params['i']), Number(params['j']));
+      const range = source.locate([...path, later]) ?? source.locate(path);
+      return {
+        severity: 'error',
+        code: 'invalid-value',
+        message: `${where} lists ${JSON.stringify((error.data as unknown[])[later])} twice`,
+        file: source.file,
+        ...(range && { range }),
+        hint: 'remove the duplicate',
+      };
+    }
     case 'minimum':
     case 'maximum':
       return base('invalid-value', `${where} must be ${error.keyword === 'minimum' ? 'at least' : 'at most'} ${String(params['limit'])}`);
@@ -128,8 +146,19 @@ function patternDiagnostic(
   return base('invalid-value', `${describePath(path)} does not match ${String((error.params as { pattern: string }).pattern)}`);
 }
 
+function typeHint(type: string, data: unknown): string | undefined {
+  if (type === 'array') return typeof data === 'string' ? `write a list: [${data}]` : 'write a list: [a, b] or one "- item" per line';
+  if (type === 'object') return 'write a mapping: one "key: value" per line, indented below';
+  if (type === 'integer' || type === 'number') return 'write the number without quotes';
+  if (type === 'boolean') return 'write true or false, without quotes';
+  if (type.includes('string') && typeof data === 'number') return `quote it: YAML reads ${JSON.stringify(data)} as a number`;
+  return undefined;
+}
+
 function requiredHint(key: string): string | undefined {
   switch (key) {
+    case 'images':
+      return 'add "images:" with at least one image, e.g. "app: { context: . }"';
     case 'version':
       return 'add "version: 1" at the top of the file';
     case 'context':
