@@ -19,6 +19,7 @@ export type DiagnosticCode =
   | 'missing-key'
   | 'wrong-type'
   | 'invalid-value'
+  | 'ambiguous-number'
   | 'unsupported-version'
   | 'invalid-name'
   | 'undefined-variable'

@@ -51,6 +51,7 @@ const SPEC_CODES: readonly DiagnosticCode[] = [
   'missing-key',
   'wrong-type',
   'invalid-value',
+  'ambiguous-number',
   'unsupported-version',
   'invalid-name',
   'undefined-variable',

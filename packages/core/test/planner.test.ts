@@ -234,3 +234,12 @@ describe('plan shape', () => {
     expect(JSON.stringify(plan(spec))).toBe(JSON.stringify(plan(spec)));
   });
 });
+
+describe('numbers YAML would change', () => {
+  it('keeps 1.10 as written in a variable and a build arg', () => {
+    const p = plan(`version: 1\nvariables:\n  VERSION: 1.10\nimages:\n  app:\n    context: app\n    tags: ["\${VERSION}"]\n    buildArgs: { V: 2.50 }\n`);
+    expect(p.images['app']?.publishes).toEqual([]);
+    expect(argv(task(p, 'build:app'))).toContain('--manifest localhost/app:1.10');
+    expect(argv(task(p, 'build:app'))).toContain('--build-arg V=2.50');
+  });
+});

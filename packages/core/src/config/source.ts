@@ -25,6 +25,8 @@ export interface SpecSource {
   locate(path: SpecPath, part?: 'key' | 'value'): Range | undefined;
   /** Range of `needle` inside the source text of the value at `path` (e.g. one `${VAR}`). */
   locateWithin(path: SpecPath, needle: string): Range | undefined;
+  /** The value at `path` exactly as written in the file (`1.10` where the data says 1.1). */
+  written(path: SpecPath): string | undefined;
 }
 
 export const MAX_SPEC_BYTES = 1024 * 1024;
@@ -67,6 +69,7 @@ export function parseYamlSpec(file: string, text: string, options: ParseOptions 
         data: dig(data, options.root ?? []),
         locate: (path, part) => withRanges()?.locate(path, part),
         locateWithin: (path, needle) => withRanges()?.locateWithin(path, needle),
+        written: (path) => withRanges()?.written(path),
       },
       diagnostics: [],
     };
@@ -140,13 +143,17 @@ function parseWithRanges(file: string, text: string, options: ParseOptions): Res
       if (index < 0) return span(range[0], range[1]);
       return span(range[0] + index, range[0] + index + needle.length);
     },
+    written(path) {
+      const range = nodeAt(path)?.node?.range;
+      return range ? text.slice(range[0], range[1]) : undefined;
+    },
   };
   return { ok: true, value: source, diagnostics: [] };
 }
 
 /** A source for specs that have no text we can point into (JavaScript configs). */
 export function plainSource(file: string, data: unknown): SpecSource {
-  return { file, text: undefined, data, locate: () => undefined, locateWithin: () => undefined };
+  return { file, text: undefined, data, locate: () => undefined, locateWithin: () => undefined, written: () => undefined };
 }
 
 function findNode(doc: Document, path: SpecPath): { node: YamlNode | null; pair: Pair | undefined } | undefined {

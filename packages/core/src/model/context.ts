@@ -78,3 +78,23 @@ export class ResolveContext {
     return { start: { line: range.start.line, col }, end: { line: range.start.line, col: col + name.length } };
   }
 }
+
+/**
+ * A scalar as a string. YAML reads 1.10 as the number 1.1 and 1e3 as 1000: where that
+ * changed what was written, the written text is kept and a warning says to quote it.
+ */
+export function writtenScalar(source: SpecSource, path: SpecPath, value: string | number | boolean, report: (d: Diagnostic) => void): string {
+  if (typeof value !== 'number') return String(value);
+  const written = source.written(path)?.trim();
+  if (written === undefined || written === String(value)) return String(value);
+  const range = source.locate(path);
+  report({
+    severity: 'warning',
+    code: 'ambiguous-number',
+    message: `YAML reads ${written} as the number ${value}; it is used as written, "${written}"`,
+    file: source.file,
+    ...(range && { range }),
+    hint: `quote it: "${written}"`,
+  });
+  return written;
+}

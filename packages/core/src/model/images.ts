@@ -1,5 +1,5 @@
 import path from 'node:path/posix';
-import type { ResolveContext, SpecFiles } from './context.js';
+import { writtenScalar, type ResolveContext, type SpecFiles } from './context.js';
 import type { ImageSpec, SpecDocument } from './spec.js';
 import type { Image, Registry, SmokeTest } from './types.js';
 import { imageReferences, isFullyQualified, qualifiedSuggestion, repositoryOf } from './containerfile.js';
@@ -51,7 +51,8 @@ function resolveImage(ctx: ResolveContext, name: string, spec: ImageSpec, scope:
 
   const buildArgs: Record<string, string> = {};
   for (const [key, value] of Object.entries(spec.buildArgs ?? {})) {
-    buildArgs[key] = ctx.interpolate([...at, 'buildArgs', key], String(value));
+    const written = writtenScalar(ctx.source, [...at, 'buildArgs', key], value, (d) => ctx.diagnostics.push(d));
+    buildArgs[key] = ctx.interpolate([...at, 'buildArgs', key], written);
   }
 
   const platforms = spec.platforms ? resolvePlatformList(ctx, [...at, 'platforms'], spec.platforms) : scope.defaultPlatforms;

@@ -1,7 +1,7 @@
 import path from 'node:path/posix';
-import { hasErrors, type Result } from '../diagnostics.js';
+import { hasErrors, type Diagnostic, type Result } from '../diagnostics.js';
 import type { SpecSource } from '../config/source.js';
-import { ResolveContext, type SpecFiles } from './context.js';
+import { ResolveContext, writtenScalar, type SpecFiles } from './context.js';
 import { findCycles } from './graph.js';
 import { inferDependencies, resolveImages } from './images.js';
 import { resolveHosts, resolveRegistries } from './infrastructure.js';
@@ -23,13 +23,17 @@ export interface ResolveOptions {
 /** Spec (already schema-valid) to model: defaults, variables, names, hosts and dependencies settled. */
 export function resolveModel(source: SpecSource, options: ResolveOptions): Result<Model> {
   const spec = source.data as SpecDocument;
-  const declared = Object.fromEntries(Object.entries(spec.variables ?? {}).map(([k, v]) => [k, String(v)]));
+  const early: Diagnostic[] = [];
+  const declared = Object.fromEntries(
+    Object.entries(spec.variables ?? {}).map(([k, v]) => [k, writtenScalar(source, ['variables', k], v, (d) => early.push(d))]),
+  );
   const variables = resolveVariables(declared, options.env);
   const secretNames = new Set(
     Object.values(spec.registries ?? {}).flatMap((r) => (r.auth?.passwordEnv === undefined ? [] : [r.auth.passwordEnv])),
   );
   const unusable = new Set(variables.problems.map((problem) => problem.name));
   const ctx = new ResolveContext(source, (name) => options.env[name] ?? variables.values.get(name), secretNames, unusable);
+  ctx.diagnostics.push(...early);
 
   for (const problem of variables.problems) {
     if (problem.kind === 'cycle') {
