@@ -3,7 +3,6 @@
  * Registry credentials are never arguments: logins read the secret on stdin, and every
  * other command names the run's authfile.
  */
-import type { Registry } from '../model/types.js';
 import type { Arg, RunValue } from './types.js';
 
 const AUTHFILE: Arg = { ref: 'authfile' };
@@ -25,12 +24,9 @@ export function withRunValue(value: RunValue, prefix = '', suffix = ''): Arg {
   return arg;
 }
 
-export function loginArgs(podman: string, registry: Registry & { auth: { kind: 'password-env' } }): Arg[] {
-  return [
-    podman, 'login', '--authfile', AUTHFILE, '--username', registry.auth.username, '--password-stdin',
-    ...(registry.tlsVerify ? [] : ['--tls-verify=false']),
-    registry.server,
-  ];
+/** The password is read from stdin: it never appears in argv. */
+export function loginArgs(podman: string, server: string, username: string, tlsVerify: boolean): Arg[] {
+  return [podman, 'login', '--authfile', AUTHFILE, '--username', username, '--password-stdin', ...(tlsVerify ? [] : ['--tls-verify=false']), server];
 }
 
 export function removeListArgs(podman: string, list: string): Arg[] {

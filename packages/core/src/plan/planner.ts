@@ -72,7 +72,8 @@ export function planBuild(model: Model, options: PlanOptions = {}): Result<Plan>
 
 class Planner {
   readonly tasks: PlanTask[] = [];
-  readonly notes: string[] = [];
+  /** Said once each, however many tasks give rise to them. */
+  readonly notes = new Set<string>();
   private readonly logins = new Set<string>();
   private readonly hostLogins = new Map<string, string[]>();
   private readonly available = new Map<string, Availability>();
@@ -113,11 +114,11 @@ class Planner {
     if (!this.logins.has(id)) {
       this.logins.add(id);
       if (host.kind === 'ssh' && /^(localhost|127\.|\[::1\])/.test(registry.server)) {
-        this.notes.push(`${host.name} talks to registry ${registry.name} at ${registry.server}: on ${host.name}, that is ${host.name} itself, not this machine`);
+        this.notes.add(`${host.name} talks to registry ${registry.name} at ${registry.server}: on ${host.name}, that is ${host.name} itself, not this machine`);
       }
       this.add({
         id, kind: 'login', image: null, platforms: [], host: host.name, dependsOn: [],
-        argv: loginArgs(podmanOn(host), { ...registry, auth: registry.auth }),
+        argv: loginArgs(podmanOn(host), registry.server, registry.auth.username, registry.tlsVerify),
         stdin: { env: registry.auth.passwordEnv },
         retry: 'registry',
       });
@@ -146,7 +147,7 @@ class Planner {
       if (!availability) return [];
       if (host.kind === 'local') return [availability.local];
       if (availability.registry) return [availability.registry];
-      this.notes.push(`${image.name} builds on ${host.name} but ${name} is not pushed in this run, so ${host.name} cannot get it from this run`);
+      this.notes.add(`${image.name} builds on ${host.name} but ${name} is not pushed in this run, so ${host.name} cannot get it from this run`);
       return [availability.local];
     });
   }
@@ -155,16 +156,15 @@ class Planner {
     const registries = this.push && !narrowed ? this.registriesOf(image) : [];
     const list = listName(image, registries[0]);
     const input: BuildInput = { containerfile: image.containerfile, context: image.context, buildArgs: image.buildArgs, target: image.target, authfile: this.authfile };
-    const logins = (host: Host) => this.loginsOn(host);
 
     const built = image.strategy === 'manifest-first'
-      ? this.manifestFirst(image, input, list, logins(this.local))
-      : this.perArch(image, input, list, registries, logins);
+      ? this.manifestFirst(image, input, list)
+      : this.perArch(image, input, list, registries);
     const local = built.listReady;
     if (registries.length === 0) {
       this.available.set(image.name, { local });
       this.publishes.set(image.name, []);
-      if (this.push && !narrowed && image.registries.length === 0) this.notes.push(`${image.name} names no registry: it is built and tested, not published`);
+      if (this.push && !narrowed && image.registries.length === 0) this.notes.add(`${image.name} names no registry: it is built and tested, not published`);
       return;
     }
 
@@ -208,8 +208,9 @@ class Planner {
     this.publishes.set(image.name, references);
   }
 
-  private manifestFirst(image: Image, input: BuildInput, list: string, logins: string[]): { listReady: string; tests: string[] } {
+  private manifestFirst(image: Image, input: BuildInput, list: string): { listReady: string; tests: string[] } {
     const host = this.local;
+    const logins = this.loginsOn(host); // first, so logins lead the plan
     const emulated = image.platforms.filter((p) => !host.platforms.some((n) => samePlatformFamily(n, p)));
     const reset = this.add({
       id: `reset:${image.name}`, kind: 'reset', image: image.name, platforms: [], host: host.name, dependsOn: [],
@@ -226,7 +227,7 @@ class Planner {
     return { listReady: build, tests };
   }
 
-  private perArch(image: Image, input: BuildInput, list: string, registries: Registry[], logins: (host: Host) => string[]): { listReady: string; tests: string[] } {
+  private perArch(image: Image, input: BuildInput, list: string, registries: Registry[]): { listReady: string; tests: string[] } {
     const primary = registries[0];
     const tests: string[] = [];
     const instances: { platform: string; instance: Arg; push?: string }[] = [];
@@ -236,7 +237,7 @@ class Planner {
       const localImage = withRunValue({ ref: 'run-id' }, `localhost/orchestrate/${image.repository}:${slug}-`);
       const build = this.add({
         id: `build:${image.name}:${platform}`, kind: 'build', image: image.name, platforms: [platform], host: host.name,
-        dependsOn: [...logins(host), ...this.dependencyTasks(image, host)],
+        dependsOn: [...this.loginsOn(host), ...this.dependencyTasks(image, host)],
         argv: buildImageArgs(podmanOn(host), input, platform, localImage),
         placement,
         ...(emulated && { emulated: [platform] }),
@@ -261,7 +262,7 @@ class Planner {
       this.cleanupLater(host, image.name, localImage, readers.length > 0 ? readers : [build]);
     }
     if (instances.length < image.platforms.length) {
-      this.notes.push(`${image.name} is not pushed in this run, so its remote builds stay on their hosts and no list is assembled`);
+      this.notes.add(`${image.name} is not pushed in this run, so its remote builds stay on their hosts and no list is assembled`);
       return { listReady: tests.at(-1) ?? `build:${image.name}:${image.platforms[0]}`, tests };
     }
 
