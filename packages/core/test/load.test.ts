@@ -97,3 +97,21 @@ describe('parseYamlSpec', () => {
     expect(result.value.locate(['images', 'nope'])).toBeUndefined();
   });
 });
+
+describe('the fast YAML path', () => {
+  it('reads every scalar as the ranged parser does (YAML 1.2 core schema)', async () => {
+    const { parse } = await import('yaml');
+    const text = [
+      'a: on', 'b: yes', 'c: 0o17', 'd: 010', 'e: 1e3', 'f: .inf', 'g: ~', 'h: null', 'i: 2024-01-01',
+      'j: "quoted # not a comment"', "k: 'it''s'", 'l: 1.10', 'm: 0x1F', 'n: -.5', 'o: True', 'p: |', '  block', '  text', 'q: >-', '  folded', '  text',
+    ].join('\n');
+    const result = parseYamlSpec('multiarch.yaml', text);
+    expect(result.ok).toBe(true);
+    if (result.ok) expect(result.value.data).toEqual(parse(text));
+  });
+
+  it('still gives ranges, built on demand', () => {
+    const result = parseYamlSpec('multiarch.yaml', 'version: 1\nimages:\n  app: { context: . }\n');
+    expect(result.ok && result.value.locate(['images', 'app', 'context'])).toEqual({ start: { line: 3, col: 19 }, end: { line: 3, col: 20 } });
+  });
+});

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { stringify } from 'yaml';
+import { parse, stringify } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { analyzeSource } from '../src/analyze.js';
 import { parseYamlSpec } from '../src/config/source.js';
@@ -127,6 +127,8 @@ describe('random specs', () => {
         const parsed = parseYamlSpec('multiarch.yaml', text);
         expect(parsed.ok).toBe(true);
         if (!parsed.ok) return;
+        // The fast parser (js-yaml) and the one with ranges (yaml) must read the same data.
+        expect(parsed.value.data).toEqual(parse(text));
         const lines = text.split('\n').length;
         const analysis = analyzeSource(parsed.value, { env: { REG_TOKEN: 'tok' }, localPlatform: 'linux/amd64', localJobs: 2, files: memoryFiles(files, ['ctx/a', 'ctx/b', 'ctx/c']) });
         for (const d of analysis.diagnostics) {

@@ -46,7 +46,7 @@ export interface ParseOptions {
  * alias expansion and reports every syntax error with its place.
  */
 export function parseYamlSpec(file: string, text: string, options: ParseOptions = {}): Result<SpecSource> {
-  if (!HAS_ANCHOR.test(text)) {
+  if (!HAS_ANCHOR.test(text) && !LEADING_DOT_NUMBER.test(text)) {
     let data: unknown;
     try {
       data = jsYaml.load(text, { schema: jsYaml.CORE_SCHEMA, filename: file });
@@ -79,6 +79,8 @@ export function parseYamlSpec(file: string, text: string, options: ParseOptions 
 
 /** An anchor (`&name` after whitespace or a flow indicator): only then can aliases expand. */
 const HAS_ANCHOR = /(?:^|[\s[{,:-])&[^\s]/m;
+/** `-.5`: a float in YAML 1.2 that js-yaml's core schema reads as a string. */
+const LEADING_DOT_NUMBER = /(?:^|[\s[{,:])[-+]?\.\d/m;
 
 function parseWithRanges(file: string, text: string, options: ParseOptions): Result<SpecSource> {
   const { LineCounter, parseDocument } = loadYaml();
