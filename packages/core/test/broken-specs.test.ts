@@ -60,6 +60,7 @@ const SPEC_CODES: readonly DiagnosticCode[] = [
   'platform-alias',
   'unbuildable-platform',
   'unknown-registry',
+  'unknown-host',
   'unknown-image',
   'dependency-cycle',
   'short-registry-name',

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { planBuild, type PlanOptions } from '../src/plan/planner.js';
 import { formatArg } from '../src/plan/commands.js';
 import type { Plan, PlanTask } from '../src/plan/types.js';
-import { modelOf, type AnalyzeTextOptions } from './helpers.js';
+import { analyzeText, modelOf, type AnalyzeTextOptions } from './helpers.js';
 
 function plan(text: string, options: PlanOptions = {}, analyze: AnalyzeTextOptions = {}): Plan {
   const result = planBuild(modelOf(text, analyze), options);
@@ -241,5 +241,54 @@ describe('numbers YAML would change', () => {
     expect(p.images['app']?.publishes).toEqual([]);
     expect(argv(task(p, 'build:app'))).toContain('--manifest localhost/app:1.10');
     expect(argv(task(p, 'build:app'))).toContain('--build-arg V=2.50');
+  });
+});
+
+describe('an image that names its host', () => {
+  const spec = `version: 1
+platforms: [linux/amd64, linux/arm64]
+${REGISTRY}hosts:
+  arm1:
+    ssh: builder@arm1.example.com
+    platforms: [linux/arm64]
+    podman: /usr/local/bin/podman
+images:
+  base:
+    context: base
+    host: arm1
+  app:
+    context: app
+    dependsOn: [base]
+  tool:
+    context: tool
+    strategy: per-arch
+    host: arm1
+`;
+
+  it('builds a manifest-first image there, emulating what it lacks, and stages its list from there', () => {
+    const p = plan(spec);
+    expect(task(p, 'build:base')).toMatchObject({ host: 'arm1', emulated: ['linux/amd64'], placement: 'on arm1, linux/amd64 under QEMU emulation' });
+    expect(argv(task(p, 'build:base')).startsWith('/usr/local/bin/podman build')).toBe(true);
+    expect(task(p, 'reset:base').host).toBe('arm1');
+    expect(task(p, 'stage:base@reg')).toMatchObject({ host: 'arm1', dependsOn: expect.arrayContaining(['login:reg@arm1']) });
+    expect(task(p, 'verify:base@reg').host).toBe('local');
+  });
+
+  it('gives a dependent on another host the image through the registry, not a stale local copy', () => {
+    const p = plan(spec);
+    expect(task(p, 'build:app').host).toBe('local');
+    expect(task(p, 'build:app').dependsOn).toContain('stage:base@reg');
+    expect(task(p, 'build:app').dependsOn).not.toContain('build:base');
+  });
+
+  it('pins every platform of a per-arch image to it', () => {
+    const p = plan(spec);
+    expect(task(p, 'build:tool:linux/amd64')).toMatchObject({ host: 'arm1', emulated: ['linux/amd64'] });
+    expect(task(p, 'build:tool:linux/arm64')).toMatchObject({ host: 'arm1', placement: "native on arm1 (image's host)" });
+  });
+
+  it('an unknown host is a diagnostic at the name, with a suggestion', () => {
+    const { diagnostics } = analyzeText(spec.replace('host: arm1\n  app', 'host: arm2\n  app'));
+    expect(diagnostics).toEqual([expect.objectContaining({ code: 'unknown-host', hint: 'did you mean "arm1"?', range: expect.objectContaining({ start: { line: 15, col: 11 } }) })]);
   });
 });

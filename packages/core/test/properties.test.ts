@@ -43,6 +43,7 @@ const image = fc.record(
     tags: fc.uniqueArray(mostly(fc.constantFrom('v1', 'latest', '${TAG}', '${TAG:-dev}'), fc.constantFrom('${NOPE}', 'bad tag', '.hidden')), { minLength: 1, maxLength: 3 }),
     platforms: platforms(1),
     strategy: mostly(fc.constantFrom('manifest-first', 'per-arch'), fc.constant('per_arch')),
+    host: mostly(fc.constantFrom('local', 'arm1'), fc.constant('nope')),
     registries: fc.uniqueArray(mostly(fc.constantFrom('hub', 'ghcr'), fc.constant('nope')), { maxLength: 2 }),
     dependsOn: fc.uniqueArray(mostly(fc.constantFrom(...IMAGE_NAMES), fc.constant('zz')), { maxLength: 2 }),
     buildArgs: fc.dictionary(fc.constantFrom('A', 'B'), mostly(fc.constantFrom('x', '${TAG}'), fc.constant('${REG_TOKEN}'))),

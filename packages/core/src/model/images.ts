@@ -16,7 +16,7 @@ export function resolveImages(ctx: ResolveContext, spec: SpecDocument, registrie
   const imageNames = new Set(Object.keys(spec.images));
   const registryNames = registries.map((r) => r.name);
   return Object.entries(spec.images).map(([name, image]) =>
-    resolveImage(ctx, name, image, { spec, defaultPlatforms, imageNames, registryNames, files }),
+    resolveImage(ctx, name, image, { spec, defaultPlatforms, imageNames, registryNames, hostNames: ['local', ...Object.keys(spec.hosts ?? {}).filter((h) => h !== 'local')], files }),
   );
 }
 
@@ -25,6 +25,7 @@ interface Scope {
   defaultPlatforms: string[];
   imageNames: ReadonlySet<string>;
   registryNames: string[];
+  hostNames: string[];
   files: SpecFiles;
 }
 
@@ -78,6 +79,9 @@ function resolveImage(ctx: ResolveContext, name: string, spec: ImageSpec, scope:
     }
   });
 
+  if (spec.host !== undefined && !scope.hostNames.includes(spec.host)) {
+    ctx.error('unknown-host', [...at, 'host'], `image "${name}" names host "${spec.host}", which is not declared`, suggestion(spec.host, scope.hostNames, 'hosts'));
+  }
   const test = spec.test && resolveTest(ctx, [...at, 'test'], spec.test, platforms);
   const target = spec.target === undefined ? undefined : ctx.interpolate([...at, 'target'], spec.target);
   return {
@@ -90,6 +94,7 @@ function resolveImage(ctx: ResolveContext, name: string, spec: ImageSpec, scope:
     ...(target !== undefined && { target }),
     platforms,
     strategy: spec.strategy ?? scope.spec.strategy ?? 'manifest-first',
+    ...(spec.host !== undefined && scope.hostNames.includes(spec.host) && { host: spec.host }),
     registries: registries.filter((r) => scope.registryNames.includes(r)),
     dependsOn,
     dependencyReasons,

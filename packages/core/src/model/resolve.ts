@@ -81,27 +81,40 @@ function checkCycles(ctx: ResolveContext, images: readonly Image[]): void {
   }
 }
 
-/** Every platform of every image needs a host that builds it natively, or emulation here. */
+/**
+ * Every platform of every image needs a host that builds it: natively, or under QEMU on
+ * the host that runs the build (here only if hosts.local.emulate allows it).
+ */
 function checkBuildable(ctx: ResolveContext, spec: SpecDocument, images: readonly Image[], hosts: readonly Host[]): void {
   const local = hosts.find((h) => h.kind === 'local')!;
+  const emulates = (host: Host, platform: string) => canEmulate(platform) && (host.kind === 'ssh' || host.emulate);
   for (const image of images) {
-    const own = spec.images[image.name]?.platforms;
-    image.platforms.forEach((platform) => {
-      const remote = hosts.find((h) => h.kind === 'ssh' && h.platforms.some((p) => samePlatformFamily(p, platform)));
-      const native = local.platforms.some((p) => samePlatformFamily(p, platform));
-      if (native || (local.emulate && canEmulate(platform))) return;
-      if (image.strategy === 'per-arch' && remote) return;
-      const written = own ?? spec.platforms ?? [];
-      // The place as written: an alias (linux/aarch64) or a dropped entry shifts resolved indexes.
-      const writtenIndex = written.findIndex((p) => { const check = checkPlatform(p); return check.ok && check.platform === platform; });
-      const at = own ? ['images', image.name, 'platforms', writtenIndex] : ['platforms', writtenIndex];
-      const hint =
-        remote && image.strategy === 'manifest-first'
+    const pinned = image.host === undefined ? undefined : hosts.find((h) => h.name === image.host);
+    for (const platform of image.platforms) {
+      const nativeOn = (host: Host) => host.platforms.some((p) => samePlatformFamily(p, platform));
+      const remote = hosts.find((h) => h.kind === 'ssh' && nativeOn(h));
+      const builder = pinned ?? local;
+      if (nativeOn(builder) || emulates(builder, platform)) continue;
+      if (!pinned && image.strategy === 'per-arch' && remote) continue;
+
+      const hint = pinned
+        ? `image "${image.name}" is built on host "${pinned.name}", which cannot build ${platform}: remove "host", or pick one that can`
+        : remote && image.strategy === 'manifest-first'
           ? `host "${remote.name}" builds it natively: set "strategy: per-arch" on image "${image.name}"`
           : !canEmulate(platform)
-            ? `QEMU cannot emulate ${platform} here: declare a host that builds it natively (hosts.NAME.platforms)`
+            ? `QEMU cannot emulate ${platform}: declare a host that builds it natively (hosts.NAME.platforms)`
             : 'declare a host that builds it natively, or allow emulation (hosts.local.emulate: true)';
-      ctx.error('unbuildable-platform', at, `no host can build ${platform} for image "${image.name}"`, hint);
-    });
+      ctx.error('unbuildable-platform', writtenPlatformPath(spec, image.name, platform), `no host can build ${platform} for image "${image.name}"`, hint);
+    }
   }
+}
+
+/** Where a platform of an image is written: in its own list or the top-level one (an alias such as linux/aarch64 included). */
+function writtenPlatformPath(spec: SpecDocument, image: string, platform: string): (string | number)[] {
+  const own = spec.images[image]?.platforms;
+  const index = (own ?? spec.platforms ?? []).findIndex((written) => {
+    const check = checkPlatform(written);
+    return check.ok && check.platform === platform;
+  });
+  return own ? ['images', image, 'platforms', index] : ['platforms', index];
 }

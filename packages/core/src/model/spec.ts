@@ -40,6 +40,7 @@ export interface ImageSpec {
   target?: string;
   platforms?: string[];
   strategy?: 'manifest-first' | 'per-arch';
+  host?: string;
   registries?: string[];
   dependsOn?: string[];
   test?: { command: string[]; expect?: string | Record<string, string> };

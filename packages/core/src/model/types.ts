@@ -66,6 +66,8 @@ export interface Image {
   target?: string;
   platforms: string[];
   strategy: Strategy;
+  /** The host named by the spec to build this image on; absent: local (manifest-first) or per platform (per-arch). */
+  host?: string;
   registries: string[];
   /** Explicit and inferred, in spec order, without duplicates. */
   dependsOn: string[];

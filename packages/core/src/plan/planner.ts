@@ -31,10 +31,24 @@ export interface PlanOptions {
   push?: boolean;
 }
 
+/** What building an image left: the task after which its list exists, its smoke tests, and the host holding the list. */
+interface Built {
+  listReady: string;
+  tests: string[];
+  listHost: Host;
+}
+
+interface Placement {
+  host: Host;
+  placement: string;
+  emulated: boolean;
+}
+
 /** Where an image's result can be found once built, for images that depend on it. */
 interface Availability {
-  /** Task after which the image is in local storage (as its list name). */
+  /** Task after which the image is in the storage of host `at` (as its list name). */
   local: string;
+  at: string;
   /** Task after which it is in the registry (staged by digest), if it publishes. */
   registry?: string;
 }
@@ -81,7 +95,7 @@ class Planner {
   /** Per host, local per-run images to remove at the end and the tasks that must finish first. */
   private readonly cleanups = new Map<string, { image: string; host: Host; images: Arg[]; after: string[] }>();
   private readonly publishTasks = new Map<string, string[]>();
-  private readonly placements = new Map<string, { host: Host; placement: string; emulated: boolean }>();
+  private readonly placements = new Map<string, Placement>();
   /** Images whose local list refers to their per-arch images in local storage: those stay. */
   private readonly keepLocalImages = new Set<string>();
   private readonly local: Host & { kind: 'local' };
@@ -145,7 +159,7 @@ class Planner {
     return image.dependsOn.flatMap((name) => {
       const availability = this.available.get(name);
       if (!availability) return [];
-      if (host.kind === 'local') return [availability.local];
+      if (availability.at === host.name) return [availability.local];
       if (availability.registry) return [availability.registry];
       this.notes.add(`${image.name} builds on ${host.name} but ${name} is not pushed in this run, so ${host.name} cannot get it from this run`);
       return [availability.local];
@@ -157,12 +171,13 @@ class Planner {
     const list = listName(image, registries[0]);
     const input: BuildInput = { containerfile: image.containerfile, context: image.context, buildArgs: image.buildArgs, target: image.target, authfile: this.authfile };
 
+    const pinned = image.host === undefined ? undefined : this.model.hosts.find((h) => h.name === image.host);
     const built = image.strategy === 'manifest-first'
-      ? this.manifestFirst(image, input, list)
-      : this.perArch(image, input, list, registries);
+      ? this.manifestFirst(image, input, list, pinned ?? this.local)
+      : this.perArch(image, input, list, registries, pinned);
     const local = built.listReady;
     if (registries.length === 0) {
-      this.available.set(image.name, { local });
+      this.available.set(image.name, { local, at: built.listHost.name });
       this.publishes.set(image.name, []);
       if (this.push && !narrowed && image.registries.length === 0) this.notes.add(`${image.name} names no registry: it is built and tested, not published`);
       return;
@@ -173,10 +188,11 @@ class Planner {
     let staged: string | undefined;
     for (const registry of registries) {
       const repository = `${registry.url}/${image.repository}`;
+      // The list is pushed from the host it was built or assembled on.
       const stageId = this.add({
-        id: `stage:${image.name}@${registry.name}`, kind: 'stage', image: image.name, platforms: image.platforms, host: 'local',
-        dependsOn: [local, ...built.tests, ...this.login(registry, this.local)],
-        argv: pushListArgs('podman', list, withRunValue({ ref: 'run-id' }, `docker://${repository}:orchestrate-stage-`), this.access(registry)),
+        id: `stage:${image.name}@${registry.name}`, kind: 'stage', image: image.name, platforms: image.platforms, host: built.listHost.name,
+        dependsOn: [local, ...built.tests, ...this.login(registry, built.listHost)],
+        argv: pushListArgs(podmanOn(built.listHost), list, withRunValue({ ref: 'run-id' }, `docker://${repository}:orchestrate-stage-`), this.access(registry)),
         retry: 'registry',
       });
       staged ??= stageId;
@@ -204,35 +220,35 @@ class Planner {
       }
     }
     this.publishTasks.set(image.name, publishIds);
-    this.available.set(image.name, { local, ...(staged && { registry: staged }) });
+    this.available.set(image.name, { local, at: built.listHost.name, ...(staged && { registry: staged }) });
     this.publishes.set(image.name, references);
   }
 
-  private manifestFirst(image: Image, input: BuildInput, list: string): { listReady: string; tests: string[] } {
-    const host = this.local;
+  private manifestFirst(image: Image, input: BuildInput, list: string, host: Host): Built {
     const logins = this.loginsOn(host); // first, so logins lead the plan
     const emulated = image.platforms.filter((p) => !host.platforms.some((n) => samePlatformFamily(n, p)));
     const reset = this.add({
       id: `reset:${image.name}`, kind: 'reset', image: image.name, platforms: [], host: host.name, dependsOn: [],
-      argv: removeListArgs('podman', list), tolerate: 'missing',
+      argv: removeListArgs(podmanOn(host), list), tolerate: 'missing',
     });
+    const where = host.kind === 'local' ? 'here' : `on ${host.name}`;
     const build = this.add({
       id: `build:${image.name}`, kind: 'build', image: image.name, platforms: image.platforms, host: host.name,
       dependsOn: [reset, ...logins, ...this.dependencyTasks(image, host)],
-      argv: buildListArgs('podman', input, image.platforms, list, Math.max(1, Math.min(image.platforms.length, host.jobs))),
-      placement: emulated.length === 0 ? 'all native here' : `here, ${emulated.join(', ')} under QEMU emulation`,
+      argv: buildListArgs(podmanOn(host), input, image.platforms, list, Math.max(1, Math.min(image.platforms.length, host.jobs))),
+      placement: emulated.length === 0 ? `all native ${where}` : `${where}, ${emulated.join(', ')} under QEMU emulation`,
       ...(emulated.length > 0 && { emulated }),
     });
     const tests = image.platforms.flatMap((platform) => this.smokeTest(image, platform, host, list, build));
-    return { listReady: build, tests };
+    return { listReady: build, tests, listHost: host };
   }
 
-  private perArch(image: Image, input: BuildInput, list: string, registries: Registry[]): { listReady: string; tests: string[] } {
+  private perArch(image: Image, input: BuildInput, list: string, registries: Registry[], pinned: Host | undefined): Built {
     const primary = registries[0];
     const tests: string[] = [];
     const instances: { platform: string; instance: Arg; push?: string }[] = [];
     for (const platform of image.platforms) {
-      const { host, placement, emulated } = this.placePlatform(platform);
+      const { host, placement, emulated } = pinned ? this.onHost(pinned, platform) : this.placePlatform(platform);
       const slug = platformSlug(platform);
       const localImage = withRunValue({ ref: 'run-id' }, `localhost/orchestrate/${image.repository}:${slug}-`);
       const build = this.add({
@@ -263,7 +279,7 @@ class Planner {
     }
     if (instances.length < image.platforms.length) {
       this.notes.add(`${image.name} is not pushed in this run, so its remote builds stay on their hosts and no list is assembled`);
-      return { listReady: tests.at(-1) ?? `build:${image.name}:${image.platforms[0]}`, tests };
+      return { listReady: tests.at(-1) ?? `build:${image.name}:${image.platforms[0]}`, tests, listHost: this.local };
     }
 
     const reset = this.add({
@@ -284,11 +300,18 @@ class Planner {
         retry: primary ? 'registry' : 'never',
       });
     }
-    return { listReady: last, tests };
+    return { listReady: last, tests, listHost: this.local };
+  }
+
+  /** A platform built on the host the image names: natively if it runs it, else under QEMU there. */
+  private onHost(host: Host, platform: string): Placement {
+    const where = host.kind === 'local' ? 'here' : `on ${host.name}`;
+    if (host.platforms.some((p) => samePlatformFamily(p, platform))) return { host, placement: `native ${where} (image's host)`, emulated: false };
+    return { host, placement: `${where} under QEMU emulation (image's host)`, emulated: true };
   }
 
   /** A declared host that builds the platform natively, else here (natively or under QEMU); the same for every image. */
-  private placePlatform(platform: string): { host: Host; placement: string; emulated: boolean } {
+  private placePlatform(platform: string): Placement {
     let placed = this.placements.get(platform);
     if (!placed) {
       placed = this.findPlacement(platform);
@@ -297,7 +320,7 @@ class Planner {
     return placed;
   }
 
-  private findPlacement(platform: string): { host: Host; placement: string; emulated: boolean } {
+  private findPlacement(platform: string): Placement {
     const remote = this.model.hosts.find((h) => h.kind === 'ssh' && h.platforms.some((p) => samePlatformFamily(p, platform)));
     if (remote && remote.kind === 'ssh') {
       const fallback = remote.fallback === 'emulate' && canEmulate(platform) ? `; falls back to QEMU here if ${remote.name} fails` : '';
