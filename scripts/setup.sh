@@ -66,16 +66,22 @@ fi
 # --- QEMU emulation of foreign architectures -------------------------------------------
 if [[ $(id -u) -eq 0 ]] && command -v update-binfmts >/dev/null 2>&1; then
   if [[ ! -e /proc/sys/fs/binfmt_misc/register ]]; then
-    mount binfmt_misc -t binfmt_misc /proc/sys/fs/binfmt_misc 2>/dev/null ||
+    if mount binfmt_misc -t binfmt_misc /proc/sys/fs/binfmt_misc 2>/dev/null; then
+      say "mounted binfmt_misc"
+    else
       say "warning: cannot mount binfmt_misc; foreign platforms will fail with 'exec format error'"
+    fi
   fi
   if [[ -e /proc/sys/fs/binfmt_misc/register ]]; then
+    enabled=()
     for arch in aarch64 s390x ppc64le arm riscv64; do
       if [[ ! -e /proc/sys/fs/binfmt_misc/qemu-$arch ]]; then
-        update-binfmts --enable "qemu-$arch" >/dev/null 2>&1 ||
+        if update-binfmts --enable "qemu-$arch" >/dev/null 2>&1; then enabled+=("$arch"); else
           say "warning: could not enable qemu-$arch emulation"
+        fi
       fi
     done
+    ((${#enabled[@]} == 0)) || say "enabled QEMU emulation for ${enabled[*]}"
   fi
 fi
 
