@@ -24,6 +24,7 @@
  *   # nofile: PATH           PATH does not exist (e.g. the default Containerfile)
  *   # dir: PATH              PATH is an (empty) directory
  *   # nodir: PATH            PATH does not exist, nor anything under it
+ *   # env: NAME=VALUE        the environment has NAME set (default: empty environment)
  *
  * Each fixture is parsed with parseYamlSpec('multiarch.yaml', text) and, when that works,
  * analysed with analyzeSource(source, { env: {}, localPlatform: 'linux/amd64', localJobs: 2, files }).
@@ -95,15 +96,16 @@ interface Fixture {
   noFiles: string[];
   dirs: string[];
   noDirs: string[];
+  env: Record<string, string>;
 }
 
 function readFixture(name: string): Fixture {
   const text = readFileSync(path.join(FIXTURES, name), 'utf8');
-  const fixture: Fixture = { name, text, expectations: [], never: [], files: {}, noFiles: [], dirs: [], noDirs: [] };
+  const fixture: Fixture = { name, text, expectations: [], never: [], files: {}, noFiles: [], dirs: [], noDirs: [], env: {} };
   for (const line of text.split('\n')) {
     if (!line.startsWith('#')) break;
     const body = line.slice(1).trim();
-    const directive = /^(expect|message|hint|hint-not|never|file|nofile|dir|nodir):\s*(.*)$/.exec(body);
+    const directive = /^(expect|message|hint|hint-not|never|file|nofile|dir|nodir|env):\s*(.*)$/.exec(body);
     if (!directive) continue;
     const [, kind, rest] = directive as unknown as [string, string, string];
     const last = fixture.expectations.at(-1);
@@ -135,6 +137,12 @@ function readFixture(name: string): Fixture {
       case 'nodir':
         fixture.noDirs.push(rest);
         break;
+      case 'env': {
+        const eq = rest.indexOf('=');
+        if (eq < 1) throw new Error(`${name}: "env:" needs "NAME=VALUE"`);
+        fixture.env[rest.slice(0, eq)] = rest.slice(eq + 1);
+        break;
+      }
     }
   }
   if (fixture.expectations.length === 0) throw new Error(`${name}: no "# expect:" line`);
@@ -206,7 +214,7 @@ function run(fixture: Fixture): Outcome {
   const parsed = parseYamlSpec(SPEC_FILE, fixture.text);
   if (!parsed.ok) return { ok: false, diagnostics: parsed.diagnostics };
   const result = analyzeSource(parsed.value, {
-    env: {},
+    env: fixture.env,
     localPlatform: 'linux/amd64',
     localJobs: 2,
     files: filesFor(fixture, parsed.value.data),

@@ -58,3 +58,20 @@ describe('expandContainerfileString', () => {
     expect(expandContainerfileString('${NOPE:+set}', lookup)).toBe('');
   });
 });
+
+describe('nesting and tracing', () => {
+  const lookup = (values: Record<string, string>) => (name: string) => values[name];
+  it('expands defaults nested to any depth', () => {
+    expect(expandSpecString('X=${A:-${B:-${C:-v}}}', lookup({})).value).toBe('X=v');
+    expect(expandSpecString('X=${A:-${B:-${C:-v}}}', lookup({ C: 'c' })).value).toBe('X=c');
+  });
+
+  it('leaves what is not a variable reference as written', () => {
+    expect(expandSpecString('${1} ${A:+x} ${unterminated', lookup({ A: 'a' })).value).toBe('${1} ${A:+x} ${unterminated');
+  });
+
+  it('records every name a variable reads, through other variables', () => {
+    const { reads } = resolveVariables({ V: '${W}', W: 'x-${TOKEN}' }, {});
+    expect([...(reads.get('V') ?? [])].sort()).toEqual(['TOKEN', 'W']);
+  });
+});

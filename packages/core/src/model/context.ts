@@ -19,6 +19,8 @@ export class ResolveContext {
     private readonly secretNames: ReadonlySet<string>,
     /** Variables whose own value could not be resolved (already reported where they are declared). */
     private readonly unusable: ReadonlySet<string> = new Set(),
+    /** Names each file variable reads, transitively. */
+    private readonly reads: ReadonlyMap<string, ReadonlySet<string>> = new Map(),
   ) {}
 
   report(severity: Severity, code: DiagnosticCode, path: SpecPath, message: string, hint?: string, part: 'key' | 'value' = 'value'): void {
@@ -54,20 +56,24 @@ export class ResolveContext {
         `set ${missing.name} in the environment, add it under "variables:", or give a default: \${${missing.name}:-value}`,
       );
     }
-    const referenced = new Set(expansion.referenced);
-    for (const name of referenced) {
-      if (this.secretNames.has(name)) {
-        this.push(
-          'error',
-          'secret-in-argument',
-          this.nameRange(path, name),
-          `"${name}" holds a registry secret and would end up in a command's arguments`,
-          'secrets reach podman only through passwordEnv (on stdin); use a build secret (--secret) for values the build needs',
-        );
-      }
+    let secret = false;
+    for (const name of new Set(expansion.referenced)) {
+      const held = [name, ...(this.reads.get(name) ?? [])].filter((n) => this.secretNames.has(n));
+      if (held.length === 0) continue;
+      secret = true;
+      this.push(
+        'error',
+        'secret-in-argument',
+        this.nameRange(path, name),
+        held[0] === name
+          ? `"${name}" holds a registry secret and would end up in a command's arguments`
+          : `variable "${name}" reads ${held.join(', ')}, which holds a registry secret, and would put it in a command's arguments`,
+        'secrets reach podman only through passwordEnv (on stdin); use a build secret (--secret) for values the build needs',
+      );
     }
-    const ok = expansion.undefinedNames.length === 0 && ![...referenced].some((name) => this.unusable.has(name));
-    return { value: expansion.value, ok };
+    const unusable = [...expansion.referenced].some((name) => this.unusable.has(name));
+    // A value holding a secret is not checked any further: no later message may repeat it.
+    return { value: expansion.value, ok: expansion.undefinedNames.length === 0 && !unusable && !secret };
   }
 
   /** The range of NAME in `${NAME...}` inside the value at path. */

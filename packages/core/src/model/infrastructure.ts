@@ -15,9 +15,12 @@ export function resolveRegistries(ctx: ResolveContext, spec: SpecDocument): Regi
 
 function resolveRegistry(ctx: ResolveContext, name: string, spec: RegistrySpec): Registry {
   const at = ['registries', name];
-  let url = ctx.interpolate([...at, 'url'], spec.url).replace(/\/+$/, '');
+  const expanded = ctx.expand([...at, 'url'], spec.url);
+  let url = expanded.value.replace(/\/+$/, '');
   const scheme = /^[a-z]+:\/\//i.exec(url);
-  if (scheme) {
+  if (!expanded.ok) {
+    // Already reported (an undefined variable or a secret): nothing more to say about this url.
+  } else if (scheme) {
     ctx.error('invalid-value', [...at, 'url'], `registry url "${url}" has a scheme`, `write it without "${scheme[0]}", e.g. "${url.slice(scheme[0].length)}"`);
     url = url.slice(scheme[0].length);
   } else if (!isRegistryHost(url.split('/')[0]!)) {
@@ -30,7 +33,7 @@ function resolveRegistry(ctx: ResolveContext, name: string, spec: RegistrySpec):
   }
   const server = url.split('/')[0]!;
   const namespace = url.slice(server.length);
-  if (namespace !== namespace.toLowerCase()) {
+  if (expanded.ok && namespace !== namespace.toLowerCase()) {
     ctx.error('invalid-value', [...at, 'url'], `registry namespace "${namespace.slice(1)}" has upper-case letters`, 'repository paths are lower case');
   }
   return { name, url, server, auth: resolveAuth(ctx, [...at, 'auth'], spec.auth), tlsVerify: spec.tlsVerify ?? true };
@@ -125,7 +128,8 @@ function resolveRemoteHost(ctx: ResolveContext, name: string, spec: HostSpec): H
   if (spec.platforms === undefined) {
     ctx.error('missing-key', at, `host "${name}" lists no platforms`, 'add "platforms: [linux/arm64]": the platforms it builds natively', 'key');
   }
-  const ssh = spec.ssh === undefined ? undefined : parseSshAddress(ctx, [...at, 'ssh'], ctx.interpolate([...at, 'ssh'], spec.ssh));
+  const address = spec.ssh === undefined ? undefined : ctx.expand([...at, 'ssh'], spec.ssh);
+  const ssh = address?.ok ? parseSshAddress(ctx, [...at, 'ssh'], address.value) : undefined;
   const optional = <K extends 'identityFile' | 'knownHosts' | 'workdir' | 'connection'>(key: K) =>
     spec[key] === undefined ? {} : { [key]: ctx.interpolate([...at, key], spec[key]) };
   return {

@@ -13,28 +13,60 @@ export interface Expansion {
   referenced: string[];
 }
 
-const SPEC_PATTERN = /\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-((?:[^{}]|\{[^{}]*\})*))?\}/g;
 const CONTAINERFILE_PATTERN = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::([-+])([^}]*))?\}|\$([A-Za-z_][A-Za-z0-9_]*)/g;
+const REFERENCE = /^([A-Za-z_][A-Za-z0-9_]*)(?::-([\s\S]*))?$/;
 
+/** `${NAME}`, `${NAME:-default}` (defaults nest to any depth), `$${` for a literal `${`; anything else stays as written. */
 export function expandSpecString(text: string, lookup: Lookup): Expansion {
   const undefinedNames: Expansion['undefinedNames'] = [];
   const referenced: string[] = [];
-  const value = text.replace(SPEC_PATTERN, (match, name: string | undefined, fallback: string | undefined) => {
-    if (name === undefined) return '${';
+  let value = '';
+  let i = 0;
+  while (i < text.length) {
+    if (text.startsWith('$${', i)) {
+      value += '${';
+      i += 3;
+      continue;
+    }
+    const end = text.startsWith('${', i) ? closingBrace(text, i + 1) : -1;
+    if (end < 0) {
+      value += text[i];
+      i++;
+      continue;
+    }
+    const whole = text.slice(i, end + 1);
+    const match = REFERENCE.exec(text.slice(i + 2, end));
+    i = end + 1;
+    if (!match) {
+      value += whole;
+      continue;
+    }
+    const [, name, fallback] = match as unknown as [string, string, string | undefined];
     referenced.push(name);
     const found = lookup(name);
-    if (found !== undefined && found !== '') return found;
-    if (fallback !== undefined) {
+    if (found !== undefined && found !== '') {
+      value += found;
+    } else if (fallback !== undefined) {
       const inner = expandSpecString(fallback, lookup);
       undefinedNames.push(...inner.undefinedNames);
       referenced.push(...inner.referenced);
-      return inner.value;
+      value += inner.value;
+    } else if (found === undefined) {
+      undefinedNames.push({ name, text: whole });
+      value += whole;
     }
-    if (found === '') return '';
-    undefinedNames.push({ name, text: match });
-    return match;
-  });
+  }
   return { value, undefinedNames, referenced };
+}
+
+/** Index of the `}` that closes the `{` at `open`, or -1. */
+function closingBrace(text: string, open: number): number {
+  let depth = 0;
+  for (let j = open; j < text.length; j++) {
+    if (text[j] === '{') depth++;
+    else if (text[j] === '}' && --depth === 0) return j;
+  }
+  return -1;
 }
 
 /** Docker's rules: `${A:-x}` uses x when A is unset or empty, `${A:+x}` uses x when A is set. */
@@ -57,8 +89,14 @@ export function expandContainerfileString(text: string, lookup: Lookup): string 
 export function resolveVariables(
   declared: Readonly<Record<string, string>>,
   env: Readonly<Record<string, string | undefined>>,
-): { values: Map<string, string>; problems: { name: string; kind: 'undefined' | 'cycle'; detail: string }[] } {
+): {
+  values: Map<string, string>;
+  /** Every name each file variable read, through other variables too: how a secret is traced into an argument. */
+  reads: Map<string, Set<string>>;
+  problems: { name: string; kind: 'undefined' | 'cycle'; detail: string }[];
+} {
   const values = new Map<string, string>();
+  const reads = new Map<string, Set<string>>();
   const problems: { name: string; kind: 'undefined' | 'cycle'; detail: string }[] = [];
   const resolving: string[] = [];
 
@@ -79,10 +117,16 @@ export function resolveVariables(
     for (const missing of expansion.undefinedNames) {
       problems.push({ name, kind: 'undefined', detail: missing.text });
     }
+    const read = new Set<string>();
+    for (const other of expansion.referenced) {
+      read.add(other);
+      for (const indirect of reads.get(other) ?? []) read.add(indirect);
+    }
+    reads.set(name, read);
     values.set(name, expansion.value);
     return expansion.value;
   };
 
   for (const name of Object.keys(declared)) values.set(name, resolve(name) ?? '');
-  return { values, problems };
+  return { values, reads, problems };
 }
