@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import { Command, CommanderError, Option } from 'commander';
-import { collectList, positiveInteger } from './commands/common.js';
+import { collectList, platformOption, positiveInteger } from './commands/common.js';
 import { PLAN_FORMATS, planCommand, type PlanCommandOptions } from './commands/plan.js';
 import { validateCommand, type ValidateOptions } from './commands/validate.js';
 import { EXIT, type Io } from './io.js';
@@ -23,7 +23,7 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
   const specOptions = (command: Command): Command =>
     command
       .option('-c, --config <file>', 'spec file to use instead of searching for multiarch.yaml upward from here')
-      .addOption(new Option('--local-platform <platform>', 'plan as if this machine built this platform natively (default: detected)'))
+      .addOption(new Option('--local-platform <platform>', 'plan as if this machine built this platform natively (default: detected)').argParser(platformOption))
       .addOption(new Option('--local-jobs <n>', 'plan as if this machine had this many cores (default: detected)').argParser(positiveInteger));
 
   specOptions(

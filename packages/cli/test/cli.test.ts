@@ -44,4 +44,19 @@ describe('orchestrate', () => {
     expect(run.stderr).toContain('config-not-found');
     expect(run.stderr).toContain('--config');
   });
+
+  it('says which file broke the search for a spec, exit 2', async () => {
+    const dir = project({ 'package.json': '{ "name": ', 'sub/.keep': '' });
+    const run = await orchestrate(['plan'], { cwd: `${dir}/sub` });
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain(`${dir}/package.json  error  file-unreadable`);
+  });
+
+  it('checks --local-platform, and spells it as podman does', async () => {
+    const dir = project({ 'multiarch.yaml': SPEC, 'app/Containerfile': 'FROM docker.io/library/busybox\n' });
+    expect((await orchestrate(['plan', '--local-platform', 'bogus'], { cwd: dir })).code).toBe(2);
+    const run = await orchestrate(['plan', '--format', 'json', '--local-platform', 'linux/aarch64'], { cwd: dir });
+    expect(run.code).toBe(0);
+    expect(JSON.parse(run.stdout).localPlatform).toBe('linux/arm64');
+  });
 });

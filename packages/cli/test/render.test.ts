@@ -44,5 +44,7 @@ describe('plan renderers', () => {
     expect(shellWord("it's")).toBe(`'it'\\''s'`);
     expect(shellWord('')).toBe("''");
     expect(shellWord('$(reboot)')).toBe("'$(reboot)'");
+    expect(shellWord('CMP=a>b')).toBe("'CMP=a>b'");
+    expect(shellWord('<run-id>')).toBe("'<run-id>'");
   });
 });

@@ -1,4 +1,5 @@
-import { readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { homedir } from 'node:os';
 import path from 'node:path';
 import { hasErrors, sortDiagnostics, type Diagnostic, type Result } from './diagnostics.js';
 import { loadSpec } from './config/load.js';
@@ -67,6 +68,9 @@ export function diskFiles(specDir: string): SpecFiles {
         }
       }
       return cache.get(relative);
+    },
+    exists(relative) {
+      return existsSync(path.resolve(specDir, relative.replace(/^~(?=\/)/, homedir())));
     },
     isDirectory(relative) {
       try {

@@ -39,8 +39,7 @@ export type DiagnosticCode =
   | 'context-not-found'
   | 'invalid-ssh-address'
   | 'filter-no-match'
-  | 'filter-drops-dependency'
-  | 'partial-platforms';
+  | 'filter-drops-dependency';
 
 export interface Position {
   /** 1-based line. */

@@ -72,7 +72,7 @@ const SPEC_CODES: readonly DiagnosticCode[] = [
   'context-not-found',
   'invalid-ssh-address',
   // Not here: config-not-found, file-unreadable and file-too-large are about finding and
-  // reading the file (load.test.ts); filter-* and partial-platforms come from the planner's
+  // reading the file (load.test.ts); filter-* come from the planner's
   // command-line filters; unknown-host has no spec field that names a host.
 ];
 
@@ -202,6 +202,7 @@ function filesFor(fixture: Fixture, data: unknown): SpecFiles {
   return {
     readText: (relative) => files.get(normalise(relative)),
     isDirectory: (relative) => dirs.has(normalise(relative)),
+    exists: (relative) => files.has(normalise(relative)) || dirs.has(normalise(relative)),
   };
 }
 

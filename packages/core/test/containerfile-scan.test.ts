@@ -20,6 +20,7 @@ const LINES = [
   '  FROM   docker.io/library/indented',
   'FROM ${NOPE:-localhost/fallback}',
   'FROM $REG/library/busybox',
+  'FROM ${B}/multi-arg-line',
   'COPY --from=build /a /b',
   'COPY --chown=1:1 --from=quay.io/acme/tools:1 /t /t',
   'copy --from=0 /a /a',

@@ -284,11 +284,86 @@ images:
   it('pins every platform of a per-arch image to it', () => {
     const p = plan(spec);
     expect(task(p, 'build:tool:linux/amd64')).toMatchObject({ host: 'arm1', emulated: ['linux/amd64'] });
-    expect(task(p, 'build:tool:linux/arm64')).toMatchObject({ host: 'arm1', placement: "native on arm1 (image's host)" });
+    expect(task(p, 'build:tool:linux/arm64')).toMatchObject({ host: 'arm1', placement: "native on arm1 (the image's host)" });
   });
 
   it('an unknown host is a diagnostic at the name, with a suggestion', () => {
     const { diagnostics } = analyzeText(spec.replace('host: arm1\n  app', 'host: arm2\n  app'));
     expect(diagnostics).toEqual([expect.objectContaining({ code: 'unknown-host', hint: 'did you mean "arm1"?', range: expect.objectContaining({ start: { line: 15, col: 11 } }) })]);
+  });
+});
+
+describe('dependents get exactly this run\'s build', () => {
+  const spec = `version: 1
+platforms: [linux/amd64, linux/arm64]
+${REGISTRY}hosts:
+  arm1:
+    ssh: builder@arm1.example.com
+    platforms: [linux/arm64]
+images:
+  base:
+    context: base
+    tags: [v1, latest]
+  app:
+    context: app
+    strategy: per-arch
+  tool:
+    context: tool
+    dependsOn: [app]
+`;
+  const files = {
+    'base/Containerfile': 'FROM docker.io/library/busybox\n',
+    'app/Containerfile': 'FROM registry.example.com/team/base:latest\n',
+    'tool/Containerfile': 'FROM localhost/app\n',
+  };
+
+  it('pins the FROM reference to the local list on the same host, whatever tag it names', () => {
+    const p = plan(spec, {}, { files });
+    expect(argv(task(p, 'build:app:linux/amd64'))).toContain(
+      '--build-context registry.example.com/team/base:latest=docker-image://registry.example.com/team/base:v1',
+    );
+    expect(task(p, 'build:app:linux/amd64').dependsOn).toContain('build:base');
+  });
+
+  it('pins it to the staged digest on another host, and waits for the stage, not the final tag', () => {
+    const p = plan(spec, {}, { files });
+    const remote = task(p, 'build:app:linux/arm64');
+    expect(remote.host).toBe('arm1');
+    expect(argv(remote)).toContain('--build-context registry.example.com/team/base:latest=docker-image://registry.example.com/team/base@<digest of stage:base@reg>');
+    expect(remote.dependsOn).toContain('stage:base@reg');
+    expect(remote.dependsOn.some((id) => id.startsWith('publish:'))).toBe(false);
+  });
+
+  it('a per-arch dependency is used by its staged digest: a list of registry digests is not built FROM locally', () => {
+    const p = plan(spec, {}, { files });
+    expect(argv(task(p, 'build:tool'))).toContain('--build-context localhost/app=docker-image://registry.example.com/team/app@<digest of stage:app@reg>');
+  });
+
+  it('checks the staged list from here after logging in here, even when it was built elsewhere', () => {
+    const p = plan(spec.replace('  base:\n    context: base', '  base:\n    context: base\n    host: arm1'), {}, { files });
+    expect(task(p, 'stage:base@reg').host).toBe('arm1');
+    expect(task(p, 'verify:base@reg').dependsOn).toContain('login:reg@local');
+  });
+});
+
+describe('per-arch without a registry', () => {
+  const spec = `version: 1\nplatforms: [linux/amd64, linux/arm64]\nimages:\n  app: { context: app, strategy: per-arch }\n  tool: { context: tool }\n`;
+  const files = { 'app/Containerfile': 'FROM docker.io/library/busybox\n', 'tool/Containerfile': 'FROM localhost/app:latest\n' };
+
+  it('names its images stably (nothing left behind per run), assembles from local storage, and dependents wait for all of it', () => {
+    const p = plan(spec, {}, { files });
+    expect(argv(task(p, 'build:app:linux/arm64'))).toContain('--tag localhost/orchestrate/app:linux-arm64 ');
+    expect(argv(task(p, 'assemble:app:linux/arm64'))).toBe('podman manifest add localhost/app:latest containers-storage:localhost/orchestrate/app:linux-arm64');
+    expect(ids(p, 'cleanup')).toEqual([]);
+    expect(task(p, 'build:tool').dependsOn).toContain('assemble:app:linux/arm64');
+    expect(argv(task(p, 'build:tool'))).toContain('--build-context localhost/app:latest=docker-image://localhost/app:latest');
+  });
+});
+
+describe('--platform that matches nothing', () => {
+  it('is an error, not an empty plan', () => {
+    const result = planBuild(modelOf(`version: 1\nplatforms: [linux/amd64, linux/arm64]\nimages:\n  app: { context: app }\n`), { platforms: ['linux/arm/v7'] });
+    expect(result.ok).toBe(false);
+    expect(result.diagnostics[0]).toMatchObject({ code: 'filter-no-match', message: '--platform linux/arm/v7: no selected image is built for it' });
   });
 });

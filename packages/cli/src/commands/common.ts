@@ -1,6 +1,6 @@
 import { InvalidArgumentError } from 'commander';
 import { availableParallelism } from 'node:os';
-import { analyze, planBuild, platformOfNodeArch, type Plan } from '@multiarch/core';
+import { analyze, checkPlatform, planBuild, platformOfNodeArch, type Plan } from '@multiarch/core';
 import { EXIT, reportDiagnostics, type Io } from '../io.js';
 
 export interface SpecOptions {
@@ -24,6 +24,13 @@ export function analyzeSpec(io: Io, options: SpecOptions): ReturnType<typeof ana
     localPlatform: options.localPlatform ?? platformOfNodeArch(process.arch),
     localJobs: options.localJobs ?? availableParallelism(),
   });
+}
+
+/** --local-platform: a platform as podman spells it (linux/aarch64 becomes linux/arm64). */
+export function platformOption(value: string): string {
+  const check = checkPlatform(value);
+  if (!check.ok) throw new InvalidArgumentError(`${check.reason} (${check.hint})`);
+  return check.platform;
 }
 
 /** analyze + plan, reporting diagnostics; an exit code when there is no plan to go on with. */

@@ -51,6 +51,7 @@ export async function loadSpec(options: LoadOptions): Promise<Result<SpecSource>
         hint: `create multiarch.yaml (see examples/hello), or name one with --config FILE; looked for ${SEARCH_PLACES.slice(0, 4).join(', ')}, package.json#multiarch and others`,
       });
     }
+    if (typeof found !== 'string') return fail(found);
     filepath = found;
   }
   const display = displayPath(options.cwd, filepath);
@@ -105,7 +106,8 @@ export async function loadSpec(options: LoadOptions): Promise<Result<SpecSource>
   return parseYamlSpec(display, text, isPackageJson ? { root: [MODULE_NAME] } : {});
 }
 
-async function searchSpec(cwd: string): Promise<string | undefined> {
+/** The spec's path, undefined when there is none, or a diagnostic when a file on the way cannot be read. */
+async function searchSpec(cwd: string): Promise<string | Diagnostic | undefined> {
   // cosmiconfig is imported only when a search is needed: `--config` skips its start-up cost.
   const { cosmiconfig } = await import('cosmiconfig');
   // Text formats are not parsed by cosmiconfig: only whether the file holds a spec matters here.
@@ -122,8 +124,19 @@ async function searchSpec(cwd: string): Promise<string | undefined> {
         path.basename(file) === 'package.json' ? JSON.parse(content) : present(file, content),
     },
   });
-  const result = await explorer.search(cwd);
-  return result?.filepath;
+  try {
+    return (await explorer.search(cwd))?.filepath;
+  } catch (error) {
+    // cosmiconfig reads every package.json on the way up: a broken one stops the search.
+    const file = (error as { filepath?: string }).filepath;
+    return {
+      severity: 'error',
+      code: 'file-unreadable',
+      message: `cannot read ${file ?? 'a file'} while looking for the spec: ${firstLine((error as Error).message)}`,
+      ...(file !== undefined && { file: displayPath(cwd, file) }),
+      hint: 'fix that file, or name the spec with --config FILE',
+    };
+  }
 }
 
 async function loadScriptSpec(filepath: string, display: string): Promise<Result<SpecSource>> {
@@ -144,6 +157,10 @@ async function loadScriptSpec(filepath: string, display: string): Promise<Result
 function displayPath(cwd: string, filepath: string): string {
   const relative = path.relative(cwd, filepath);
   return relative === '' || relative.startsWith('..') || path.isAbsolute(relative) ? filepath : relative;
+}
+
+function firstLine(text: string): string {
+  return text.split('\n')[0] ?? text;
 }
 
 function fail(diagnostic: Diagnostic): Result<never> {

@@ -29,13 +29,18 @@ export function parseContainerfile(text: string, buildArgs: Readonly<Record<stri
   const dockerfile = loadParser().DockerfileParser.parse(text);
   const args = new Map<string, string>();
   for (const arg of dockerfile.getInitialARGs()) {
-    const property = arg.getProperty();
-    const name = property?.getName();
-    if (!name) continue;
-    const given = buildArgs[name];
-    const fallback = property?.getValue();
-    const value = given ?? (fallback == null ? undefined : expandContainerfileString(fallback, (n) => args.get(n)));
-    if (value !== undefined) args.set(name, value);
+    // getProperties(), not getProperty(): ARG A=1 B=2 declares two. dockerfile-ast reads
+    // `ARG A B=1` the legacy ENV way (A = "B=1"); for ARG, Docker reads A, then B=1.
+    for (const property of arg.getProperties()) {
+      const declared = property.getAssignmentOperator() === null && property.getValue() !== null
+        ? [[property.getName(), null] as const, ...(property.getValue() ?? '').split(/\s+/).map((token) => splitAssignment(token))]
+        : [[property.getName(), property.getValue()] as const];
+      for (const [name, fallback] of declared) {
+        if (!name) continue;
+        const value = buildArgs[name] ?? (fallback == null ? undefined : expandContainerfileString(fallback, (n) => args.get(n)));
+        if (value !== undefined) args.set(name, value);
+      }
+    }
   }
   const expand = (raw: string) => expandContainerfileString(raw, (n) => args.get(n)).trim();
 
@@ -60,6 +65,11 @@ export function parseContainerfile(text: string, buildArgs: Readonly<Record<stri
     }
   }
   return collector.references;
+}
+
+function splitAssignment(token: string): readonly [string, string | null] {
+  const eq = token.indexOf('=');
+  return eq < 0 ? [token, null] : [token.slice(0, eq), token.slice(eq + 1)];
 }
 
 /** Stage names seen so far, and the references that are images rather than stages. */

@@ -6,6 +6,8 @@ import { expandSpecString } from './variables.js';
 export interface SpecFiles {
   readText(relativePath: string): string | undefined;
   isDirectory(relativePath: string): boolean;
+  /** Whether anything is there, without reading it (an authfile holds secrets). */
+  exists(relativePath: string): boolean;
 }
 
 /** Collects diagnostics with ranges, and interpolates `${VAR}` with the location of each problem. */

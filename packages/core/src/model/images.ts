@@ -41,12 +41,17 @@ function resolveImage(ctx: ResolveContext, name: string, spec: ImageSpec, scope:
     ctx.error('invalid-name', [...at, 'repository'], `"${repository}" is not a repository path`, 'lower-case path components separated by "/"');
   }
 
+  const expandedTags: string[] = [];
   const tags = (spec.tags ?? ['latest']).map((raw, i) => {
     const { value: tag, ok } = ctx.expand([...at, 'tags', i], raw);
     // An undefined variable was reported already: the unexpanded text is not a second problem.
     if (ok && !TAG.test(tag)) {
       ctx.error('invalid-value', [...at, 'tags', i], `"${tag}" is not a valid tag`, 'a tag is up to 128 letters, digits, "_", "." and "-", not starting with "." or "-"');
     }
+    if (ok && (spec.tags ?? []).slice(0, i).some((earlier, j) => earlier !== raw && expandedTags[j] === tag)) {
+      ctx.error('invalid-value', [...at, 'tags', i], `tag "${tag}" is listed twice once variables are expanded`, 'remove one of them, or give the variable another default');
+    }
+    expandedTags.push(tag);
     return tag;
   });
 
@@ -98,8 +103,25 @@ function resolveImage(ctx: ResolveContext, name: string, spec: ImageSpec, scope:
     registries: registries.filter((r) => scope.registryNames.includes(r)),
     dependsOn,
     dependencyReasons,
+    dependencyReferences: {},
     ...(test && { test }),
   };
+}
+
+/** Two images that would publish to the same repository of a registry overwrite each other's tags and lists. */
+export function checkRepositories(ctx: ResolveContext, images: readonly Image[], registries: readonly Registry[]): void {
+  const owner = new Map<string, string>();
+  for (const image of images) {
+    for (const registry of registries) {
+      if (!image.registries.includes(registry.name)) continue;
+      const repository = `${registry.url}/${image.repository}`;
+      const other = owner.get(repository);
+      if (other === undefined) owner.set(repository, image.name);
+      else if (other !== image.name) {
+        ctx.error('invalid-name', ['images', image.name], `images "${other}" and "${image.name}" both publish to ${repository}`, 'give one of them another name or "repository:"', 'key');
+      }
+    }
+  }
 }
 
 function locateContainerfile(ctx: ResolveContext, at: string[], context: string, spec: ImageSpec, files: SpecFiles): string {
@@ -182,6 +204,8 @@ export function inferDependencies(ctx: ResolveContext, images: Image[], registri
           image.dependsOn.push(dependency);
           image.dependencyReasons[dependency] = reference.via;
         }
+        const references = (image.dependencyReferences[dependency] ??= []);
+        if (!references.includes(reference.reference)) references.push(reference.reference);
       } else if (!isFullyQualified(reference.reference) && !reference.reference.startsWith('$')) {
         ctx.push(
           'warning',

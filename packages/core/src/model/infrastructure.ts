@@ -1,4 +1,4 @@
-import type { ResolveContext } from './context.js';
+import type { ResolveContext, SpecFiles } from './context.js';
 import type { HostSpec, RegistrySpec, SpecDocument } from './spec.js';
 import type { Host, Registry, RegistryAuth, SshAddress } from './types.js';
 import { isRegistryHost } from './containerfile.js';
@@ -9,11 +9,11 @@ const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const SSH_USER = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
 const SSH_HOST = /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*|\[[0-9A-Fa-f:.]+\])$/;
 
-export function resolveRegistries(ctx: ResolveContext, spec: SpecDocument): Registry[] {
-  return Object.entries(spec.registries ?? {}).map(([name, registry]) => resolveRegistry(ctx, name, registry));
+export function resolveRegistries(ctx: ResolveContext, spec: SpecDocument, files: SpecFiles): Registry[] {
+  return Object.entries(spec.registries ?? {}).map(([name, registry]) => resolveRegistry(ctx, name, registry, files));
 }
 
-function resolveRegistry(ctx: ResolveContext, name: string, spec: RegistrySpec): Registry {
+function resolveRegistry(ctx: ResolveContext, name: string, spec: RegistrySpec, files: SpecFiles): Registry {
   const at = ['registries', name];
   const expanded = ctx.expand([...at, 'url'], spec.url);
   let url = expanded.value.replace(/\/+$/, '');
@@ -36,16 +36,20 @@ function resolveRegistry(ctx: ResolveContext, name: string, spec: RegistrySpec):
   if (expanded.ok && namespace !== namespace.toLowerCase()) {
     ctx.error('invalid-value', [...at, 'url'], `registry namespace "${namespace.slice(1)}" has upper-case letters`, 'repository paths are lower case');
   }
-  return { name, url, server, auth: resolveAuth(ctx, [...at, 'auth'], spec.auth), tlsVerify: spec.tlsVerify ?? true };
+  return { name, url, server, auth: resolveAuth(ctx, [...at, 'auth'], spec.auth, files), tlsVerify: spec.tlsVerify ?? true };
 }
 
-function resolveAuth(ctx: ResolveContext, at: string[], auth: RegistrySpec['auth']): RegistryAuth {
+function resolveAuth(ctx: ResolveContext, at: string[], auth: RegistrySpec['auth'], files: SpecFiles): RegistryAuth {
   if (!auth) return { kind: 'none' };
   if (auth.authfile !== undefined) {
     if (auth.passwordEnv !== undefined || auth.username !== undefined) {
       ctx.error('invalid-value', [...at, 'authfile'], 'auth has both an authfile and a username/passwordEnv', 'keep one: the authfile, or username with passwordEnv');
     }
-    return { kind: 'authfile', path: ctx.interpolate([...at, 'authfile'], auth.authfile) };
+    const file = ctx.expand([...at, 'authfile'], auth.authfile);
+    if (file.ok && !files.exists(file.value)) {
+      ctx.report('warning', 'file-unreadable', [...at, 'authfile'], `authfile "${file.value}" does not exist (yet)`, 'build reads it (relative to this file); create it with podman login --authfile, or in CI before the build');
+    }
+    return { kind: 'authfile', path: file.value };
   }
   if (auth.passwordEnv === undefined) {
     ctx.error('missing-key', at, 'auth has no passwordEnv and no authfile', 'add "passwordEnv: NAME_OF_ENV_VARIABLE" or "authfile: PATH"', 'key');

@@ -3,8 +3,9 @@ import { hasErrors, type Diagnostic, type Result } from '../diagnostics.js';
 import type { SpecSource } from '../config/source.js';
 import { ResolveContext, writtenScalar, type SpecFiles } from './context.js';
 import { findCycles } from './graph.js';
-import { inferDependencies, resolveImages } from './images.js';
+import { checkRepositories, inferDependencies, resolveImages } from './images.js';
 import { resolveHosts, resolveRegistries } from './infrastructure.js';
+import { placePlatform } from './placement.js';
 import { canEmulate, checkPlatform, samePlatformFamily } from './platform.js';
 import type { SpecDocument } from './spec.js';
 import type { Host, Image, Model } from './types.js';
@@ -48,9 +49,10 @@ export function resolveModel(source: SpecSource, options: ResolveOptions): Resul
     }
   }
 
-  const registries = resolveRegistries(ctx, spec);
+  const registries = resolveRegistries(ctx, spec, options.files);
   const hosts = resolveHosts(ctx, spec, options.localPlatform, options.localJobs);
   const images = resolveImages(ctx, spec, registries, options.files);
+  checkRepositories(ctx, images, registries);
   inferDependencies(ctx, images, registries, options.files, path.dirname(source.file.replaceAll('\\', '/')));
   checkCycles(ctx, images);
   checkBuildable(ctx, spec, images, hosts);
@@ -81,40 +83,33 @@ function checkCycles(ctx: ResolveContext, images: readonly Image[]): void {
   }
 }
 
-/**
- * Every platform of every image needs a host that builds it: natively, or under QEMU on
- * the host that runs the build (here only if hosts.local.emulate allows it).
- */
+/** Every platform of every image needs a place to be built (see placePlatform). */
 function checkBuildable(ctx: ResolveContext, spec: SpecDocument, images: readonly Image[], hosts: readonly Host[]): void {
-  const local = hosts.find((h) => h.kind === 'local')!;
-  const emulates = (host: Host, platform: string) => canEmulate(platform) && (host.kind === 'ssh' || host.emulate);
   for (const image of images) {
-    const pinned = image.host === undefined ? undefined : hosts.find((h) => h.name === image.host);
     for (const platform of image.platforms) {
-      const nativeOn = (host: Host) => host.platforms.some((p) => samePlatformFamily(p, platform));
-      const remote = hosts.find((h) => h.kind === 'ssh' && nativeOn(h));
-      const builder = pinned ?? local;
-      if (nativeOn(builder) || emulates(builder, platform)) continue;
-      if (!pinned && image.strategy === 'per-arch' && remote) continue;
-
-      const hint = pinned
-        ? `image "${image.name}" is built on host "${pinned.name}", which cannot build ${platform}: remove "host", or pick one that can`
+      if (placePlatform(hosts, image, platform)) continue;
+      const remote = hosts.find((h) => h.kind === 'ssh' && h.platforms.some((p) => samePlatformFamily(p, platform)));
+      const hint = image.host !== undefined
+        ? `image "${image.name}" is built on host "${image.host}", which cannot build ${platform}: remove "host", or pick one that can`
         : remote && image.strategy === 'manifest-first'
           ? `host "${remote.name}" builds it natively: set "strategy: per-arch" on image "${image.name}"`
           : !canEmulate(platform)
             ? `QEMU cannot emulate ${platform}: declare a host that builds it natively (hosts.NAME.platforms)`
             : 'declare a host that builds it natively, or allow emulation (hosts.local.emulate: true)';
-      ctx.error('unbuildable-platform', writtenPlatformPath(spec, image.name, platform), `no host can build ${platform} for image "${image.name}"`, hint);
+      const { path, part } = writtenPlatformPath(spec, image.name, platform);
+      ctx.error('unbuildable-platform', path, `no host can build ${platform} for image "${image.name}"`, hint, part);
     }
   }
 }
 
 /** Where a platform of an image is written: in its own list or the top-level one (an alias such as linux/aarch64 included). */
-function writtenPlatformPath(spec: SpecDocument, image: string, platform: string): (string | number)[] {
+function writtenPlatformPath(spec: SpecDocument, image: string, platform: string): { path: (string | number)[]; part: 'key' | 'value' } {
   const own = spec.images[image]?.platforms;
   const index = (own ?? spec.platforms ?? []).findIndex((written) => {
     const check = checkPlatform(written);
     return check.ok && check.platform === platform;
   });
-  return own ? ['images', image, 'platforms', index] : ['platforms', index];
+  if (own) return { path: ['images', image, 'platforms', index], part: 'value' };
+  // From the built-in default: the image itself is the place.
+  return spec.platforms ? { path: ['platforms', index], part: 'value' } : { path: ['images', image], part: 'key' };
 }

@@ -73,6 +73,8 @@ export interface Image {
   dependsOn: string[];
   /** Why each dependency exists, for the plan's text view. */
   dependencyReasons: Record<string, 'dependsOn' | 'FROM' | 'COPY --from'>;
+  /** The references this image's Containerfile uses for each dependency (as resolved): the build pins them to this run's result. */
+  dependencyReferences: Record<string, string[]>;
   test?: SmokeTest;
 }
 

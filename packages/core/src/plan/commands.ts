@@ -39,6 +39,8 @@ export interface BuildInput {
   buildArgs: Readonly<Record<string, string>>;
   target?: string | undefined;
   authfile: boolean;
+  /** `--build-context REF=SOURCE` pairs that pin images this build names to this run's results. */
+  contexts?: readonly Arg[];
 }
 
 function buildOptions(input: BuildInput): Arg[] {
@@ -46,6 +48,7 @@ function buildOptions(input: BuildInput): Arg[] {
     '--file', input.containerfile,
     ...Object.entries(input.buildArgs).flatMap(([key, value]) => ['--build-arg', `${key}=${value}`]),
     ...(input.target === undefined ? [] : ['--target', input.target]),
+    ...(input.contexts ?? []),
     ...(input.authfile ? ['--authfile', AUTHFILE] : []),
   ];
 }

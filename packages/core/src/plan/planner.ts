@@ -1,6 +1,7 @@
 import path from 'node:path/posix';
 import type { Result } from '../diagnostics.js';
-import { canEmulate, platformSlug, samePlatformFamily } from '../model/platform.js';
+import { placePlatform } from '../model/placement.js';
+import { platformSlug } from '../model/platform.js';
 import type { Host, Image, Model, Registry } from '../model/types.js';
 import {
   addToListArgs,
@@ -19,8 +20,9 @@ import {
   type BuildInput,
   type RegistryAccess,
 } from './commands.js';
+import { describeHost, describeRegistry, listName, podmanOn } from './describe.js';
 import { selectImages } from './select.js';
-import { PLAN_FORMAT_VERSION, type Arg, type Plan, type PlanHost, type PlanImage, type PlanRegistry, type PlanTask } from './types.js';
+import { PLAN_FORMAT_VERSION, type Arg, type Plan, type PlanImage, type PlanTask } from './types.js';
 
 export interface PlanOptions {
   /** `--image`: only these and what they depend on. */
@@ -31,26 +33,21 @@ export interface PlanOptions {
   push?: boolean;
 }
 
-/** What building an image left: the task after which its list exists, its smoke tests, and the host holding the list. */
+/** What building an image left behind. */
 interface Built {
-  listReady: string;
+  /** The image's list, if one was made: on which host, complete after which task. */
+  list?: { host: Host; ready: string };
+  /** Whether that list can stand in for the image in a build on its host (its instances are in that host's storage). */
+  usableLocally: boolean;
   tests: string[];
-  listHost: Host;
 }
 
-interface Placement {
-  host: Host;
-  placement: string;
-  emulated: boolean;
-}
-
-/** Where an image's result can be found once built, for images that depend on it. */
+/** Where dependents find an image built in this run. */
 interface Availability {
-  /** Task after which the image is in the storage of host `at` (as its list name). */
-  local: string;
-  at: string;
-  /** Task after which it is in the registry (staged by digest), if it publishes. */
-  registry?: string;
+  /** In the storage of `host` as `reference` once `ready` is done. */
+  local?: { host: string; ready: string; reference: string };
+  /** In the registry, by the digest the `stage` task pushed. */
+  registry?: { stage: string; repository: string };
 }
 
 /**
@@ -92,12 +89,9 @@ class Planner {
   private readonly hostLogins = new Map<string, string[]>();
   private readonly available = new Map<string, Availability>();
   private readonly publishes = new Map<string, string[]>();
-  /** Per host, local per-run images to remove at the end and the tasks that must finish first. */
-  private readonly cleanups = new Map<string, { image: string; host: Host; images: Arg[]; after: string[] }>();
   private readonly publishTasks = new Map<string, string[]>();
-  private readonly placements = new Map<string, Placement>();
-  /** Images whose local list refers to their per-arch images in local storage: those stay. */
-  private readonly keepLocalImages = new Set<string>();
+  /** Per (image, host): per-run images to remove at the end, and the tasks that read them. */
+  private readonly cleanups = new Map<string, { image: string; host: Host; images: Arg[]; after: string[] }>();
   private readonly local: Host & { kind: 'local' };
   private readonly authfile: boolean;
 
@@ -106,8 +100,8 @@ class Planner {
     private readonly push: boolean,
   ) {
     this.local = model.hosts.find((h): h is Host & { kind: 'local' } => h.kind === 'local')!;
-    // Only when the run talks to registries the spec has credentials for does it keep its own
-    // authfile; otherwise (no credentials, or --no-push) podman's own default login applies.
+    // With credentials in the spec (and pushing), every command reads the run's authfile,
+    // which the logins (and the spec's authfiles) fill; otherwise podman's default applies.
     this.authfile = push && model.registries.some((r) => r.auth.kind !== 'none');
   }
 
@@ -150,63 +144,73 @@ class Planner {
     return ids;
   }
 
-  private registriesOf(image: Image): Registry[] {
-    return this.model.registries.filter((r) => image.registries.includes(r.name));
-  }
-
-  /** What the image's builds on `host` wait for: its dependencies, where that host can reach them. */
-  private dependencyTasks(image: Image, host: Host): string[] {
-    return image.dependsOn.flatMap((name) => {
+  /**
+   * What a build of `image` on `host` waits for, and the --build-context pins that make each
+   * FROM / COPY --from naming a dependency use exactly this run's result: the list in that
+   * host's storage, or the staged digest in the registry. Never a tag someone else may move.
+   */
+  private dependencyInputs(image: Image, host: Host): { after: string[]; contexts: Arg[] } {
+    const after: string[] = [];
+    const contexts: Arg[] = [];
+    for (const name of image.dependsOn) {
       const availability = this.available.get(name);
-      if (!availability) return [];
-      if (availability.at === host.name) return [availability.local];
-      if (availability.registry) return [availability.registry];
-      this.notes.add(`${image.name} builds on ${host.name} but ${name} is not pushed in this run, so ${host.name} cannot get it from this run`);
-      return [availability.local];
-    });
+      if (!availability) continue;
+      const references = image.dependencyReferences[name] ?? [];
+      if (availability.local?.host === host.name) {
+        after.push(availability.local.ready);
+        for (const reference of references) contexts.push('--build-context', `${reference}=docker-image://${availability.local.reference}`);
+      } else if (availability.registry) {
+        after.push(availability.registry.stage);
+        const digest = { ref: 'digest', task: availability.registry.stage } as const;
+        for (const reference of references) contexts.push('--build-context', withRunValue(digest, `${reference}=docker-image://${availability.registry.repository}@`));
+      } else {
+        this.notes.add(`${image.name} builds on ${host.name}, but ${name} is neither built there nor pushed in this run: ${host.name} cannot get this run's ${name}`);
+        if (availability.local) after.push(availability.local.ready);
+      }
+    }
+    return { after, contexts };
   }
 
   addImage(image: Image, narrowed: boolean): void {
-    const registries = this.push && !narrowed ? this.registriesOf(image) : [];
+    const registries = this.push && !narrowed ? this.model.registries.filter((r) => image.registries.includes(r.name)) : [];
     const list = listName(image, registries[0]);
     const input: BuildInput = { containerfile: image.containerfile, context: image.context, buildArgs: image.buildArgs, target: image.target, authfile: this.authfile };
-
-    const pinned = image.host === undefined ? undefined : this.model.hosts.find((h) => h.name === image.host);
-    const built = image.strategy === 'manifest-first'
-      ? this.manifestFirst(image, input, list, pinned ?? this.local)
-      : this.perArch(image, input, list, registries, pinned);
-    const local = built.listReady;
-    if (registries.length === 0) {
-      this.available.set(image.name, { local, at: built.listHost.name });
-      this.publishes.set(image.name, []);
+    const built = image.strategy === 'manifest-first' ? this.manifestFirst(image, input, list) : this.perArch(image, input, list, registries[0]);
+    const availability: Availability = {
+      ...(built.list && built.usableLocally && { local: { host: built.list.host.name, ready: built.list.ready, reference: list } }),
+    };
+    this.available.set(image.name, availability);
+    this.publishes.set(image.name, []);
+    if (registries.length === 0 || !built.list) {
       if (this.push && !narrowed && image.registries.length === 0) this.notes.add(`${image.name} names no registry: it is built and tested, not published`);
       return;
     }
 
-    // Stage the whole list under a tag unique to the run, verify it, and only then move final tags.
+    // Stage the whole list under a tag unique to the run and verify it in every registry; only then move final tags.
+    const listHost = built.list.host;
     const verified: string[] = [];
-    let staged: string | undefined;
+    const stages: string[] = [];
     for (const registry of registries) {
       const repository = `${registry.url}/${image.repository}`;
-      // The list is pushed from the host it was built or assembled on.
-      const stageId = this.add({
-        id: `stage:${image.name}@${registry.name}`, kind: 'stage', image: image.name, platforms: image.platforms, host: built.listHost.name,
-        dependsOn: [local, ...built.tests, ...this.login(registry, built.listHost)],
-        argv: pushListArgs(podmanOn(built.listHost), list, withRunValue({ ref: 'run-id' }, `docker://${repository}:orchestrate-stage-`), this.access(registry)),
+      const stage = this.add({
+        id: `stage:${image.name}@${registry.name}`, kind: 'stage', image: image.name, platforms: image.platforms, host: listHost.name,
+        dependsOn: [built.list.ready, ...built.tests, ...this.login(registry, listHost)],
+        argv: pushListArgs(podmanOn(listHost), list, withRunValue({ ref: 'run-id' }, `docker://${repository}:orchestrate-stage-`), this.access(registry)),
         retry: 'registry',
       });
-      staged ??= stageId;
+      stages.push(stage);
+      availability.registry ??= { stage, repository };
       verified.push(this.add({
         id: `verify:${image.name}@${registry.name}`, kind: 'verify', image: image.name, platforms: image.platforms, host: 'local',
-        dependsOn: [stageId],
-        argv: inspectRawArgs(withRunValue({ ref: 'digest', task: stageId }, `docker://${repository}@`), this.access(registry)),
+        dependsOn: [stage, ...this.login(registry, this.local)],
+        argv: inspectRawArgs(withRunValue({ ref: 'digest', task: stage }, `docker://${repository}@`), this.access(registry)),
         expect: { platforms: image.platforms },
         retry: 'registry',
       }));
     }
     const references: string[] = [];
     const publishIds: string[] = [];
-    for (const registry of registries) {
+    registries.forEach((registry, index) => {
       const repository = `${registry.url}/${image.repository}`;
       for (const tag of image.tags) {
         references.push(`${repository}:${tag}`);
@@ -214,72 +218,79 @@ class Planner {
           id: `publish:${image.name}@${registry.name}:${tag}`, kind: 'publish', image: image.name, platforms: image.platforms, host: 'local',
           // Every registry verified before any tag moves: a failure leaves all tags as they were.
           dependsOn: verified,
-          argv: copyListArgs(withRunValue({ ref: 'digest', task: `stage:${image.name}@${registry.name}` }, `docker://${repository}@`), `docker://${repository}:${tag}`, this.access(registry)),
+          argv: copyListArgs(withRunValue({ ref: 'digest', task: stages[index]! }, `docker://${repository}@`), `docker://${repository}:${tag}`, this.access(registry)),
           retry: 'registry',
         }));
       }
-    }
+    });
     this.publishTasks.set(image.name, publishIds);
-    this.available.set(image.name, { local, at: built.listHost.name, ...(staged && { registry: staged }) });
     this.publishes.set(image.name, references);
   }
 
-  private manifestFirst(image: Image, input: BuildInput, list: string, host: Host): Built {
+  /** One build of every platform into one list, on one host (local unless the image names one). */
+  private manifestFirst(image: Image, input: BuildInput, list: string): Built {
+    const placements = image.platforms.map((platform) => placePlatform(this.model.hosts, image, platform)!);
+    const host = placements[0]?.host ?? this.local;
     const logins = this.loginsOn(host); // first, so logins lead the plan
-    const emulated = image.platforms.filter((p) => !host.platforms.some((n) => samePlatformFamily(n, p)));
+    const emulated = image.platforms.filter((_, i) => placements[i]!.emulated);
+    const where = host.kind === 'local' ? 'here' : `on ${host.name}`;
+    const dependencies = this.dependencyInputs(image, host);
     const reset = this.add({
       id: `reset:${image.name}`, kind: 'reset', image: image.name, platforms: [], host: host.name, dependsOn: [],
       argv: removeListArgs(podmanOn(host), list), tolerate: 'missing',
     });
-    const where = host.kind === 'local' ? 'here' : `on ${host.name}`;
     const build = this.add({
       id: `build:${image.name}`, kind: 'build', image: image.name, platforms: image.platforms, host: host.name,
-      dependsOn: [reset, ...logins, ...this.dependencyTasks(image, host)],
-      argv: buildListArgs(podmanOn(host), input, image.platforms, list, Math.max(1, Math.min(image.platforms.length, host.jobs))),
+      dependsOn: [reset, ...logins, ...dependencies.after],
+      argv: buildListArgs(podmanOn(host), { ...input, contexts: dependencies.contexts }, image.platforms, list, Math.max(1, Math.min(image.platforms.length, host.jobs))),
       placement: emulated.length === 0 ? `all native ${where}` : `${where}, ${emulated.join(', ')} under QEMU emulation`,
       ...(emulated.length > 0 && { emulated }),
     });
     const tests = image.platforms.flatMap((platform) => this.smokeTest(image, platform, host, list, build));
-    return { listReady: build, tests, listHost: host };
+    return { list: { host, ready: build }, usableLocally: true, tests };
   }
 
-  private perArch(image: Image, input: BuildInput, list: string, registries: Registry[], pinned: Host | undefined): Built {
-    const primary = registries[0];
+  /**
+   * One build per platform, each on its own host. With a registry, each is pushed by digest
+   * to a run-unique staging tag and the list is assembled here from those digests. Without
+   * one, images get stable local names (nothing to race on in a registry) and the list is
+   * assembled from local storage, when every platform was built here.
+   */
+  private perArch(image: Image, input: BuildInput, list: string, primary: Registry | undefined): Built {
     const tests: string[] = [];
-    const instances: { platform: string; instance: Arg; push?: string }[] = [];
+    const instances: { platform: string; instance: Arg; after: string }[] = [];
     for (const platform of image.platforms) {
-      const { host, placement, emulated } = pinned ? this.onHost(pinned, platform) : this.placePlatform(platform);
+      const { host, reason, emulated } = placePlatform(this.model.hosts, image, platform)!;
       const slug = platformSlug(platform);
-      const localImage = withRunValue({ ref: 'run-id' }, `localhost/orchestrate/${image.repository}:${slug}-`);
+      const localName = `localhost/orchestrate/${image.repository}:${slug}`;
+      const localImage = primary ? withRunValue({ ref: 'run-id' }, `${localName}-`) : localName;
+      const dependencies = this.dependencyInputs(image, host);
       const build = this.add({
         id: `build:${image.name}:${platform}`, kind: 'build', image: image.name, platforms: [platform], host: host.name,
-        dependsOn: [...this.loginsOn(host), ...this.dependencyTasks(image, host)],
-        argv: buildImageArgs(podmanOn(host), input, platform, localImage),
-        placement,
+        dependsOn: [...this.loginsOn(host), ...dependencies.after],
+        argv: buildImageArgs(podmanOn(host), { ...input, contexts: dependencies.contexts }, platform, localImage),
+        placement: reason,
         ...(emulated && { emulated: [platform] }),
       });
       const test = this.smokeTest(image, platform, host, localImage, build);
       tests.push(...test);
-      const readers = [...test];
       if (primary) {
         const repository = `${primary.url}/${image.repository}`;
-        const pushId = this.add({
+        const pushed = this.add({
           id: `push:${image.name}:${platform}`, kind: 'push', image: image.name, platforms: [platform], host: host.name,
           dependsOn: [build, ...this.login(primary, host)],
           argv: pushImageArgs(podmanOn(host), localImage, withRunValue({ ref: 'run-id' }, `docker://${repository}:orchestrate-stage-${slug}-`), this.access(primary)),
           retry: 'registry',
         });
-        readers.push(pushId);
-        instances.push({ platform, instance: withRunValue({ ref: 'digest', task: pushId }, `docker://${repository}@`), push: pushId });
+        instances.push({ platform, instance: withRunValue({ ref: 'digest', task: pushed }, `docker://${repository}@`), after: pushed });
+        this.cleanupLater(host, image.name, localImage, [...test, pushed]);
       } else if (host.kind === 'local') {
-        this.keepLocalImages.add(image.name);
-        instances.push({ platform, instance: withRunValue({ ref: 'run-id' }, `containers-storage:localhost/orchestrate/${image.repository}:${slug}-`) });
+        instances.push({ platform, instance: `containers-storage:${localName}`, after: build });
       }
-      this.cleanupLater(host, image.name, localImage, readers.length > 0 ? readers : [build]);
     }
     if (instances.length < image.platforms.length) {
       this.notes.add(`${image.name} is not pushed in this run, so its remote builds stay on their hosts and no list is assembled`);
-      return { listReady: tests.at(-1) ?? `build:${image.name}:${image.platforms[0]}`, tests, listHost: this.local };
+      return { usableLocally: false, tests };
     }
 
     const reset = this.add({
@@ -292,42 +303,17 @@ class Planner {
       argv: createListArgs('podman', list),
     });
     // One `manifest add` at a time: each rewrites the list in local storage.
-    for (const { platform, instance, push } of instances) {
+    const access: RegistryAccess = primary ? this.access(primary) : { authfile: false, tlsVerify: true };
+    for (const { platform, instance, after } of instances) {
       last = this.add({
         id: `assemble:${image.name}:${platform}`, kind: 'assemble', image: image.name, platforms: [platform], host: 'local',
-        dependsOn: [last, ...(push ? [push] : [`build:${image.name}:${platform}`]), ...(primary ? this.login(primary, this.local) : [])],
-        argv: primary ? addToListArgs('podman', list, instance, this.access(primary)) : ['podman', 'manifest', 'add', list, instance],
+        dependsOn: [last, after, ...(primary ? this.login(primary, this.local) : [])],
+        argv: addToListArgs('podman', list, instance, access),
         retry: primary ? 'registry' : 'never',
       });
     }
-    return { listReady: last, tests, listHost: this.local };
-  }
-
-  /** A platform built on the host the image names: natively if it runs it, else under QEMU there. */
-  private onHost(host: Host, platform: string): Placement {
-    const where = host.kind === 'local' ? 'here' : `on ${host.name}`;
-    if (host.platforms.some((p) => samePlatformFamily(p, platform))) return { host, placement: `native ${where} (image's host)`, emulated: false };
-    return { host, placement: `${where} under QEMU emulation (image's host)`, emulated: true };
-  }
-
-  /** A declared host that builds the platform natively, else here (natively or under QEMU); the same for every image. */
-  private placePlatform(platform: string): Placement {
-    let placed = this.placements.get(platform);
-    if (!placed) {
-      placed = this.findPlacement(platform);
-      this.placements.set(platform, placed);
-    }
-    return placed;
-  }
-
-  private findPlacement(platform: string): Placement {
-    const remote = this.model.hosts.find((h) => h.kind === 'ssh' && h.platforms.some((p) => samePlatformFamily(p, platform)));
-    if (remote && remote.kind === 'ssh') {
-      const fallback = remote.fallback === 'emulate' && canEmulate(platform) ? `; falls back to QEMU here if ${remote.name} fails` : '';
-      return { host: remote, placement: `native on ${remote.name}${fallback}`, emulated: false };
-    }
-    if (this.local.platforms.some((p) => samePlatformFamily(p, platform))) return { host: this.local, placement: 'native here', emulated: false };
-    return { host: this.local, placement: `here under QEMU emulation: no host builds ${platform} natively`, emulated: true };
+    // A list of registry digests is for pushing, not for building FROM: dependents get the staged digest.
+    return { list: { host: this.local, ready: last }, usableLocally: !primary, tests };
   }
 
   private smokeTest(image: Image, platform: string, host: Host, reference: Arg, build: string): string[] {
@@ -350,10 +336,9 @@ class Planner {
     this.cleanups.set(key, entry);
   }
 
-  /** Per-arch images are removed from each host once everything that reads them, and the publish, is done. */
+  /** Per-run images are removed from each host once everything that reads them, and the publish, is done. */
   addCleanups(): void {
     for (const [key, entry] of this.cleanups) {
-      if (this.keepLocalImages.has(entry.image)) continue;
       this.add({
         id: `cleanup:${key}`, kind: 'cleanup', image: entry.image, platforms: [], host: entry.host.name,
         dependsOn: [...entry.after, ...(this.publishTasks.get(entry.image) ?? [])],
@@ -365,29 +350,4 @@ class Planner {
   describe(image: Image): PlanImage {
     return { strategy: image.strategy, platforms: image.platforms, publishes: this.publishes.get(image.name) ?? [], dependsOn: image.dependsOn };
   }
-}
-
-/** The local list is named as the image's first final reference, so dependents' FROM lines find it locally. */
-function listName(image: Image, registry: Registry | undefined): string {
-  const tag = image.tags[0] ?? 'latest';
-  return registry ? `${registry.url}/${image.repository}:${tag}` : `localhost/${image.repository}:${tag}`;
-}
-
-function podmanOn(host: Host): string {
-  return host.kind === 'ssh' ? host.podman : 'podman';
-}
-
-function describeRegistry(registry: Registry): PlanRegistry {
-  const auth = registry.auth.kind === 'password-env' ? (`env:${registry.auth.passwordEnv}` as const) : registry.auth.kind;
-  return { url: registry.url, server: registry.server, tlsVerify: registry.tlsVerify, auth };
-}
-
-function describeHost(host: Host): PlanHost {
-  if (host.kind === 'local') return { kind: 'local', jobs: host.jobs, platforms: host.platforms, emulate: host.emulate };
-  return {
-    kind: 'ssh', jobs: host.jobs, platforms: host.platforms,
-    ...(host.ssh && { address: `${host.ssh.user}@${host.ssh.host}:${host.ssh.port}` }),
-    ...(host.connection !== undefined && { connection: host.connection }),
-    fallback: host.fallback,
-  };
 }

@@ -60,6 +60,12 @@ export function selectImages(model: Model, imageFilter: readonly string[], platf
     }
     kept.set(image.name, { ...image, platforms: remaining });
   }
+  for (const platform of platforms) {
+    if (![...selected].some((name) => byName.get(name)?.platforms.includes(platform))) {
+      const known = [...new Set(model.images.filter((i) => selected.has(i.name)).flatMap((i) => i.platforms))];
+      diagnostics.push({ severity: 'error', code: 'filter-no-match', message: `--platform ${platform}: no selected image is built for it`, hint: suggestion(platform, known, 'platforms') });
+    }
+  }
   for (const image of kept.values()) {
     for (const dependency of image.dependsOn) {
       if (!kept.has(dependency)) {

@@ -26,8 +26,6 @@ export type TaskKind =
   /** Remove per-run local images. */
   | 'cleanup';
 
-export const TASK_KINDS: readonly TaskKind[] = ['login', 'reset', 'build', 'push', 'assemble', 'test', 'stage', 'verify', 'publish', 'cleanup'];
-
 /** A value only known when the run starts; the executor fills it in, the plan names it. */
 export type RunValue =
   /** The run's private authfile (mode 0600, removed at the end). */
@@ -91,6 +89,8 @@ export interface PlanRegistry {
   tlsVerify: boolean;
   /** How credentials are obtained; never the secret. */
   auth: 'none' | 'authfile' | `env:${string}`;
+  /** With auth "authfile": the file, relative to the spec's directory; its entries are merged into the run's authfile. */
+  authfile?: string;
 }
 
 export interface Plan {
