@@ -13,17 +13,18 @@ PACKAGES=(podman buildah skopeo runc uidmap fuse-overlayfs qemu-user-static binf
   docker-registry openssh-server openssh-client busybox-static apache2-utils jq iproute2 openssl)
 
 # --- system packages -------------------------------------------------------------------
-missing=()
-if command -v dpkg-query >/dev/null 2>&1; then
-  for package in "${PACKAGES[@]}"; do
-    status=$(dpkg-query -W -f='${Status}' "$package" 2>/dev/null || true)
-    [[ "$status" == "install ok installed" ]] || missing+=("$package")
-  done
+if [[ ! -f /etc/debian_version ]] || ! command -v dpkg-query >/dev/null 2>&1; then
+  die "this is not Debian: install the equivalents of these with your package manager, then run npm ci && npm run build:
+  ${PACKAGES[*]}
+  (orchestrate itself needs only Node.js >= 20 and podman; the rest is for the end-to-end tests)"
 fi
+missing=()
+for package in "${PACKAGES[@]}"; do
+  status=$(dpkg-query -W -f='${Status}' "$package" 2>/dev/null || true)
+  [[ "$status" == "install ok installed" ]] || missing+=("$package")
+done
 
 if ((${#missing[@]} > 0)); then
-  [[ -f /etc/debian_version ]] || die "this is not Debian; install these by hand with your package manager: ${missing[*]}
-  (orchestrate itself needs only Node.js >= 20 and podman; the rest is for the end-to-end tests)"
   [[ $(id -u) -eq 0 ]] || die "missing system packages: ${missing[*]}
   run 'npm run setup' as root, or install them yourself: sudo apt-get install -y ${missing[*]}"
   say "installing ${missing[*]}"
@@ -74,7 +75,11 @@ if [[ $(id -u) -eq 0 ]] && command -v update-binfmts >/dev/null 2>&1; then
   fi
   if [[ -e /proc/sys/fs/binfmt_misc/register ]]; then
     enabled=()
-    for arch in aarch64 s390x ppc64le arm riscv64; do
+    # Every architecture the planner may emulate (model/platform.ts), but this machine's own.
+    native=$(uname -m)
+    for arch in aarch64 x86_64 s390x ppc64le arm riscv64 i386 mips64el; do
+      [[ $arch == "$native" ]] && continue
+      [[ $arch == i386 && $native == x86_64 ]] && continue # runs natively
       if [[ ! -e /proc/sys/fs/binfmt_misc/qemu-$arch ]]; then
         if update-binfmts --enable "qemu-$arch" >/dev/null 2>&1; then enabled+=("$arch"); else
           say "warning: could not enable qemu-$arch emulation"

@@ -115,3 +115,14 @@ describe('the fast YAML path', () => {
     expect(result.ok && result.value.locate(['images', 'app', 'context'])).toEqual({ start: { line: 3, col: 19 }, end: { line: 3, col: 20 } });
   });
 });
+
+describe('values the two parsers read differently', () => {
+  it('go the ranged way, so the data does not depend on which parser read it', async () => {
+    const { parse } = await import('yaml');
+    for (const text of ['a: 0b101', 'a: -0x1F', 'a: +0x1F', 'null: x', '~: x', 'a: {null: x}', '%YAML 1.2\n---\na: 1']) {
+      const result = parseYamlSpec('multiarch.yaml', text);
+      expect(result.ok, text).toBe(true);
+      if (result.ok) expect(result.value.data, text).toEqual(parse(text));
+    }
+  });
+});

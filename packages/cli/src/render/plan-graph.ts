@@ -1,10 +1,11 @@
 import type { Plan } from '@multiarch/core';
+import { tasksByImage } from './group.js';
 
 /** Mermaid flowchart of the task graph, one subgraph per image. */
 export function renderPlanMermaid(plan: Plan): string {
   const node = nodeIds(plan);
   const lines = ['flowchart LR'];
-  for (const [image, tasks] of groups(plan)) {
+  for (const [image, tasks] of tasksByImage(plan)) {
     if (image !== null) lines.push(`  subgraph ${node.image(image)}["${escapeMermaid(image)}"]`);
     for (const task of tasks) lines.push(`  ${image === null ? '' : '  '}${node.task(task.id)}["${escapeMermaid(task.id)}<br/>${escapeMermaid(task.host)}"]`);
     if (image !== null) lines.push('  end');
@@ -17,7 +18,7 @@ export function renderPlanMermaid(plan: Plan): string {
 export function renderPlanDot(plan: Plan): string {
   const lines = ['digraph plan {', '  rankdir=LR;', '  node [shape=box, fontname="monospace"];'];
   let cluster = 0;
-  for (const [image, tasks] of groups(plan)) {
+  for (const [image, tasks] of tasksByImage(plan)) {
     const indent = image === null ? '  ' : '    ';
     if (image !== null) lines.push(`  subgraph cluster_${cluster++} {`, `    label=${dotString(image)};`);
     for (const task of tasks) lines.push(`${indent}${dotString(task.id)} [label=${dotString(`${task.id}\n${task.host}`)}];`);
@@ -26,12 +27,6 @@ export function renderPlanDot(plan: Plan): string {
   for (const task of plan.tasks) for (const dependency of task.dependsOn) lines.push(`  ${dotString(dependency)} -> ${dotString(task.id)};`);
   lines.push('}');
   return lines.join('\n') + '\n';
-}
-
-function groups(plan: Plan): Map<string | null, Plan['tasks']> {
-  const byImage = new Map<string | null, Plan['tasks']>();
-  for (const task of plan.tasks) byImage.set(task.image, [...(byImage.get(task.image) ?? []), task]);
-  return byImage;
 }
 
 function nodeIds(plan: Plan) {

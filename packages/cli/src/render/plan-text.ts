@@ -1,5 +1,6 @@
 import { formatArg, type Plan, type PlanTask } from '@multiarch/core';
 import type { Colors } from 'picocolors/types.js';
+import { tasksByImage } from './group.js';
 import { shellWord } from './quote.js';
 
 /** The plan as a tree per image: every command that would run, where, and after what. */
@@ -23,8 +24,7 @@ export function renderPlanText(plan: Plan, c: Colors): string {
     }
   }
 
-  const byImage = new Map<string | null, PlanTask[]>();
-  for (const task of plan.tasks) byImage.set(task.image, [...(byImage.get(task.image) ?? []), task]);
+  const byImage = tasksByImage(plan);
   const logins = byImage.get(null) ?? [];
   if (logins.length > 0) {
     out.push('', c.bold('Logins'));

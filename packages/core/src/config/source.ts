@@ -39,14 +39,14 @@ export interface ParseOptions {
 }
 
 /**
- * Parses a spec. The data comes from js-yaml (core schema: the same YAML 1.2 values as
- * `yaml`'s default) on the fast path; `yaml`'s document, which knows every node's range,
+ * Parses a spec. The data comes from js-yaml (core schema) on the fast path, for files
+ * where it reads the same values as `yaml` (see READ_DIFFERENTLY); `yaml`'s document, which knows every node's range,
  * is built only when a range is asked for, that is when there is something to report.
  * Files with anchors, and files js-yaml rejects, go the `yaml` way from the start: it caps
  * alias expansion and reports every syntax error with its place.
  */
 export function parseYamlSpec(file: string, text: string, options: ParseOptions = {}): Result<SpecSource> {
-  if (!HAS_ANCHOR.test(text) && !LEADING_DOT_NUMBER.test(text)) {
+  if (!HAS_ANCHOR.test(text) && !READ_DIFFERENTLY.test(text)) {
     let data: unknown;
     try {
       data = jsYaml.load(text, { schema: jsYaml.CORE_SCHEMA, filename: file });
@@ -79,8 +79,12 @@ export function parseYamlSpec(file: string, text: string, options: ParseOptions 
 
 /** An anchor (`&name` after whitespace or a flow indicator): only then can aliases expand. */
 const HAS_ANCHOR = /(?:^|[\s[{,:-])&[^\s]/m;
-/** `-.5`: a float in YAML 1.2 that js-yaml's core schema reads as a string. */
-const LEADING_DOT_NUMBER = /(?:^|[\s[{,:])[-+]?\.\d/m;
+/**
+ * What js-yaml's core schema reads otherwise than yaml (YAML 1.2): `-.5` (a string there),
+ * `0b101` and signed hex (numbers there), `null:` and `~:` keys ("null" there), and a
+ * %YAML directive. Such files take the ranged parser, so both paths give the same data.
+ */
+const READ_DIFFERENTLY = /(?:^|[\s[{,:])[-+]?\.\d|(?:^|[\s[{,:])(?:0b|[-+]0x)[\da-f]|(?:^|[\s{,])(?:null|Null|NULL|~)\s*:|^%YAML/im;
 
 function parseWithRanges(file: string, text: string, options: ParseOptions): Result<SpecSource> {
   const { LineCounter, parseDocument } = loadYaml();
