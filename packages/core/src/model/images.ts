@@ -15,9 +15,9 @@ export function resolveImages(ctx: ResolveContext, spec: SpecDocument, registrie
   const defaultPlatforms = spec.platforms ? resolvePlatformList(ctx, ['platforms'], spec.platforms) : DEFAULT_PLATFORMS;
   const imageNames = new Set(Object.keys(spec.images));
   const registryNames = registries.map((r) => r.name);
-  return Object.entries(spec.images).map(([name, image]) =>
-    resolveImage(ctx, name, image, { spec, defaultPlatforms, imageNames, registryNames, hostNames: ['local', ...Object.keys(spec.hosts ?? {}).filter((h) => h !== 'local')], files }),
-  );
+  const hostNames = ['local', ...Object.keys(spec.hosts ?? {}).filter((h) => h !== 'local')];
+  const scope: Scope = { spec, defaultPlatforms, imageNames, registryNames, hostNames, files };
+  return Object.entries(spec.images).map(([name, image]) => resolveImage(ctx, name, image, scope));
 }
 
 interface Scope {
@@ -41,18 +41,19 @@ function resolveImage(ctx: ResolveContext, name: string, spec: ImageSpec, scope:
     ctx.error('invalid-name', [...at, 'repository'], `"${repository}" is not a repository path`, 'lower-case path components separated by "/"');
   }
 
-  const expandedTags: string[] = [];
-  const tags = (spec.tags ?? ['latest']).map((raw, i) => {
+  const written = spec.tags ?? ['latest'];
+  const tags: string[] = [];
+  written.forEach((raw, i) => {
     const { value: tag, ok } = ctx.expand([...at, 'tags', i], raw);
     // An undefined variable was reported already: the unexpanded text is not a second problem.
     if (ok && !TAG.test(tag)) {
       ctx.error('invalid-value', [...at, 'tags', i], `"${tag}" is not a valid tag`, 'a tag is up to 128 letters, digits, "_", "." and "-", not starting with "." or "-"');
     }
-    if (ok && (spec.tags ?? []).slice(0, i).some((earlier, j) => earlier !== raw && expandedTags[j] === tag)) {
+    // Identical written tags are the schema's to report; these only become equal once expanded.
+    if (ok && tags.some((earlier, j) => earlier === tag && written[j] !== raw)) {
       ctx.error('invalid-value', [...at, 'tags', i], `tag "${tag}" is listed twice once variables are expanded`, 'remove one of them, or give the variable another default');
     }
-    expandedTags.push(tag);
-    return tag;
+    tags.push(tag);
   });
 
   const buildArgs: Record<string, string> = {};

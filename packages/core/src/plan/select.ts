@@ -61,7 +61,7 @@ export function selectImages(model: Model, imageFilter: readonly string[], platf
     kept.set(image.name, { ...image, platforms: remaining });
   }
   for (const platform of platforms) {
-    if (![...selected].some((name) => byName.get(name)?.platforms.includes(platform))) {
+    if (![...kept.values()].some((image) => image.platforms.includes(platform))) {
       const known = [...new Set(model.images.filter((i) => selected.has(i.name)).flatMap((i) => i.platforms))];
       diagnostics.push({ severity: 'error', code: 'filter-no-match', message: `--platform ${platform}: no selected image is built for it`, hint: suggestion(platform, known, 'platforms') });
     }
