@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import { Command, CommanderError, Option } from 'commander';
-import { collectList, platformOption, positiveInteger } from './commands/common.js';
+import { BUILD_OUTPUTS, buildCommand, type BuildCommandOptions } from './commands/build.js';
+import { collectList, nonNegativeInteger, platformOption, positiveInteger } from './commands/common.js';
 import { PLAN_FORMATS, planCommand, type PlanCommandOptions } from './commands/plan.js';
 import { validateCommand, type ValidateOptions } from './commands/validate.js';
 import { EXIT, type Io } from './io.js';
@@ -36,6 +37,22 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
       .option('--no-push', 'build and test only: no login, push or publish'),
   ).action(async (options: PlanCommandOptions) => {
     exitCode = await planCommand(io, options);
+  });
+
+  specOptions(
+    program
+      .command('build')
+      .description('Build, test, push, verify and publish what the plan says, with podman. Exit 0 if all went well, 1 if a task failed.')
+      .option('--image <name>', 'only this image and what it depends on (repeatable, or comma-separated)', collectList, [])
+      .option('--platform <platform>', 'only these platforms; narrowed images are not published (repeatable)', collectList, [])
+      .option('--no-push', 'build and test only: no login, push or publish')
+      .addOption(new Option('-j, --jobs <n>', 'at most this many tasks at once (default: the sum of the hosts\' jobs)').argParser(positiveInteger))
+      .option('-k, --keep-going', 'after a failure, go on with everything that does not depend on it', false)
+      .addOption(new Option('--retries <n>', 'retries of a registry operation that failed transiently (5xx, 429, reset)').argParser(nonNegativeInteger).default(4))
+      .option('--report <file>', 'write a JSON report of every task (times, status, digests, failures)')
+      .addOption(new Option('-o, --output <format>', 'progress: text (live in a terminal, plain lines otherwise) or json lines').choices(BUILD_OUTPUTS).default('text')),
+  ).action(async (options: BuildCommandOptions) => {
+    exitCode = await buildCommand(io, options);
   });
 
   specOptions(

@@ -39,7 +39,8 @@ export type DiagnosticCode =
   | 'context-not-found'
   | 'invalid-ssh-address'
   | 'filter-no-match'
-  | 'filter-drops-dependency';
+  | 'filter-drops-dependency'
+  | 'secret-not-set';
 
 export interface Position {
   /** 1-based line. */

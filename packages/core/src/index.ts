@@ -12,3 +12,10 @@ export { expandSpecString, expandContainerfileString, resolveVariables } from '.
 export { planBuild, type PlanOptions } from './plan/planner.js';
 export { formatArg } from './plan/commands.js';
 export * from './plan/types.js';
+export { executePlan, checkRunInputs, type ExecuteOptions, type RunEvent } from './exec/run.js';
+export { LocalRunner } from './exec/local-runner.js';
+export type { Runner, Invocation, ProcessOutcome, RunOptions } from './exec/runner.js';
+export { DEFAULT_RETRY, backoffDelay, parseRetryAfter, type RetryPolicy } from './exec/retry.js';
+export type { TaskFailure, FailureReason } from './exec/failure.js';
+export type { TaskStatus } from './exec/scheduler.js';
+export { REPORT_FORMAT_VERSION, type RunReport, type TaskReport, type ImageReport, type ImageStatus } from './exec/report.js';

@@ -51,9 +51,16 @@ export function collectList(value: string, previous: string[] = []): string[] {
   return [...previous, ...value.split(',').map((v) => v.trim()).filter((v) => v !== '')];
 }
 
-/** A whole number of at least 1, for options such as --local-jobs. */
-export function positiveInteger(value: string): number {
-  const number = Number(value);
-  if (!Number.isInteger(number) || number < 1) throw new InvalidArgumentError('expected a whole number of at least 1');
-  return number;
+/** An option parser for whole numbers of at least `min`. */
+function wholeNumberFrom(min: number): (value: string) => number {
+  return (value) => {
+    const number = Number(value);
+    if (!Number.isInteger(number) || number < min) throw new InvalidArgumentError(`expected a whole number of at least ${min}`);
+    return number;
+  };
 }
+
+/** --local-jobs, --jobs. */
+export const positiveInteger = wholeNumberFrom(1);
+/** --retries. */
+export const nonNegativeInteger = wholeNumberFrom(0);

@@ -90,6 +90,8 @@ class Planner {
   private readonly available = new Map<string, Availability>();
   private readonly publishes = new Map<string, string[]>();
   private readonly publishTasks = new Map<string, string[]>();
+  /** Per-arch images: platform -> the push task whose digest the list holds. */
+  private readonly pushTasks = new Map<string, Record<string, string>>();
   /** Per (image, host): per-run images to remove at the end, and the tasks that read them. */
   private readonly cleanups = new Map<string, { image: string; host: Host; images: Arg[]; after: string[] }>();
   private readonly local: Host & { kind: 'local' };
@@ -188,6 +190,7 @@ class Planner {
 
     // Stage the whole list under a tag unique to the run and verify it in every registry; only then move final tags.
     const listHost = built.list.host;
+    const pushedBy = this.pushTasks.get(image.name);
     const verified: string[] = [];
     const stages: string[] = [];
     for (const registry of registries) {
@@ -204,7 +207,7 @@ class Planner {
         id: `verify:${image.name}@${registry.name}`, kind: 'verify', image: image.name, platforms: image.platforms, host: 'local',
         dependsOn: [stage, ...this.login(registry, this.local)],
         argv: inspectRawArgs(withRunValue({ ref: 'digest', task: stage }, `docker://${repository}@`), this.access(registry)),
-        expect: { platforms: image.platforms },
+        expect: { platforms: image.platforms, ...(pushedBy && { digestsFrom: pushedBy }) },
         retry: 'registry',
       }));
     }
@@ -283,6 +286,7 @@ class Planner {
           retry: 'registry',
         });
         instances.push({ platform, instance: withRunValue({ ref: 'digest', task: pushed }, `docker://${repository}@`), after: pushed });
+        this.pushTasks.set(image.name, { ...this.pushTasks.get(image.name), [platform]: pushed });
         this.cleanupLater(host, image.name, localImage, [...test, pushed]);
       } else if (host.kind === 'local') {
         instances.push({ platform, instance: `containers-storage:${localName}`, after: build });
@@ -343,6 +347,8 @@ class Planner {
         id: `cleanup:${key}`, kind: 'cleanup', image: entry.image, platforms: [], host: entry.host.name,
         dependsOn: [...entry.after, ...(this.publishTasks.get(entry.image) ?? [])],
         argv: removeImagesArgs(podmanOn(entry.host), entry.images),
+        // Per-run images go even when a test or publish failed: nothing else would remove them.
+        always: true,
       });
     }
   }

@@ -61,7 +61,15 @@ export interface PlanTask {
   /** An outcome that counts as success: `missing` for removing something that is not there. */
   tolerate?: 'missing';
   /** What a verify or test task checks. */
-  expect?: { platforms?: string[]; output?: string };
+  expect?: {
+    platforms?: string[];
+    /** A regular expression the smoke test's output must match. */
+    output?: string;
+    /** platform -> the push task whose digest the verified list must hold for it (per-arch). */
+    digestsFrom?: Record<string, string>;
+  };
+  /** Runs once its dependencies have ended, whether or not they succeeded (cleanups). */
+  always?: true;
 }
 
 export interface PlanImage {

@@ -1,0 +1,47 @@
+/**
+ * Plain lines for logs (CI, pipes): every line stamped with the time, no spinners, no
+ * escape codes unless colors are asked for. Podman's own output follows its task's id.
+ */
+import type { RunEvent } from '@multiarch/core';
+import type { Colors } from 'picocolors/types.js';
+import { failureLines, seconds, summaryLine, type ProgressView } from './progress.js';
+
+export function linesView(write: (text: string) => void, c: Colors, now: () => Date = () => new Date()): ProgressView {
+  const stamp = (): string => c.dim(now().toISOString().slice(11, 19));
+  const line = (text: string): void => write(`${stamp()} ${text}\n`);
+  return {
+    onEvent(event: RunEvent): void {
+      switch (event.type) {
+        case 'run-start': {
+          const { plan } = event;
+          line(`run ${event.runId}: ${plan.tasks.length} tasks for ${Object.keys(plan.images).length} images from ${plan.spec}`);
+          break;
+        }
+        case 'task-start':
+          line(`${c.cyan('start')} ${event.task.id}${event.task.placement ? c.dim(` (${event.task.placement})`) : ''}`);
+          break;
+        case 'task-output':
+          line(`${c.dim(`${event.task.id} |`)} ${event.line}`);
+          break;
+        case 'task-retry':
+          line(`${c.yellow('retry')} ${event.task.id} in ${seconds(event.delayMs)} (retry ${event.retry}): ${event.failure.message}`);
+          break;
+        case 'task-end': {
+          const { report } = event;
+          const took = report.durationMs === undefined ? '' : ` ${seconds(report.durationMs)}`;
+          if (report.status === 'succeeded') line(`${c.green('ok')}    ${report.id}${took}${report.note ? c.dim(` (${report.note})`) : ''}${report.digest ? c.dim(` ${report.digest}`) : ''}`);
+          else if (report.status === 'failed') {
+            line(`${c.red('FAIL')}  ${report.id}${took}: ${report.failure?.message ?? ''}`);
+            if (report.failure?.hint) line(`      hint: ${report.failure.hint}`);
+          } else line(`${c.yellow(report.status === 'skipped' ? 'skip' : 'stop')}  ${report.id}: ${report.failure?.message ?? ''}`);
+          break;
+        }
+        case 'run-end':
+          for (const text of failureLines(event.report, c)) line(text);
+          line(summaryLine(event.report, c));
+          break;
+      }
+    },
+    close: async () => {},
+  };
+}

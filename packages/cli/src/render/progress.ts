@@ -1,0 +1,39 @@
+/**
+ * How a running build shows itself. Three views of one event stream: live (listr2, in a
+ * terminal), plain timestamped lines (CI logs), JSON lines (machines). The summary at the
+ * end is shared.
+ */
+import type { RunEvent, RunReport, TaskReport } from '@multiarch/core';
+import type { Colors } from 'picocolors/types.js';
+
+export interface ProgressView {
+  onEvent(event: RunEvent): void;
+  /** Waits until everything is drawn. */
+  close(): Promise<void>;
+}
+
+export function seconds(ms: number | undefined): string {
+  return ms === undefined ? '' : ms < 10_000 ? `${(ms / 1000).toFixed(1)}s` : `${Math.round(ms / 1000)}s`;
+}
+
+/** One line per task that did not succeed, with its hint: what a reader must act on. */
+export function failureLines(report: RunReport, c: Colors): string[] {
+  const failed = report.tasks.filter((t) => t.status === 'failed');
+  return failed.flatMap((t) => [
+    `${c.red('✖')} ${t.id}${t.host === 'local' ? '' : ` on ${t.host}`}: ${t.failure?.message ?? 'failed'}`,
+    ...(t.failure?.hint ? [`  ${c.dim('hint:')} ${t.failure.hint}`] : []),
+  ]);
+}
+
+/** The one line that says how it went. */
+export function summaryLine(report: RunReport, c: Colors): string {
+  const count = (status: TaskReport['status']): number => report.tasks.filter((t) => t.status === status).length;
+  const parts = [`${count('succeeded')} succeeded`];
+  for (const status of ['failed', 'skipped', 'interrupted'] as const) if (count(status) > 0) parts.push(`${count(status)} ${status}`);
+  const images = Object.entries(report.images);
+  const published = images.filter(([, i]) => i.status === 'published').map(([n]) => n);
+  const notDone = images.filter(([, i]) => i.status === 'failed' || i.status === 'skipped' || i.status === 'interrupted').map(([n, i]) => `${n} ${i.status}`);
+  const verdict = report.status === 'succeeded' ? c.green('done') : report.status === 'interrupted' ? c.yellow('interrupted') : c.red('failed');
+  const imageText = [published.length > 0 ? `published ${published.join(', ')}` : '', ...notDone].filter((s) => s !== '').join('; ');
+  return `${verdict}: ${report.tasks.length} tasks: ${parts.join(', ')}${imageText ? `; ${imageText}` : ''} in ${seconds(report.durationMs)} (run ${report.runId})`;
+}

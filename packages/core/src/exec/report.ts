@@ -1,0 +1,71 @@
+/**
+ * The run report (`--report FILE`): every task with its times, outcome, retries, digests
+ * and failure reason, and each image's outcome. Versioned like the plan. Secrets are
+ * redacted before anything lands here.
+ */
+import type { Plan, PlanTask } from '../plan/types.js';
+import type { TaskFailure } from './failure.js';
+import type { TaskStatus } from './scheduler.js';
+
+export const REPORT_FORMAT_VERSION = 1;
+
+export interface TaskReport {
+  id: string;
+  kind: PlanTask['kind'];
+  image: string | null;
+  platforms: string[];
+  host: string;
+  status: TaskStatus;
+  /** ISO times; absent for tasks that never started. */
+  start?: string;
+  end?: string;
+  durationMs?: number;
+  retries: number;
+  digest?: string;
+  failure?: TaskFailure;
+  note?: string;
+  /** The command as run, run-time values filled in (never a secret: those go on stdin). */
+  argv?: string[];
+}
+
+export type ImageStatus = 'published' | 'built' | 'failed' | 'skipped' | 'interrupted';
+
+export interface ImageReport {
+  status: ImageStatus;
+  /** References whose tags this run moved. */
+  published: string[];
+  /** The list digest that was published, when it was. */
+  digest?: string;
+}
+
+export interface RunReport {
+  formatVersion: typeof REPORT_FORMAT_VERSION;
+  runId: string;
+  spec: string;
+  status: 'succeeded' | 'failed' | 'interrupted';
+  startedAt: string;
+  endedAt: string;
+  durationMs: number;
+  jobs: number;
+  keepGoing: boolean;
+  /** The most tasks that ran at once, in all and per host. */
+  peak: { total: number; hosts: Record<string, number> };
+  images: Record<string, ImageReport>;
+  tasks: TaskReport[];
+}
+
+export function imageOutcome(plan: Plan, name: string, tasks: ReadonlyMap<string, TaskReport>): ImageReport {
+  const own = plan.tasks.filter((t) => t.image === name).map((t) => tasks.get(t.id)).filter((t): t is TaskReport => t !== undefined);
+  const publishes = own.filter((t) => t.kind === 'publish');
+  const published = publishes.filter((t) => t.status === 'succeeded');
+  const references = plan.images[name]?.publishes ?? [];
+  const result = (status: ImageStatus): ImageReport => ({
+    status,
+    published: published.map((t) => references[publishes.indexOf(t)] ?? t.id),
+    ...(published[0]?.digest !== undefined && { digest: published[0].digest }),
+  });
+  if (own.some((t) => t.status === 'failed')) return result('failed');
+  if (own.some((t) => t.status === 'interrupted' || t.failure?.reason === 'interrupted')) return result('interrupted');
+  if (own.some((t) => t.status === 'skipped' && t.kind !== 'cleanup')) return result('skipped');
+  return result(publishes.length > 0 ? 'published' : 'built');
+}

@@ -1,0 +1,193 @@
+/**
+ * `orchestrate build`'s engine: runs a plan. Sets up the run (its id, a private 0700
+ * directory with the 0600 authfile and digest files), schedules the tasks under the caps,
+ * reports every event, and removes the run's directory whatever happens.
+ */
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { Diagnostic } from '../diagnostics.js';
+import type { Plan, PlanTask } from '../plan/types.js';
+import type { TaskFailure } from './failure.js';
+import { imageOutcome, REPORT_FORMAT_VERSION, type RunReport, type TaskReport } from './report.js';
+import { DEFAULT_RETRY, type RetryPolicy } from './retry.js';
+import type { Runner } from './runner.js';
+import { criticalPathPriority, schedule, type SchedulableTask } from './scheduler.js';
+import { redactor } from './secrets.js';
+import { runTask, type TaskContext } from './task.js';
+import { fileNameOf, newRunId, resolveArgv, type RunValues } from './values.js';
+
+export type RunEvent =
+  | { type: 'run-start'; runId: string; plan: Plan }
+  | { type: 'task-start'; task: PlanTask; at: Date }
+  | { type: 'task-output'; task: PlanTask; line: string; stream: 'stdout' | 'stderr' }
+  | { type: 'task-retry'; task: PlanTask; retry: number; delayMs: number; failure: TaskFailure }
+  | { type: 'task-end'; task: PlanTask; report: TaskReport }
+  | { type: 'run-end'; report: RunReport };
+
+export interface ExecuteOptions {
+  /** Where orchestrate was started: the plan's cwd is relative to it. */
+  cwd: string;
+  env: Readonly<Record<string, string | undefined>>;
+  runner: Runner;
+  /** Global cap; the hosts' own `jobs` cap each host. Default: the sum of the hosts' jobs. */
+  jobs?: number;
+  keepGoing: boolean;
+  retry?: RetryPolicy;
+  /** First Ctrl-C: start nothing new, terminate what runs (but let a begun publish finish). */
+  interrupt: AbortSignal;
+  /** Second Ctrl-C: terminate everything, publishes too. */
+  kill: AbortSignal;
+  onEvent: (event: RunEvent) => void;
+  retryAfter?: TaskContext['retryAfter'];
+  now?: () => Date;
+  random?: () => number;
+  tmpDir?: string;
+}
+
+/**
+ * What must be true before anything runs: every password variable set, every authfile
+ * readable. Checked up front so that a missing secret costs nothing, not half a run.
+ */
+export async function checkRunInputs(plan: Plan, cwd: string, env: ExecuteOptions['env']): Promise<Diagnostic[]> {
+  const diagnostics: Diagnostic[] = [];
+  const specDir = path.resolve(cwd, plan.cwd);
+  const needed = new Set(plan.tasks.flatMap((t) => (t.stdin ? [t.stdin.env] : [])));
+  for (const name of needed) {
+    if (env[name] === undefined || env[name] === '') {
+      const registries = Object.entries(plan.registries).filter(([, r]) => r.auth === `env:${name}`).map(([n]) => n);
+      diagnostics.push({
+        severity: 'error', code: 'secret-not-set', file: plan.spec,
+        message: `${name} is not set: registry ${registries.join(', ')} reads its password from it`,
+        hint: `export ${name}=... before the build (in CI, from the secret store), or build with --no-push`,
+      });
+    }
+  }
+  for (const [name, registry] of Object.entries(plan.registries)) {
+    if (registry.authfile === undefined || !plan.filters.push) continue;
+    const file = path.resolve(specDir, registry.authfile);
+    const auths = await readAuths(file).catch((error: Error) => error);
+    if (auths instanceof Error) {
+      diagnostics.push({ severity: 'error', code: 'file-unreadable', file: plan.spec, message: `registry ${name}: cannot read authfile ${registry.authfile}: ${auths.message}`, hint: 'create it with `podman login --authfile FILE SERVER`, or fix the path (relative to the spec)' });
+    }
+  }
+  return diagnostics;
+}
+
+async function readAuths(file: string): Promise<Record<string, unknown>> {
+  const parsed = JSON.parse(await readFile(file, 'utf8')) as { auths?: Record<string, unknown> };
+  if (typeof parsed !== 'object' || parsed === null) throw new Error('not a JSON object');
+  return parsed.auths ?? {};
+}
+
+const WEIGHTS: Record<PlanTask['kind'], number> = { build: 10, test: 3, push: 2, stage: 2, assemble: 1, verify: 1, publish: 1, login: 1, reset: 1, cleanup: 1 };
+
+export async function executePlan(plan: Plan, options: ExecuteOptions): Promise<RunReport> {
+  const now = options.now ?? (() => new Date());
+  const random = options.random ?? Math.random;
+  const startedAt = now();
+  const runId = newRunId(startedAt, random);
+  const specDir = path.resolve(options.cwd, plan.cwd);
+  const redact = redactor(plan.tasks.flatMap((t) => (t.stdin ? [options.env[t.stdin.env] ?? ''] : [])));
+  const jobs = options.jobs ?? Object.values(plan.hosts).reduce((sum, h) => sum + h.jobs, 0);
+
+  // Private to this run: only we can read the authfile podman login writes into.
+  const runDir = await mkdtemp(path.join(options.tmpDir ?? tmpdir(), 'orchestrate-run-'));
+  const reports = new Map<string, TaskReport>();
+  try {
+    const authfile = path.join(runDir, 'auth.json');
+    const auths = {};
+    for (const registry of Object.values(plan.registries)) {
+      if (registry.authfile !== undefined && plan.filters.push) Object.assign(auths, await readAuths(path.resolve(specDir, registry.authfile)));
+    }
+    await writeFile(authfile, JSON.stringify({ auths }), { mode: 0o600, flag: 'wx' });
+    const index = new Map(plan.tasks.map((t, i) => [t.id, i]));
+    const values: RunValues & { digests: Map<string, string> } = {
+      runId,
+      authfile,
+      digestFile: (id) => path.join(runDir, `${index.get(id) ?? 'x'}-${fileNameOf(id)}.digest`),
+      digests: new Map(),
+    };
+    options.onEvent({ type: 'run-start', runId, plan });
+
+    const record = (task: PlanTask, report: TaskReport): void => {
+      reports.set(task.id, report);
+      options.onEvent({ type: 'task-end', task, report });
+    };
+    const base = (task: PlanTask): TaskReport => ({ id: task.id, kind: task.kind, image: task.image, platforms: task.platforms, host: task.host, status: 'skipped', retries: 0 });
+
+    const interruptOrKill = AbortSignal.any([options.interrupt, options.kill]);
+    const execute = async (task: PlanTask) => {
+      const start = now();
+      options.onEvent({ type: 'task-start', task, at: start });
+      const result = await runTask(task, {
+        runner: options.runner,
+        values,
+        cwd: specDir,
+        env: options.env,
+        redact,
+        retry: options.retry ?? DEFAULT_RETRY,
+        random,
+        // A publish is not cut short by the first Ctrl-C: tags move whole or not at all.
+        signal: task.kind === 'publish' ? options.kill : interruptOrKill,
+        ...(options.retryAfter && { retryAfter: options.retryAfter }),
+        onLine: (line, stream) => options.onEvent({ type: 'task-output', task, line, stream }),
+        onRetry: (retry, delayMs, failure) => options.onEvent({ type: 'task-retry', task, retry, delayMs, failure }),
+      });
+      const end = now();
+      let argv: string[] | undefined;
+      try {
+        argv = resolveArgv(task, values).map(redact);
+      } catch {
+        argv = undefined;
+      }
+      record(task, {
+        ...base(task),
+        status: result.status,
+        start: start.toISOString(),
+        end: end.toISOString(),
+        durationMs: end.getTime() - start.getTime(),
+        retries: result.retries,
+        ...(result.digest !== undefined && { digest: result.digest }),
+        ...(result.failure && { failure: result.failure }),
+        ...(result.note !== undefined && { note: result.note }),
+        ...(argv && { argv }),
+      });
+      return result;
+    };
+
+    const publishing = (task: PlanTask, started: ReadonlySet<string>): boolean =>
+      task.kind === 'publish' && plan.tasks.some((t) => t.kind === 'publish' && t.image === task.image && started.has(t.id));
+    const { peak } = await schedule(plan.tasks, execute, {
+      jobs,
+      hostJobs: (host) => plan.hosts[host]?.jobs ?? 1,
+      keepGoing: options.keepGoing,
+      exclusive: (task) => (task.kind === 'login' ? `authfile@${task.host}` : undefined),
+      priority: criticalPathPriority(plan.tasks, (t: SchedulableTask) => WEIGHTS[t.kind]),
+      interrupt: options.interrupt,
+      finishOnInterrupt: publishing,
+      onSkip: (task, end) => record(task, { ...base(task), status: end.status, ...(end.failure && { failure: end.failure }) }),
+    });
+
+    const endedAt = now();
+    const tasks = plan.tasks.map((t) => reports.get(t.id) ?? base(t));
+    const report: RunReport = {
+      formatVersion: REPORT_FORMAT_VERSION,
+      runId,
+      spec: plan.spec,
+      status: options.interrupt.aborted || options.kill.aborted ? 'interrupted' : tasks.some((t) => t.status === 'failed') ? 'failed' : 'succeeded',
+      startedAt: startedAt.toISOString(),
+      endedAt: endedAt.toISOString(),
+      durationMs: endedAt.getTime() - startedAt.getTime(),
+      jobs,
+      keepGoing: options.keepGoing,
+      peak,
+      images: Object.fromEntries(Object.keys(plan.images).map((name) => [name, imageOutcome(plan, name, reports)])),
+      tasks,
+    };
+    options.onEvent({ type: 'run-end', report });
+    return report;
+  } finally {
+    await rm(runDir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,36 @@
+/**
+ * How a task's command is run: the one seam between the executor and processes. The local
+ * runner spawns podman here; a remote runner (ssh) implements the same interface, so the
+ * scheduler and the task logic never know where a command runs.
+ */
+
+export interface Invocation {
+  argv: readonly string[];
+  /** Directory the command runs in (the spec's directory: argv paths are relative to it). */
+  cwd: string;
+  /** Written to stdin, then closed: a registry password for `login --password-stdin`. */
+  stdin?: string;
+}
+
+export interface ProcessOutcome {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+  /** Set when the command could not be started at all (not installed, say). */
+  spawnError?: Error;
+  /** Ended by a signal we sent (interrupt), not by itself. */
+  terminated: boolean;
+}
+
+export interface RunOptions {
+  /** Aborting terminates the command's whole process group (SIGTERM, then SIGKILL after a grace period). */
+  signal: AbortSignal;
+  /** Each line of output as it comes, for live display. */
+  onLine: (line: string, stream: 'stdout' | 'stderr') => void;
+}
+
+export interface Runner {
+  run(invocation: Invocation, options: RunOptions): Promise<ProcessOutcome>;
+  /** Second Ctrl-C: SIGKILL every process group this runner started that is still alive. */
+  killAll(): void;
+}

@@ -1,0 +1,155 @@
+/**
+ * Runs a task DAG under concurrency caps: a global one (--jobs) and one per host (the
+ * host's `jobs`). A task starts only when everything it depends on succeeded (or, for an
+ * `always` task, ended). Which task runs is decided here; what running means is the
+ * caller's `execute`, so this is tested with fake tasks.
+ */
+import type { PlanTask } from '../plan/types.js';
+import type { TaskFailure } from './failure.js';
+
+export type TaskStatus = 'succeeded' | 'failed' | 'skipped' | 'interrupted';
+
+export interface TaskEnd {
+  status: TaskStatus;
+  failure?: TaskFailure;
+}
+
+export type SchedulableTask = Pick<PlanTask, 'id' | 'kind' | 'image' | 'host' | 'dependsOn' | 'always'>;
+
+export interface ScheduleOptions<T extends SchedulableTask> {
+  /** At most this many tasks at once, in all. */
+  jobs: number;
+  /** At most this many tasks at once on one host. */
+  hostJobs: (host: string) => number;
+  /** After a failure, go on with everything that does not depend on it. */
+  keepGoing: boolean;
+  /** Tasks with the same key never run at the same time (logins writing one authfile). */
+  exclusive?: (task: T) => string | undefined;
+  /** Higher first among tasks ready at the same time. */
+  priority?: ReadonlyMap<string, number>;
+  /** Ctrl-C: start nothing new, except what `finishOnInterrupt` allows. */
+  interrupt: AbortSignal;
+  /** A task that must still start after an interrupt (the rest of an image's publish, once begun). */
+  finishOnInterrupt?: (task: T, started: ReadonlySet<string>) => boolean;
+  onSkip?: (task: T, end: TaskEnd) => void;
+}
+
+export interface ScheduleResult {
+  ends: Map<string, TaskEnd>;
+  /** The most tasks that ran at once, in all and per host: the caps' proof. */
+  peak: { total: number; hosts: Record<string, number> };
+}
+
+export async function schedule<T extends SchedulableTask>(
+  tasks: readonly T[],
+  execute: (task: T) => Promise<TaskEnd>,
+  options: ScheduleOptions<T>,
+): Promise<ScheduleResult> {
+  const ends = new Map<string, TaskEnd>();
+  const started = new Set<string>();
+  const running = new Map<string, Promise<void>>();
+  const perHost = new Map<string, number>();
+  const held = new Set<string>();
+  const peak = { total: 0, hosts: {} as Record<string, number> };
+  let stopped = false;
+
+  const order = [...tasks].sort((a, b) => (options.priority?.get(b.id) ?? 0) - (options.priority?.get(a.id) ?? 0));
+
+  const skip = (task: T, end: TaskEnd): void => {
+    ends.set(task.id, end);
+    options.onSkip?.(task, end);
+  };
+
+  /** Start what can start; settle what can never start. True when something changed. */
+  const pump = (): boolean => {
+    let changed = false;
+    for (const task of order) {
+      if (ends.has(task.id) || started.has(task.id)) continue;
+      const interrupted = options.interrupt.aborted && !(options.finishOnInterrupt?.(task, started) ?? false);
+      if (interrupted) {
+        skip(task, { status: 'skipped', failure: { reason: 'interrupted', message: 'not started: the run was interrupted' } });
+        changed = true;
+        continue;
+      }
+      const blocker = task.dependsOn.find((id) => ends.has(id) && ends.get(id)!.status !== 'succeeded');
+      if (blocker !== undefined && !task.always) {
+        skip(task, { status: 'skipped', failure: { reason: 'dependency-failed', message: `not run: ${blocker} did not succeed` } });
+        changed = true;
+        continue;
+      }
+      if (stopped && !task.always) {
+        skip(task, { status: 'skipped', failure: { reason: 'run-stopped', message: 'not started: another task failed (use --keep-going to go on)' } });
+        changed = true;
+        continue;
+      }
+      if (!task.dependsOn.every((id) => ends.has(id))) continue;
+      const hostCount = perHost.get(task.host) ?? 0;
+      if (running.size >= options.jobs || hostCount >= options.hostJobs(task.host)) continue;
+      const key = options.exclusive?.(task);
+      if (key !== undefined && held.has(key)) continue;
+
+      started.add(task.id);
+      if (key !== undefined) held.add(key);
+      perHost.set(task.host, hostCount + 1);
+      peak.total = Math.max(peak.total, running.size + 1);
+      peak.hosts[task.host] = Math.max(peak.hosts[task.host] ?? 0, hostCount + 1);
+      const done = settle(execute, task).then((end) => {
+        ends.set(task.id, end);
+        running.delete(task.id);
+        perHost.set(task.host, (perHost.get(task.host) ?? 1) - 1);
+        if (key !== undefined) held.delete(key);
+        if (end.status === 'failed' && !options.keepGoing) stopped = true;
+      });
+      running.set(task.id, done);
+      changed = true;
+    }
+    return changed;
+  };
+
+  // An interrupt wakes the loop once, to skip what has not started; after that only tasks ending do.
+  let woken = options.interrupt.aborted;
+  let onAbort = (): void => {};
+  const wake = new Promise<void>((resolve) => {
+    onAbort = resolve;
+    options.interrupt.addEventListener('abort', onAbort, { once: true });
+  }).then(() => {
+    woken = true;
+  });
+  try {
+    for (;;) {
+      while (pump()) {
+        // Skips can unblock or settle more tasks: go round until nothing changes.
+      }
+      if (running.size === 0) break;
+      await Promise.race(woken ? [...running.values()] : [...running.values(), wake]);
+    }
+  } finally {
+    options.interrupt.removeEventListener('abort', onAbort);
+  }
+  return { ends, peak };
+}
+
+async function settle<T>(execute: (task: T) => Promise<TaskEnd>, task: T): Promise<TaskEnd> {
+  try {
+    return await execute(task);
+  } catch (error) {
+    return { status: 'failed', failure: { reason: 'command-failed', message: `internal error: ${(error as Error).message}` } };
+  }
+}
+
+/**
+ * Longest weighted path from each task to the end of the DAG: starting the longest chains
+ * first keeps the makespan near its lower bound when caps make tasks wait.
+ */
+export function criticalPathPriority(tasks: readonly SchedulableTask[], weight: (task: SchedulableTask) => number): Map<string, number> {
+  const dependents = new Map<string, string[]>();
+  for (const task of tasks) for (const dep of task.dependsOn) dependents.set(dep, [...(dependents.get(dep) ?? []), task.id]);
+  const byId = new Map(tasks.map((t) => [t.id, t]));
+  const priority = new Map<string, number>();
+  // Tasks are in dependency order, so walking backwards sees every dependent first.
+  for (const task of [...tasks].reverse()) {
+    const below = Math.max(0, ...(dependents.get(task.id) ?? []).map((id) => priority.get(id) ?? 0));
+    priority.set(task.id, weight(byId.get(task.id)!) + below);
+  }
+  return priority;
+}

@@ -1,0 +1,136 @@
+/**
+ * Running one plan task: fill in its run-time values, run its command (retrying registry
+ * operations that failed transiently), then check what it produced: the digest it pushed,
+ * the list it verified, the output of its smoke test.
+ */
+import { readFile } from 'node:fs/promises';
+import type { PlanTask } from '../plan/types.js';
+import { checkPushedList, checkTestOutput } from './checks.js';
+import { diagnoseExit, diagnoseSpawn, type TaskFailure } from './failure.js';
+import { backoffDelay, sleep, type RetryPolicy } from './retry.js';
+import type { Runner } from './runner.js';
+import type { Redact } from './secrets.js';
+import type { TaskEnd } from './scheduler.js';
+import { MissingRunValue, resolveArgv, type RunValues } from './values.js';
+
+export interface TaskContext {
+  runner: Runner;
+  values: RunValues & { digests: Map<string, string> };
+  /** Where argv runs: the spec's directory. */
+  cwd: string;
+  env: Readonly<Record<string, string | undefined>>;
+  redact: Redact;
+  retry: RetryPolicy;
+  random: () => number;
+  /** Terminates this task's process (Ctrl-C). */
+  signal: AbortSignal;
+  /** For a registry answering 429: how long it asks us to wait, if it says. */
+  retryAfter?: (task: PlanTask) => Promise<number | undefined>;
+  onLine: (line: string, stream: 'stdout' | 'stderr') => void;
+  onRetry: (retry: number, delayMs: number, failure: TaskFailure) => void;
+}
+
+export interface TaskRecord extends TaskEnd {
+  retries: number;
+  /** The digest this task pushed (push, stage) or verified (verify). */
+  digest?: string;
+  /** Set when a tolerated failure made it a no-op (removing a list that was not there). */
+  note?: string;
+}
+
+export async function runTask(task: PlanTask, ctx: TaskContext): Promise<TaskRecord> {
+  let argv: string[];
+  try {
+    argv = resolveArgv(task, ctx.values);
+  } catch (error) {
+    if (error instanceof MissingRunValue) return { status: 'failed', retries: 0, failure: { reason: 'command-failed', message: `internal: ${error.message}` } };
+    throw error;
+  }
+  const stdin = task.stdin ? ctx.env[task.stdin.env] : undefined;
+  if (task.stdin && stdin === undefined) {
+    return { status: 'failed', retries: 0, failure: { reason: 'registry-auth', message: `${task.stdin.env} is not set`, hint: `export ${task.stdin.env} with the registry password or token` } };
+  }
+
+  for (let attempt = 0; ; attempt++) {
+    const outcome = await ctx.runner.run(
+      { argv, cwd: ctx.cwd, ...(stdin !== undefined && { stdin }) },
+      { signal: ctx.signal, onLine: (line, stream) => ctx.onLine(ctx.redact(line), stream) },
+    );
+    if (outcome.terminated || ctx.signal.aborted) {
+      return { status: 'interrupted', retries: attempt, failure: { reason: 'interrupted', message: 'stopped by an interrupt' } };
+    }
+    if (outcome.spawnError) return { status: 'failed', retries: attempt, failure: redactFailure(diagnoseSpawn(argv[0] ?? '', outcome.spawnError), ctx.redact) };
+    if (outcome.exitCode === 0) return { ...(await checkOutcome(task, outcome.stdout, ctx)), retries: attempt };
+
+    const errorOutput = `${outcome.stderr}\n${lastLines(outcome.stdout, 20)}`;
+    const diagnosis = diagnoseExit(outcome.exitCode, errorOutput);
+    if (task.tolerate === 'missing' && /not found|not known|unknown|no such/i.test(errorOutput)) {
+      return { status: 'succeeded', retries: attempt, note: 'nothing to remove' };
+    }
+    if (task.retry === 'registry' && diagnosis.transient && attempt < ctx.retry.retries) {
+      const retryAfterMs = diagnosis.rateLimited ? await ctx.retryAfter?.(task) : undefined;
+      const delay = backoffDelay(ctx.retry, attempt + 1, ctx.random, retryAfterMs);
+      ctx.onRetry(attempt + 1, delay, redactFailure(diagnosis.failure, ctx.redact));
+      await sleep(delay, ctx.signal);
+      if (ctx.signal.aborted) return { status: 'interrupted', retries: attempt, failure: { reason: 'interrupted', message: 'stopped by an interrupt while waiting to retry' } };
+      continue;
+    }
+    const failure = redactFailure(diagnosis.failure, ctx.redact);
+    if (diagnosis.transient && task.retry === 'registry') failure.message += ` (after ${attempt} ${attempt === 1 ? 'retry' : 'retries'})`;
+    return { status: 'failed', retries: attempt, failure };
+  }
+}
+
+/** After the command succeeded: record digests, check lists and test output. */
+async function checkOutcome(task: PlanTask, stdout: string, ctx: TaskContext): Promise<Omit<TaskRecord, 'retries'>> {
+  switch (task.kind) {
+    case 'push':
+    case 'stage': {
+      const digest = (await readFile(ctx.values.digestFile(task.id), 'utf8').catch(() => '')).trim();
+      if (!/^sha256:[0-9a-f]{64}$/.test(digest)) {
+        return { status: 'failed', failure: { reason: 'command-failed', message: 'the push succeeded but wrote no digest', hint: 'podman did not honour --digestfile: check the podman version (4.0 or newer)' } };
+      }
+      ctx.values.digests.set(task.id, digest);
+      return { status: 'succeeded', digest };
+    }
+    case 'verify': {
+      const listDigest = digestRead(task, ctx.values.digests);
+      if (listDigest === undefined) return { status: 'failed', failure: { reason: 'command-failed', message: 'internal: verify has no staged digest to check' } };
+      const digests = new Map<string, string>();
+      for (const [platform, pushTask] of Object.entries(task.expect?.digestsFrom ?? {})) {
+        const digest = ctx.values.digests.get(pushTask);
+        if (digest !== undefined) digests.set(platform, digest);
+      }
+      const failure = checkPushedList(stdout, { listDigest, platforms: task.expect?.platforms ?? [], digests });
+      return failure ? { status: 'failed', failure } : { status: 'succeeded', digest: listDigest };
+    }
+    case 'test': {
+      const failure = checkTestOutput(stdout, task.expect?.output);
+      return failure ? { status: 'failed', failure: redactFailure(failure, ctx.redact) } : { status: 'succeeded' };
+    }
+    case 'login':
+    case 'reset':
+    case 'build':
+    case 'assemble':
+    case 'cleanup':
+      return { status: 'succeeded' };
+    case 'publish': {
+      const digest = digestRead(task, ctx.values.digests);
+      return { status: 'succeeded', ...(digest !== undefined && { digest }) };
+    }
+  }
+}
+
+/** The digest another task pushed that this task's command reads (the list it verifies or publishes). */
+function digestRead(task: PlanTask, digests: ReadonlyMap<string, string>): string | undefined {
+  for (const arg of task.argv) if (typeof arg !== 'string' && arg.ref === 'digest') return digests.get(arg.task);
+  return undefined;
+}
+
+function redactFailure(failure: TaskFailure, redact: Redact): TaskFailure {
+  return { ...failure, message: redact(failure.message), ...(failure.hint !== undefined && { hint: redact(failure.hint) }) };
+}
+
+function lastLines(text: string, count: number): string {
+  return text.split('\n').slice(-count).join('\n');
+}

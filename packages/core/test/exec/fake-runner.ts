@@ -1,0 +1,51 @@
+import { writeFileSync } from 'node:fs';
+import type { Invocation, ProcessOutcome, RunOptions, Runner } from '../../src/exec/runner.js';
+
+export type Script = (invocation: Invocation, call: number) => Partial<ProcessOutcome> & { delayMs?: number; lines?: string[]; writeDigest?: string };
+
+/**
+ * A runner that runs nothing: answers each command from a script, after an optional delay,
+ * and records every invocation and how many ran at once. For the scheduler and task logic.
+ */
+export class FakeRunner implements Runner {
+  readonly invocations: Invocation[] = [];
+  running = 0;
+  peak = 0;
+  killed = 0;
+
+  constructor(private readonly script: Script = () => ({})) {}
+
+  async run(invocation: Invocation, options: RunOptions): Promise<ProcessOutcome> {
+    this.invocations.push(invocation);
+    this.running++;
+    this.peak = Math.max(this.peak, this.running);
+    try {
+      const answer = this.script(invocation, this.invocations.length);
+      for (const line of answer.lines ?? []) options.onLine(line, 'stdout');
+      const terminated = await new Promise<boolean>((resolve) => {
+        if (options.signal.aborted) return resolve(true);
+        const onAbort = (): void => {
+          clearTimeout(timer);
+          resolve(true);
+        };
+        const timer = setTimeout(() => {
+          options.signal.removeEventListener('abort', onAbort);
+          resolve(false);
+        }, answer.delayMs ?? 0);
+        options.signal.addEventListener('abort', onAbort, { once: true });
+      });
+      if (answer.writeDigest !== undefined) {
+        const at = invocation.argv.indexOf('--digestfile');
+        const file = invocation.argv[at + 1];
+        if (at >= 0 && file !== undefined) writeFileSync(file, answer.writeDigest);
+      }
+      return { exitCode: terminated ? 143 : (answer.exitCode ?? 0), stdout: answer.stdout ?? '', stderr: answer.stderr ?? '', terminated, ...(answer.spawnError && { spawnError: answer.spawnError }) };
+    } finally {
+      this.running--;
+    }
+  }
+
+  killAll(): void {
+    this.killed++;
+  }
+}

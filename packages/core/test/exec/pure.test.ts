@@ -1,0 +1,89 @@
+import { describe, expect, it } from 'vitest';
+import { createHash } from 'node:crypto';
+import { checkPushedList, checkTestOutput } from '../../src/exec/checks.js';
+import { diagnoseExit, lastErrorLine } from '../../src/exec/failure.js';
+import { backoffDelay, parseRetryAfter } from '../../src/exec/retry.js';
+import { redactor } from '../../src/exec/secrets.js';
+import { newRunId } from '../../src/exec/values.js';
+
+describe('diagnoseExit', () => {
+  it.each([
+    ['Error: logging in to "localhost:5000": invalid username/password', 'registry-auth', false],
+    ['Error: trying to reuse blob ... received unexpected HTTP status: 500 Internal Server Error', 'registry-unavailable', true],
+    ['Error: reading manifest: StatusCode: 429, "toomanyrequests"', 'registry-unavailable', true],
+    ['Error: pinging container registry localhost:5000: Get "https://localhost:5000/v2/": dial tcp 127.0.0.1:5000: connect: connection refused', 'registry-unavailable', true],
+    ['Error: writing blob: write tcp: connection reset by peer', 'registry-unavailable', true],
+    ['Error: pinging container registry localhost:5000: Get "https://localhost:5000/v2/": x509: certificate signed by unknown authority', 'registry-tls', false],
+    ['standard_init_linux.go:228: exec user process caused: exec format error', 'emulation-missing', false],
+    ['Error: creating build container: short-name resolution enforced but cannot prompt without a TTY', 'short-name', false],
+    ['Error: committing container: writing blob: no space left on device', 'no-space', false],
+    ['Error: building at STEP "RUN exit 3": while running runtime: exit status 3', 'command-failed', false],
+  ] as const)('%s -> %s', (text, reason, transient) => {
+    const diagnosis = diagnoseExit(125, text);
+    expect(diagnosis.failure.reason).toBe(reason);
+    expect(diagnosis.transient).toBe(transient);
+    if (reason !== 'command-failed') expect(diagnosis.failure.hint).toBeTruthy();
+  });
+
+  it('names the certs.d directory of the registry that is not trusted', () => {
+    expect(diagnoseExit(125, 'Get "https://localhost:5443/v2/": x509: certificate signed by unknown authority').failure.hint).toContain('/etc/containers/certs.d/localhost:5443/ca.crt');
+  });
+
+  it('takes the cause under "N errors occurred"', () => {
+    expect(lastErrorLine('STEP 1\nError: 2 errors occurred:\n\t* creating build container: boom\n\t* other\n')).toBe('creating build container: boom');
+  });
+});
+
+describe('backoff', () => {
+  const policy = { retries: 5, baseMs: 1000, maxMs: 8000 };
+  it('grows exponentially with jitter, within [ceiling/2, ceiling], capped', () => {
+    for (const [retry, ceiling] of [[1, 1000], [2, 2000], [3, 4000], [4, 8000], [6, 8000]] as const) {
+      expect(backoffDelay(policy, retry, () => 0)).toBe(ceiling / 2);
+      expect(backoffDelay(policy, retry, () => 0.999999)).toBe(ceiling);
+    }
+  });
+  it('waits at least what Retry-After asks, up to the cap', () => {
+    expect(backoffDelay(policy, 1, () => 0, 3000)).toBe(3000);
+    expect(backoffDelay(policy, 1, () => 0, 60_000)).toBe(8000);
+  });
+  it('reads Retry-After as seconds or a date', () => {
+    expect(parseRetryAfter('2', 0)).toBe(2000);
+    expect(parseRetryAfter(new Date(10_000).toUTCString(), 4000)).toBe(6000);
+    expect(parseRetryAfter('soon', 0)).toBeUndefined();
+    expect(parseRetryAfter(undefined, 0)).toBeUndefined();
+  });
+});
+
+describe('checkPushedList', () => {
+  const raw = JSON.stringify({ manifests: [
+    { digest: 'sha256:aa', platform: { os: 'linux', architecture: 'amd64' } },
+    { digest: 'sha256:bb', platform: { os: 'linux', architecture: 'arm64', variant: 'v8' } },
+  ] });
+  const digest = `sha256:${createHash('sha256').update(raw).digest('hex')}`;
+  it('accepts the list that was staged, with every platform and pushed digest', () => {
+    expect(checkPushedList(`${raw}\n`, { listDigest: digest, platforms: ['linux/amd64', 'linux/arm64'], digests: new Map([['linux/amd64', 'sha256:aa']]) })).toBeUndefined();
+  });
+  it('refuses a list with other bytes, a missing platform, or another digest', () => {
+    expect(checkPushedList(raw, { listDigest: 'sha256:00', platforms: [], digests: new Map() })?.message).toContain('digest is not');
+    expect(checkPushedList(raw, { listDigest: digest, platforms: ['linux/s390x'], digests: new Map() })?.message).toContain('lacks linux/s390x');
+    expect(checkPushedList(raw, { listDigest: digest, platforms: [], digests: new Map([['linux/arm64', 'sha256:cc']]) })?.message).toContain('this run pushed sha256:cc');
+  });
+  it('matches a smoke test output by regular expression', () => {
+    expect(checkTestOutput('aarch64\n', 'aarch64')).toBeUndefined();
+    expect(checkTestOutput('hello\nversion 1.2\n', '^version \\d')).toBeUndefined();
+    expect(checkTestOutput('x86_64\n', 'aarch64')?.reason).toBe('expectation-failed');
+  });
+});
+
+it('redacts every secret, longest first', () => {
+  const redact = redactor(['abc', 'abcdef']);
+  expect(redact('x abcdef y abc')).toBe('x *** y ***');
+});
+
+it('makes run ids valid in tags and unique per call', () => {
+  let n = 0;
+  const random = () => ((n += 0.37) % 1);
+  const id = newRunId(new Date('2026-11-23T10:11:12Z'), random);
+  expect(id).toMatch(/^20261123-101112-[0-9a-z]{6}$/);
+  expect(newRunId(new Date('2026-11-23T10:11:12Z'), random)).not.toBe(id);
+});

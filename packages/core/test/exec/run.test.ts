@@ -1,0 +1,213 @@
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { executePlan, checkRunInputs, type ExecuteOptions, type RunEvent } from '../../src/exec/run.js';
+import { planBuild } from '../../src/plan/planner.js';
+import type { Plan } from '../../src/plan/types.js';
+import { modelOf } from '../helpers.js';
+import { FakePodman } from './fake-podman.js';
+import { FakeRunner } from './fake-runner.js';
+
+const SECRET = 's3cr3t-Pa55word';
+
+const SPEC = `version: 1
+platforms: [linux/amd64, linux/arm64]
+registries:
+  reg: { url: "localhost:5000/acme", auth: { username: ci, passwordEnv: REG_PASSWORD } }
+images:
+  first:
+    context: first
+    tags: [v1, latest]
+    test: { command: [uname, -m], expect: { linux/arm64: aarch64 } }
+  second:
+    context: second
+    strategy: per-arch
+    tags: [v1]
+    test: { command: [uname, -m] }
+`;
+
+function planOf(spec = SPEC): Plan {
+  const planned = planBuild(modelOf(spec), { images: [], platforms: [], push: true });
+  if (!planned.ok) throw new Error(JSON.stringify(planned.diagnostics));
+  return planned.value;
+}
+
+async function run(plan: Plan, podman: FakePodman, extra: Partial<ExecuteOptions> = {}) {
+  const events: RunEvent[] = [];
+  const runner = new FakeRunner(podman.script);
+  const tmpDir = mkdtempSync(path.join(tmpdir(), 'orchestrate-unit-'));
+  let authfileMode: number | undefined;
+  const report = await executePlan(plan, {
+    cwd: '/project',
+    env: { REG_PASSWORD: SECRET },
+    runner,
+    keepGoing: false,
+    retry: { retries: 3, baseMs: 1, maxMs: 5 },
+    interrupt: new AbortController().signal,
+    kill: new AbortController().signal,
+    tmpDir,
+    onEvent: (event) => {
+      events.push(event);
+      if (event.type === 'task-start' && authfileMode === undefined) {
+        const dir = readdirSync(tmpDir)[0]!;
+        authfileMode = statSync(path.join(tmpDir, dir, 'auth.json')).mode & 0o777;
+      }
+    },
+    ...extra,
+  });
+  return { report, events, runner, tmpDir, authfileMode };
+}
+
+describe('executePlan', () => {
+  it('runs both strategies to published, verified tags', async () => {
+    const podman = new FakePodman();
+    const { report, runner, tmpDir, authfileMode } = await run(planOf(), podman);
+    expect(report.status).toBe('succeeded');
+    expect(report.images).toMatchObject({ first: { status: 'published' }, second: { status: 'published' } });
+    expect(report.images['first']?.published).toEqual(['localhost:5000/acme/first:v1', 'localhost:5000/acme/first:latest']);
+    // Tags point at exactly the digest that was staged and verified.
+    const staged = report.tasks.find((t) => t.id === 'stage:first@reg')!.digest;
+    expect(podman.tags.get('localhost:5000/acme/first:v1')).toBe(staged);
+    expect(report.images['first']?.digest).toBe(staged);
+    // The per-arch list holds the digests this run pushed.
+    const second = JSON.parse(podman.blobs.get(podman.tags.get('localhost:5000/acme/second:v1')!)!) as { manifests: { digest: string }[] };
+    const pushed = report.tasks.filter((t) => t.kind === 'push').map((t) => t.digest);
+    expect(second.manifests.map((m) => m.digest).sort()).toEqual([...pushed].sort());
+    // The authfile was private while the run lasted and is gone after it.
+    expect(authfileMode).toBe(0o600);
+    expect(readdirSync(tmpDir)).toEqual([]);
+    // The password went on stdin, never into argv.
+    expect(podman.stdins).toEqual([SECRET]);
+    expect(JSON.stringify(runner.invocations.map((i) => i.argv))).not.toContain(SECRET);
+    // Staging tags are unique to the run.
+    expect(runner.invocations.some((i) => i.argv.some((a) => a.includes(`orchestrate-stage-${report.runId}`)))).toBe(true);
+  });
+
+  it('fails an image whose smoke test does not match, and moves none of its tags', async () => {
+    const podman = new FakePodman();
+    podman.fault = (argv) => (argv[1] === 'run' && argv.includes('linux/arm64') && argv.join(' ').includes('first') ? { exitCode: 0, stdout: 'armv7l\n' } : undefined);
+    const { report } = await run(planOf(), podman, { keepGoing: true });
+    expect(report.status).toBe('failed');
+    const test = report.tasks.find((t) => t.id === 'test:first:linux/arm64')!;
+    expect(test.failure).toMatchObject({ reason: 'expectation-failed' });
+    expect(test.failure?.message).toContain('does not match /aarch64/');
+    expect([...podman.tags.keys()].filter((t) => t.includes('/first:'))).toEqual([]);
+    // --keep-going: the other image still published.
+    expect(report.images['second']?.status).toBe('published');
+  });
+
+  it('retries a registry operation through 500s, never a failed build', async () => {
+    const podman = new FakePodman();
+    let failures = 2;
+    podman.fault = (argv) => {
+      if (argv[1] === 'manifest' && argv[2] === 'push' && failures > 0) {
+        failures--;
+        return { stderr: 'Error: writing manifest: received unexpected HTTP status: 500 Internal Server Error\n' };
+      }
+      if (argv[1] === 'build' && argv.includes('linux/arm64') && argv.join(' ').includes('second')) return { exitCode: 1, stderr: 'Error: building at STEP "RUN make": while running runtime: exit status 2\n' };
+      return undefined;
+    };
+    const { report, events } = await run(planOf(), podman, { keepGoing: true });
+    const stage = report.tasks.find((t) => t.id === 'stage:first@reg')!;
+    expect(stage).toMatchObject({ status: 'succeeded', retries: 2 });
+    expect(events.filter((e) => e.type === 'task-retry')).toHaveLength(2);
+    const build = report.tasks.find((t) => t.id === 'build:second:linux/arm64')!;
+    expect(build).toMatchObject({ status: 'failed', retries: 0, failure: { reason: 'command-failed', message: 'building at STEP "RUN make": while running runtime: exit status 2' } });
+    expect(report.images['first']?.status).toBe('published');
+    expect(report.images['second']?.status).toBe('failed');
+  });
+
+  it('gives up after the retries, saying how many', async () => {
+    const podman = new FakePodman();
+    podman.fault = (argv) => (argv[0] === 'skopeo' && argv[1] === 'copy' ? { stderr: 'Error: 429 Too Many Requests\n' } : undefined);
+    const { report } = await run(planOf(), podman);
+    const publish = report.tasks.find((t) => t.kind === 'publish')!;
+    expect(publish).toMatchObject({ status: 'failed', retries: 3, failure: { reason: 'registry-unavailable' } });
+    expect(publish.failure?.message).toContain('after 3 retries');
+  });
+
+  it('keeps the password out of output, failures and the report', async () => {
+    const podman = new FakePodman();
+    podman.fault = (argv) => (argv[1] === 'login' ? { stderr: `Error: logging in to "localhost:5000": invalid username/password for ci:${SECRET}\n` } : undefined);
+    const { report, events } = await run(planOf(), podman);
+    expect(report.status).toBe('failed');
+    expect(report.tasks.find((t) => t.kind === 'login')?.failure?.reason).toBe('registry-auth');
+    expect(JSON.stringify(report)).not.toContain(SECRET);
+    expect(JSON.stringify(events)).not.toContain(SECRET);
+    expect(JSON.stringify(report)).toContain('***');
+  });
+
+  it('fails verify when the registry returns a list without a platform', async () => {
+    const podman = new FakePodman();
+    const honest = podman.script;
+    const runner = new FakeRunner((invocation, call) => {
+      const answer = honest(invocation, call);
+      if (invocation.argv[1] === 'manifest' && invocation.argv[2] === 'push') {
+        // A list that lost arm64 on the way: the registry holds what it was sent, short one platform.
+        const file = invocation.argv[invocation.argv.indexOf('--digestfile') + 1]!;
+        const digest = readFileSync(file, 'utf8');
+        const raw = JSON.parse(podman.blobs.get(digest)!) as { manifests: { platform: { architecture: string } }[] };
+        raw.manifests = raw.manifests.filter((m) => m.platform.architecture !== 'arm64');
+        const text = JSON.stringify(raw);
+        const shrunk = `sha256:${createHash('sha256').update(text).digest('hex')}`;
+        podman.blobs.set(shrunk, text);
+        writeFileSync(file, shrunk);
+      }
+      return answer;
+    });
+    const plan = planOf();
+    const report = await executePlan(plan, {
+      cwd: '/', env: { REG_PASSWORD: SECRET }, runner, keepGoing: true, retry: { retries: 0, baseMs: 1, maxMs: 1 },
+      interrupt: new AbortController().signal, kill: new AbortController().signal, onEvent: () => {},
+    });
+    const verify = report.tasks.find((t) => t.id === 'verify:first@reg')!;
+    expect(verify.failure?.message).toContain('lacks linux/arm64');
+    expect(podman.tags.size).toBe(0);
+  });
+
+  it('treats a missing stale list as nothing to remove', async () => {
+    const podman = new FakePodman();
+    const { report } = await run(planOf(), podman);
+    expect(report.tasks.find((t) => t.id === 'reset:first')).toMatchObject({ status: 'succeeded', note: 'nothing to remove' });
+  });
+
+  it('interrupted: terminates running tasks, starts nothing, publishes nothing', async () => {
+    const podman = new FakePodman();
+    const interrupt = new AbortController();
+    const runner = new FakeRunner((invocation, call) => {
+      if (invocation.argv[1] === 'build') {
+        setTimeout(() => interrupt.abort(), 5);
+        return { ...podman.script(invocation, call), delayMs: 10_000 };
+      }
+      return podman.script(invocation, call);
+    });
+    const report = await executePlan(planOf(), {
+      cwd: '/', env: { REG_PASSWORD: SECRET }, runner, keepGoing: false, interrupt: interrupt.signal, kill: new AbortController().signal, onEvent: () => {},
+    });
+    expect(report.status).toBe('interrupted');
+    expect(report.tasks.filter((t) => t.status === 'interrupted').length).toBeGreaterThan(0);
+    expect(report.tasks.filter((t) => t.kind === 'publish').every((t) => t.status === 'skipped')).toBe(true);
+    expect(podman.tags.size).toBe(0);
+  });
+
+  it('cleans up per-run images even when the image failed', async () => {
+    const podman = new FakePodman();
+    podman.fault = (argv) => (argv[1] === 'run' && argv.join(' ').includes('second') ? { exitCode: 1, stderr: 'Error: exec format error\n' } : undefined);
+    const { report } = await run(planOf(), podman, { keepGoing: true });
+    expect(report.tasks.find((t) => t.kind === 'cleanup')?.status).toBe('succeeded');
+    expect(report.tasks.find((t) => t.id.startsWith('test:second'))?.failure?.reason).toBe('emulation-missing');
+  });
+});
+
+describe('checkRunInputs', () => {
+  it('reports an unset password variable before anything runs', async () => {
+    const diagnostics = await checkRunInputs(planOf(), '/', {});
+    expect(diagnostics).toEqual([expect.objectContaining({ code: 'secret-not-set', message: expect.stringContaining('REG_PASSWORD is not set') })]);
+  });
+
+  it('is content with the variable set', async () => {
+    expect(await checkRunInputs(planOf(), '/', { REG_PASSWORD: 'x' })).toEqual([]);
+  });
+});
