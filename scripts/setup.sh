@@ -90,6 +90,46 @@ if [[ $(id -u) -eq 0 ]] && command -v update-binfmts >/dev/null 2>&1; then
   fi
 fi
 
+# --- busybox packages for the end-to-end tests' base images ----------------------------
+# No registry on the internet is reachable from the tests, so they build their multi-arch
+# base image offline from these .debs (packages/cli/test/e2e/fixture/base-images.ts).
+# This is the only download the tests need; it comes from Debian's mirrors.
+DEB_CACHE=/var/cache/orchestrate/debs
+DEB_ARCHES=(amd64 arm64 s390x)
+missing_debs=()
+for arch in "${DEB_ARCHES[@]}"; do
+  compgen -G "$DEB_CACHE/busybox-static_*_$arch.deb" >/dev/null || missing_debs+=("$arch")
+done
+if ((${#missing_debs[@]} > 0)); then
+  if [[ $(id -u) -ne 0 ]]; then
+    say "warning: busybox-static .debs for ${missing_debs[*]} are missing from $DEB_CACHE;"
+    say "  the end-to-end tests need them: run 'npm run setup' once as root"
+  else
+    say "downloading busybox-static for ${missing_debs[*]} into $DEB_CACHE"
+    native_arch=$(dpkg --print-architecture)
+    foreign=$(dpkg --print-foreign-architectures)
+    added=0
+    for arch in "${missing_debs[@]}"; do
+      [[ $arch == "$native_arch" ]] && continue
+      if ! grep -qx "$arch" <<<"$foreign"; then dpkg --add-architecture "$arch"; added=1; fi
+    done
+    # An index for one foreign architecture sometimes fails to download; retry, and after
+    # three failures try the download anyway (the indexes that did arrive may be enough).
+    if ((added == 1)) || ! apt-get download -q --print-uris "${missing_debs[@]/#/busybox-static:}" >/dev/null 2>&1; then
+      for attempt in 1 2 3; do
+        if apt-get update -qq >/dev/null; then break; fi
+        if ((attempt == 3)); then say "warning: apt-get update failed three times; trying the download anyway"; break; fi
+        sleep $((attempt * 5))
+      done
+    fi
+    mkdir -p "$DEB_CACHE"
+    for arch in "${missing_debs[@]}"; do
+      (cd "$DEB_CACHE" && apt-get download -q -o APT::Sandbox::User=root "busybox-static:$arch" >/dev/null) ||
+        die "could not download busybox-static:$arch into $DEB_CACHE"
+    done
+  fi
+fi
+
 # --- node modules and build ------------------------------------------------------------
 lock_hash=$(sha256sum package-lock.json | cut -d' ' -f1)
 stamp=node_modules/.orchestrate-setup

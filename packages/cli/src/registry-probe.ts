@@ -1,37 +1,40 @@
 /**
  * podman and skopeo do not show a 429's Retry-After header, so when a registry
- * rate-limits us we ask it once ourselves (GET /v2/) and honour what it says.
+ * rate-limits us we ask it once ourselves for the same manifest and honour what it says.
  * Trusts the CA podman trusts for that registry (containers-certs.d).
  */
 import { readdir, readFile } from 'node:fs/promises';
 import { request } from 'node:https';
 import { homedir } from 'node:os';
 import path from 'node:path';
-import { formatArg, parseRetryAfter, type Plan, type PlanTask } from '@multiarch/core';
+import { parseRetryAfter, type Plan } from '@multiarch/core';
 
 const PROBE_TIMEOUT_MS = 5000;
 
-/** The registry server a task talks to: the host of its last docker:// reference. */
-export function registryServerOf(task: PlanTask): string | undefined {
-  const references = task.argv.map(formatArg).filter((a) => a.startsWith('docker://'));
-  const last = references.at(-1);
-  return last?.slice('docker://'.length).split('/')[0];
+/** The manifest a command asked a registry for: its last docker:// reference, as server and /v2/ path. */
+export function manifestOf(argv: readonly string[]): { server: string; path: string } | undefined {
+  const reference = argv.filter((a) => a.startsWith('docker://')).at(-1)?.slice('docker://'.length);
+  const match = reference === undefined ? null : /^([^/]+)\/(.+?)(?:@(sha256:[0-9a-f]+)|:([\w][\w.-]*))?$/.exec(reference);
+  if (!match) return undefined;
+  const [, server, repository, digest, tag] = match;
+  return { server: server!, path: `/v2/${repository}/manifests/${digest ?? tag ?? 'latest'}` };
 }
 
-export function registryRetryAfter(plan: Plan): (task: PlanTask) => Promise<number | undefined> {
-  return async (task) => {
-    const server = registryServerOf(task);
-    if (server === undefined) return undefined;
-    const tlsVerify = Object.values(plan.registries).find((r) => r.server === server)?.tlsVerify ?? true;
-    return probe(server, tlsVerify).catch(() => undefined);
+/** Asks the registry for the same manifest (GET, no credentials): a 429 there says how long to wait. */
+export function registryRetryAfter(plan: Plan): (argv: readonly string[]) => Promise<number | undefined> {
+  return async (argv) => {
+    const manifest = manifestOf(argv);
+    if (manifest === undefined) return undefined;
+    const tlsVerify = Object.values(plan.registries).find((r) => r.server === manifest.server)?.tlsVerify ?? true;
+    return probe(manifest.server, manifest.path, tlsVerify).catch(() => undefined);
   };
 }
 
-async function probe(server: string, tlsVerify: boolean): Promise<number | undefined> {
+async function probe(server: string, requestPath: string, tlsVerify: boolean): Promise<number | undefined> {
   const ca = tlsVerify ? await trustedCas(server) : [];
   return new Promise((resolve) => {
     const req = request(
-      { host: server.split(':')[0], port: Number(server.split(':')[1] ?? 443), path: '/v2/', method: 'GET', timeout: PROBE_TIMEOUT_MS, rejectUnauthorized: tlsVerify, ...(ca.length > 0 && { ca }) },
+      { host: server.split(':')[0], port: Number(server.split(':')[1] ?? 443), path: requestPath, method: 'GET', timeout: PROBE_TIMEOUT_MS, rejectUnauthorized: tlsVerify, ...(ca.length > 0 && { ca }) },
       (res) => {
         res.resume();
         const header = res.headers['retry-after'];

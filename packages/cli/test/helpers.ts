@@ -1,11 +1,12 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { afterAll } from 'vitest';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 
-export const BIN = fileURLToPath(new URL('../bin/orchestrate.js', import.meta.url));
-export const REPO = fileURLToPath(new URL('../../../', import.meta.url));
+import { BIN } from './paths.js';
+
+export { BIN, REPO } from './paths.js';
 
 export interface Run {
   code: number;
@@ -25,9 +26,16 @@ export function orchestrate(args: readonly string[], options: { cwd: string; env
   });
 }
 
+const made: string[] = [];
+// Throwaway projects go when the test file is done, not into /tmp for good.
+afterAll(() => {
+  for (const dir of made.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
 /** A throwaway project: files by relative path. */
 export function project(files: Record<string, string>): string {
   const dir = mkdtempSync(path.join(tmpdir(), 'orchestrate-test-'));
+  made.push(dir);
   for (const [name, content] of Object.entries(files)) {
     const file = path.join(dir, name);
     mkdirSync(path.dirname(file), { recursive: true });

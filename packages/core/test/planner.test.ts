@@ -37,8 +37,8 @@ ${REGISTRY}images:
 
   it('removes the stale list, then builds every platform into it in one command', () => {
     const p = plan(spec);
-    expect(argv(task(p, 'reset:app'))).toBe('podman manifest rm registry.example.com/team/app:v1');
-    expect(task(p, 'reset:app').tolerate).toBe('missing');
+    // rmi, not manifest rm: a plain image pulled under the list's name must go too.
+    expect(argv(task(p, 'reset:app'))).toBe('podman rmi --ignore registry.example.com/team/app:v1');
     expect(argv(task(p, 'build:app'))).toBe(
       'podman build --platform linux/amd64,linux/arm64,linux/s390x --manifest registry.example.com/team/app:v1 --jobs 2 --file app/Containerfile --build-arg MODE=prod --authfile <authfile> app',
     );
@@ -131,7 +131,7 @@ images:
     const p = plan(spec);
     const cleanup = task(p, 'cleanup:app@arm1');
     expect(cleanup.host).toBe('arm1');
-    expect(argv(cleanup)).toBe('podman rmi --ignore localhost/orchestrate/app:linux-arm64-<run-id>');
+    expect(argv(cleanup)).toBe('podman rmi --ignore --no-prune localhost/orchestrate/app:linux-arm64-<run-id>');
     expect(cleanup.dependsOn).toEqual(expect.arrayContaining(['push:app:linux/arm64', 'publish:app@reg:v1']));
   });
 });

@@ -53,7 +53,7 @@ function renderTasks(tasks: readonly PlanTask[], c: Colors): string[] {
       `on ${task.host}`,
       task.placement,
       task.retry === 'registry' ? 'retried on registry errors' : undefined,
-      task.tolerate === 'missing' ? 'fine if absent' : undefined,
+      task.always ? 'runs even after a failure' : undefined,
       task.stdin ? `stdin: $${task.stdin.env}` : undefined,
       task.expect?.platforms ? `expects ${task.expect.platforms.join(', ')}` : undefined,
       task.expect?.output !== undefined ? `expects output /${task.expect.output}/` : undefined,

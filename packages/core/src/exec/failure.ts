@@ -104,6 +104,14 @@ const RULES: readonly Rule[] = [
     hint: (match) => `cannot resolve ${match[1] ?? match[2] ?? 'the registry'}: check the name, or that this host has DNS and network access to it (a base image from a registry this host cannot reach must be mirrored, or passed in a build arg)`,
   },
   {
+    // c/image says this when the registry refused the list as it is and preserving digests
+    // forbids converting it; seen transiently with concurrent writes to one repository.
+    reason: 'registry-unavailable',
+    pattern: /must be converted to type .* but we cannot modify it/i,
+    transient: true,
+    hint: () => 'the registry refused the OCI image index as it is; if this repeats, the registry may not support OCI indexes (distribution 2.7 and later do)',
+  },
+  {
     reason: 'image-not-found',
     pattern: /manifest unknown|name unknown|reading manifest [^:]*: .*not found|repository .* not found|image not known|no such image/i,
     hint: () => 'check the image name and tag; a base image built by this spec must be listed as a dependency (dependsOn) so it is built first',
@@ -118,6 +126,9 @@ export function lastErrorLine(text: string): string {
   // "Error: 2 errors occurred:" says nothing; the first "* cause" under it does.
   const cause = at >= 0 && /errors? occurred:?$/.test(line) ? lines[at + 1] : undefined;
   if (cause?.startsWith('*')) line = cause.replace(/^\*\s*/, '');
+  // skopeo logs through logrus: time="..." level=fatal msg="the message"
+  const logged = /level=(?:fatal|error) msg="((?:[^"\\]|\\.)*)"/.exec(line);
+  if (logged) line = logged[1]!.replace(/\\(.)/g, '$1');
   return line.replace(/^(Error: |error: |FATA\[\d+\] )/, '').slice(0, 500);
 }
 

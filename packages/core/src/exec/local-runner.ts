@@ -5,13 +5,17 @@
  */
 import { constants } from 'node:os';
 import { execa } from 'execa';
+import { descendants, signalProcess } from './process-tree.js';
 import type { Invocation, ProcessOutcome, RunOptions, Runner } from './runner.js';
 
-/** How long a terminated process group gets to clean up before SIGKILL. */
-const TERMINATE_GRACE_MS = 10_000;
+/** How long a terminated command gets to clean up before SIGKILL. */
+const TERMINATE_GRACE_MS = 5_000;
+/** How often the process tree is read again while a terminated command winds down. */
+const TREE_POLL_MS = 200;
 
 export class LocalRunner implements Runner {
-  private readonly groups = new Set<number>();
+  /** Running commands: leader pid -> descendants seen since it was told to stop. */
+  private readonly groups = new Map<number, Set<number>>();
 
   constructor(private readonly graceMs = TERMINATE_GRACE_MS) {}
 
@@ -37,14 +41,24 @@ export class LocalRunner implements Runner {
     const pid = subprocess.pid;
     let terminated = false;
     let killTimer: NodeJS.Timeout | undefined;
+    let pollTimer: NodeJS.Timeout | undefined;
+    // Everything ever seen under the command after it was told to stop: killed at the end,
+    // even what was reparented to init when podman exited (a RUN step's process).
+    const seen = new Set<number>();
+    const look = (): void => {
+      if (pid !== undefined) for (const child of descendants(pid)) seen.add(child);
+    };
     const terminate = (): void => {
-      if (pid === undefined) return;
+      if (pid === undefined || terminated) return;
       terminated = true;
+      look();
       signalGroup(pid, 'SIGTERM');
-      killTimer = setTimeout(() => signalGroup(pid, 'SIGKILL'), this.graceMs);
+      for (const child of seen) signalProcess(child, 'SIGTERM');
+      pollTimer = setInterval(look, TREE_POLL_MS);
+      killTimer = setTimeout(() => this.kill(pid, seen), this.graceMs);
       killTimer.unref();
     };
-    if (pid !== undefined) this.groups.add(pid);
+    if (pid !== undefined) this.groups.set(pid, seen);
     if (options.signal.aborted) terminate();
     else options.signal.addEventListener('abort', terminate, { once: true });
     try {
@@ -62,16 +76,25 @@ export class LocalRunner implements Runner {
     } finally {
       options.signal.removeEventListener('abort', terminate);
       if (killTimer) clearTimeout(killTimer);
+      if (pollTimer) clearInterval(pollTimer);
       if (pid !== undefined) {
-        // Children that outlived their leader (podman's conmon, say) go with the group.
-        if (terminated) signalGroup(pid, 'SIGKILL');
+        // What outlived its leader (a RUN step's process, podman's helpers) goes too.
+        if (terminated) this.kill(pid, seen);
         this.groups.delete(pid);
       }
     }
   }
 
+  private kill(pid: number, seen: ReadonlySet<number>): void {
+    signalGroup(pid, 'SIGKILL');
+    for (const child of seen) signalProcess(child, 'SIGKILL');
+  }
+
   killAll(): void {
-    for (const pid of this.groups) signalGroup(pid, 'SIGKILL');
+    for (const [pid, seen] of this.groups) {
+      for (const child of descendants(pid)) signalProcess(child, 'SIGKILL');
+      this.kill(pid, seen);
+    }
   }
 }
 

@@ -20,6 +20,8 @@ export interface TaskReport {
   start?: string;
   end?: string;
   durationMs?: number;
+  /** Of durationMs, the time inside podman/skopeo processes (the rest is orchestrate's own, and backoff). */
+  processMs?: number;
   retries: number;
   digest?: string;
   failure?: TaskFailure;

@@ -74,6 +74,22 @@ export async function checkRunInputs(plan: Plan, cwd: string, env: ExecuteOption
   return diagnostics;
 }
 
+/**
+ * The authfiles podman itself would read, most important first (containers-auth.json(5)):
+ * REGISTRY_AUTH_FILE alone if set, else the runtime dir's, then ~/.config's, then Docker's.
+ */
+export function userAuthfiles(env: ExecuteOptions['env']): string[] {
+  if (env['REGISTRY_AUTH_FILE']) return [env['REGISTRY_AUTH_FILE']];
+  const runtimeDir = env['XDG_RUNTIME_DIR'];
+  const uid = process.getuid?.();
+  const home = env['HOME'];
+  const runtime = runtimeDir ? path.join(runtimeDir, 'containers/auth.json') : uid !== undefined ? `/run/containers/${uid}/auth.json` : undefined;
+  return [
+    ...(runtime === undefined ? [] : [runtime]),
+    ...(home === undefined ? [] : [path.join(home, '.config/containers/auth.json'), path.join(home, '.docker/config.json')]),
+  ];
+}
+
 async function readAuths(file: string): Promise<Record<string, unknown>> {
   const parsed = JSON.parse(await readFile(file, 'utf8')) as { auths?: Record<string, unknown> };
   if (typeof parsed !== 'object' || parsed === null) throw new Error('not a JSON object');
@@ -96,7 +112,10 @@ export async function executePlan(plan: Plan, options: ExecuteOptions): Promise<
   const reports = new Map<string, TaskReport>();
   try {
     const authfile = path.join(runDir, 'auth.json');
-    const auths = {};
+    // What the user is logged in to already (base images from private registries) comes
+    // first; the spec's authfiles and this run's logins take precedence over it.
+    const auths: Record<string, unknown> = {};
+    for (const file of userAuthfiles(options.env).reverse()) Object.assign(auths, await readAuths(file).catch(() => ({})));
     for (const registry of Object.values(plan.registries)) {
       if (registry.authfile !== undefined && plan.filters.push) Object.assign(auths, await readAuths(path.resolve(specDir, registry.authfile)));
     }
@@ -147,6 +166,7 @@ export async function executePlan(plan: Plan, options: ExecuteOptions): Promise<
         start: start.toISOString(),
         end: end.toISOString(),
         durationMs: end.getTime() - start.getTime(),
+        processMs: result.processMs,
         retries: result.retries,
         ...(result.digest !== undefined && { digest: result.digest }),
         ...(result.failure && { failure: result.failure }),
@@ -162,7 +182,8 @@ export async function executePlan(plan: Plan, options: ExecuteOptions): Promise<
       jobs,
       hostJobs: (host) => plan.hosts[host]?.jobs ?? 1,
       keepGoing: options.keepGoing,
-      exclusive: (task) => (task.kind === 'login' ? `authfile@${task.host}` : undefined),
+      exclusive: exclusiveKey,
+      conflicts: pullRace,
       priority: criticalPathPriority(plan.tasks, (t: SchedulableTask) => WEIGHTS[t.kind]),
       interrupt: options.interrupt,
       finishOnInterrupt: publishing,
@@ -190,4 +211,27 @@ export async function executePlan(plan: Plan, options: ExecuteOptions): Promise<
   } finally {
     await rm(runDir, { recursive: true, force: true });
   }
+}
+
+/**
+ * Tasks that must not overlap: logins on one host write one authfile; tag moves into one
+ * repository, run side by side, made distribution 2.8 refuse a list now and then (seen in
+ * the end-to-end tests), so they go one at a time.
+ */
+export function exclusiveKey(task: PlanTask): string | undefined {
+  if (task.kind === 'login') return `authfile@${task.host}`;
+  const destination = task.argv.at(-1);
+  if (task.kind === 'publish' && typeof destination === 'string') return `publish@${destination.replace(/:[^:/]+$/, '')}`;
+  return undefined;
+}
+
+/**
+ * Builds on one host that pull one name would move the name under each other: podman keeps
+ * one local image per name, and each platform's pull retags it. Only single-platform builds
+ * of the same platform can share a name safely.
+ */
+export function pullRace(a: PlanTask, b: PlanTask): boolean {
+  if (a.kind !== 'build' || b.kind !== 'build' || a.host !== b.host || !a.pulls || !b.pulls) return false;
+  const onePlatform = a.platforms.length === 1 && b.platforms.length === 1 && a.platforms[0] === b.platforms[0];
+  return !onePlatform && a.pulls.some((name) => b.pulls!.includes(name));
 }

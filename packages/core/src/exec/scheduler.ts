@@ -25,6 +25,8 @@ export interface ScheduleOptions<T extends SchedulableTask> {
   keepGoing: boolean;
   /** Tasks with the same key never run at the same time (logins writing one authfile). */
   exclusive?: (task: T) => string | undefined;
+  /** Two tasks for which this is true never run at the same time (builds racing for one local image name). */
+  conflicts?: (a: T, b: T) => boolean;
   /** Higher first among tasks ready at the same time. */
   priority?: ReadonlyMap<string, number>;
   /** Ctrl-C: start nothing new, except what `finishOnInterrupt` allows. */
@@ -48,6 +50,7 @@ export async function schedule<T extends SchedulableTask>(
   const ends = new Map<string, TaskEnd>();
   const started = new Set<string>();
   const running = new Map<string, Promise<void>>();
+  const runningTasks = new Map<string, T>();
   const perHost = new Map<string, number>();
   const held = new Set<string>();
   const peak = { total: 0, hosts: {} as Record<string, number> };
@@ -87,8 +90,10 @@ export async function schedule<T extends SchedulableTask>(
       if (running.size >= options.jobs || hostCount >= options.hostJobs(task.host)) continue;
       const key = options.exclusive?.(task);
       if (key !== undefined && held.has(key)) continue;
+      if (options.conflicts && [...runningTasks.values()].some((other) => options.conflicts!(task, other))) continue;
 
       started.add(task.id);
+      runningTasks.set(task.id, task);
       if (key !== undefined) held.add(key);
       perHost.set(task.host, hostCount + 1);
       peak.total = Math.max(peak.total, running.size + 1);
@@ -96,6 +101,7 @@ export async function schedule<T extends SchedulableTask>(
       const done = settle(execute, task).then((end) => {
         ends.set(task.id, end);
         running.delete(task.id);
+        runningTasks.delete(task.id);
         perHost.set(task.host, (perHost.get(task.host) ?? 1) - 1);
         if (key !== undefined) held.delete(key);
         if (end.status === 'failed' && !options.keepGoing) stopped = true;

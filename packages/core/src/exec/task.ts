@@ -24,17 +24,19 @@ export interface TaskContext {
   random: () => number;
   /** Terminates this task's process (Ctrl-C). */
   signal: AbortSignal;
-  /** For a registry answering 429: how long it asks us to wait, if it says. */
-  retryAfter?: (task: PlanTask) => Promise<number | undefined>;
+  /** For a registry answering 429: how long it asks us to wait, if it says (given the command that was refused). */
+  retryAfter?: (argv: readonly string[]) => Promise<number | undefined>;
   onLine: (line: string, stream: 'stdout' | 'stderr') => void;
   onRetry: (retry: number, delayMs: number, failure: TaskFailure) => void;
 }
 
 export interface TaskRecord extends TaskEnd {
   retries: number;
+  /** Time spent inside the task's processes, all attempts: the task's duration less this is our overhead (and backoff). */
+  processMs: number;
   /** The digest this task pushed (push, stage) or verified (verify). */
   digest?: string;
-  /** Set when a tolerated failure made it a no-op (removing a list that was not there). */
+  /** Said about a success that did less than asked (a cleanup that left an image in use). */
   note?: string;
 }
 
@@ -43,46 +45,55 @@ export async function runTask(task: PlanTask, ctx: TaskContext): Promise<TaskRec
   try {
     argv = resolveArgv(task, ctx.values);
   } catch (error) {
-    if (error instanceof MissingRunValue) return { status: 'failed', retries: 0, failure: { reason: 'command-failed', message: `internal: ${error.message}` } };
+    if (error instanceof MissingRunValue) return { status: 'failed', retries: 0, processMs: 0, failure: { reason: 'command-failed', message: `internal: ${error.message}` } };
     throw error;
   }
   const stdin = task.stdin ? ctx.env[task.stdin.env] : undefined;
   if (task.stdin && stdin === undefined) {
-    return { status: 'failed', retries: 0, failure: { reason: 'registry-auth', message: `${task.stdin.env} is not set`, hint: `export ${task.stdin.env} with the registry password or token` } };
+    return { status: 'failed', retries: 0, processMs: 0, failure: { reason: 'registry-auth', message: `${task.stdin.env} is not set`, hint: `export ${task.stdin.env} with the registry password or token` } };
   }
 
+  let processMs = 0;
+  const done = (record: Omit<TaskRecord, 'processMs'>): TaskRecord => ({ ...record, processMs: Math.round(processMs) });
   for (let attempt = 0; ; attempt++) {
+    const spawned = performance.now();
     const outcome = await ctx.runner.run(
       { argv, cwd: ctx.cwd, ...(stdin !== undefined && { stdin }) },
       { signal: ctx.signal, onLine: (line, stream) => ctx.onLine(ctx.redact(line), stream) },
     );
+    processMs += performance.now() - spawned;
     if (outcome.terminated || ctx.signal.aborted) {
-      return { status: 'interrupted', retries: attempt, failure: { reason: 'interrupted', message: 'stopped by an interrupt' } };
+      return done({ status: 'interrupted', retries: attempt, failure: { reason: 'interrupted', message: 'stopped by an interrupt' } });
     }
-    if (outcome.spawnError) return { status: 'failed', retries: attempt, failure: redactFailure(diagnoseSpawn(argv[0] ?? '', outcome.spawnError), ctx.redact) };
-    if (outcome.exitCode === 0) return { ...(await checkOutcome(task, outcome.stdout, ctx)), retries: attempt };
+    if (outcome.spawnError) return done({ status: 'failed', retries: attempt, failure: redactFailure(diagnoseSpawn(argv[0] ?? '', outcome.spawnError), ctx.redact) });
+    if (outcome.exitCode === 0) return done({ ...(await checkOutcome(task, outcome.stdout, ctx)), retries: attempt });
 
     const errorOutput = `${outcome.stderr}\n${lastLines(outcome.stdout, 20)}`;
     const diagnosis = diagnoseExit(outcome.exitCode, errorOutput);
-    if (task.tolerate === 'missing' && /not found|not known|unknown|no such/i.test(errorOutput)) {
-      return { status: 'succeeded', retries: attempt, note: 'nothing to remove' };
+    if (task.kind === 'reset' && /not known|no such image/i.test(errorOutput)) {
+      // rmi --ignore still fails when the name's repository exists under another tag.
+      return done({ status: 'succeeded', retries: attempt, note: 'nothing to remove' });
+    }
+    if (task.kind === 'cleanup') {
+      // Housekeeping: an image still in use (by another run's container, say) is left, and said so.
+      return done({ status: 'succeeded', retries: attempt, note: `left in place: ${ctx.redact(diagnosis.failure.message)}` });
     }
     if (task.retry === 'registry' && diagnosis.transient && attempt < ctx.retry.retries) {
-      const retryAfterMs = diagnosis.rateLimited ? await ctx.retryAfter?.(task) : undefined;
+      const retryAfterMs = diagnosis.rateLimited ? await ctx.retryAfter?.(argv) : undefined;
       const delay = backoffDelay(ctx.retry, attempt + 1, ctx.random, retryAfterMs);
       ctx.onRetry(attempt + 1, delay, redactFailure(diagnosis.failure, ctx.redact));
       await sleep(delay, ctx.signal);
-      if (ctx.signal.aborted) return { status: 'interrupted', retries: attempt, failure: { reason: 'interrupted', message: 'stopped by an interrupt while waiting to retry' } };
+      if (ctx.signal.aborted) return done({ status: 'interrupted', retries: attempt, failure: { reason: 'interrupted', message: 'stopped by an interrupt while waiting to retry' } });
       continue;
     }
     const failure = redactFailure(diagnosis.failure, ctx.redact);
     if (diagnosis.transient && task.retry === 'registry') failure.message += ` (after ${attempt} ${attempt === 1 ? 'retry' : 'retries'})`;
-    return { status: 'failed', retries: attempt, failure };
+    return done({ status: 'failed', retries: attempt, failure });
   }
 }
 
 /** After the command succeeded: record digests, check lists and test output. */
-async function checkOutcome(task: PlanTask, stdout: string, ctx: TaskContext): Promise<Omit<TaskRecord, 'retries'>> {
+async function checkOutcome(task: PlanTask, stdout: string, ctx: TaskContext): Promise<Omit<TaskRecord, 'retries' | 'processMs'>> {
   switch (task.kind) {
     case 'push':
     case 'stage': {

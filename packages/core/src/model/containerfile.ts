@@ -8,6 +8,8 @@ const loadParser = (): typeof import('dockerfile-ast') => createRequire(import.m
 export interface ImageReference {
   /** As podman will see it: ARG defaults (nested ones too) and build args applied. */
   reference: string;
+  /** As written in the file, before ARG expansion: buildah 1.28 matches --build-context names against this text. */
+  written: string;
   via: 'FROM' | 'COPY --from';
   /** 1-based position of the instruction. */
   line: number;
@@ -86,7 +88,7 @@ class ReferenceCollector {
     const reference = this.expand(raw);
     const lower = reference.toLowerCase();
     if (reference === '' || lower === 'scratch' || this.stages.has(lower) || /^\d+$/.test(reference)) return;
-    this.references.push({ reference, via, line, col, endCol });
+    this.references.push({ reference, written: raw.trim(), via, line, col, endCol });
   }
 }
 

@@ -105,6 +105,7 @@ function resolveImage(ctx: ResolveContext, name: string, spec: ImageSpec, scope:
     dependsOn,
     dependencyReasons,
     dependencyReferences: {},
+    pulls: [],
     ...(test && { test }),
   };
 }
@@ -206,8 +207,13 @@ export function inferDependencies(ctx: ResolveContext, images: Image[], registri
           image.dependencyReasons[dependency] = reference.via;
         }
         const references = (image.dependencyReferences[dependency] ??= []);
-        if (!references.includes(reference.reference)) references.push(reference.reference);
-      } else if (!isFullyQualified(reference.reference) && !reference.reference.startsWith('$')) {
+        // Both spellings: podman 4.3 (buildah 1.28) matches --build-context against the FROM text
+        // as written, before ARG expansion; later versions match the expanded name.
+        for (const name of [reference.reference, reference.written]) if (!references.includes(name)) references.push(name);
+        continue;
+      }
+      if (!reference.reference.includes('$') && !image.pulls.includes(reference.reference)) image.pulls.push(reference.reference);
+      if (!isFullyQualified(reference.reference) && !reference.reference.startsWith('$')) {
         ctx.push(
           'warning',
           'short-name-from',

@@ -73,8 +73,10 @@ export interface Image {
   dependsOn: string[];
   /** Why each dependency exists, for the plan's text view. */
   dependencyReasons: Record<string, 'dependsOn' | 'FROM' | 'COPY --from'>;
-  /** The references this image's Containerfile uses for each dependency (as resolved): the build pins them to this run's result. */
+  /** The references this image's Containerfile uses for each dependency, resolved and as written: the build pins them to this run's result. */
   dependencyReferences: Record<string, string[]>;
+  /** Images from outside the spec that the build pulls (FROM, COPY --from), resolved. */
+  pulls: string[];
   test?: SmokeTest;
 }
 

@@ -29,8 +29,12 @@ export function loginArgs(podman: string, server: string, username: string, tlsV
   return [podman, 'login', '--authfile', AUTHFILE, '--username', username, '--password-stdin', ...(tlsVerify ? [] : ['--tls-verify=false']), server];
 }
 
+/**
+ * Frees the list's name before `build --manifest`: removes a stale list (its instances stay)
+ * or a plain image pulled under that name. --ignore: nothing there is fine.
+ */
 export function removeListArgs(podman: string, list: string): Arg[] {
-  return [podman, 'manifest', 'rm', list];
+  return [podman, 'rmi', '--ignore', list];
 }
 
 export interface BuildInput {
@@ -97,8 +101,9 @@ export function copyListArgs(source: Arg, destination: string, options: Registry
   ];
 }
 
+/** --no-prune: untagged parents may be another image's layers (an instance of a list built here). */
 export function removeImagesArgs(podman: string, images: readonly Arg[]): Arg[] {
-  return [podman, 'rmi', '--ignore', ...images];
+  return [podman, 'rmi', '--ignore', '--no-prune', ...images];
 }
 
 /** How an argument reads in a plan shown to a person: run-time values in angle brackets. */

@@ -240,7 +240,7 @@ class Planner {
     const dependencies = this.dependencyInputs(image, host);
     const reset = this.add({
       id: `reset:${image.name}`, kind: 'reset', image: image.name, platforms: [], host: host.name, dependsOn: [],
-      argv: removeListArgs(podmanOn(host), list), tolerate: 'missing',
+      argv: removeListArgs(podmanOn(host), list),
     });
     const build = this.add({
       id: `build:${image.name}`, kind: 'build', image: image.name, platforms: image.platforms, host: host.name,
@@ -248,6 +248,7 @@ class Planner {
       argv: buildListArgs(podmanOn(host), { ...input, contexts: dependencies.contexts }, image.platforms, list, Math.max(1, Math.min(image.platforms.length, host.jobs))),
       placement: emulated.length === 0 ? `all native ${where}` : `${where}, ${emulated.join(', ')} under QEMU emulation`,
       ...(emulated.length > 0 && { emulated }),
+      ...(image.pulls.length > 0 && { pulls: image.pulls }),
     });
     const tests = image.platforms.flatMap((platform) => this.smokeTest(image, platform, host, list, build));
     return { list: { host, ready: build }, usableLocally: true, tests };
@@ -274,6 +275,7 @@ class Planner {
         argv: buildImageArgs(podmanOn(host), { ...input, contexts: dependencies.contexts }, platform, localImage),
         placement: reason,
         ...(emulated && { emulated: [platform] }),
+        ...(image.pulls.length > 0 && { pulls: image.pulls }),
       });
       const test = this.smokeTest(image, platform, host, localImage, build);
       tests.push(...test);
@@ -299,7 +301,7 @@ class Planner {
 
     const reset = this.add({
       id: `reset:${image.name}`, kind: 'reset', image: image.name, platforms: [], host: 'local', dependsOn: [],
-      argv: removeListArgs('podman', list), tolerate: 'missing',
+      argv: removeListArgs('podman', list),
     });
     let last = this.add({
       id: `assemble:${image.name}`, kind: 'assemble', image: image.name, platforms: [], host: 'local',

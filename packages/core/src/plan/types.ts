@@ -58,8 +58,6 @@ export interface PlanTask {
   emulated?: string[];
   /** Registry operations are retried with backoff; builds never are. */
   retry: 'registry' | 'never';
-  /** An outcome that counts as success: `missing` for removing something that is not there. */
-  tolerate?: 'missing';
   /** What a verify or test task checks. */
   expect?: {
     platforms?: string[];
@@ -68,6 +66,12 @@ export interface PlanTask {
     /** platform -> the push task whose digest the verified list must hold for it (per-arch). */
     digestsFrom?: Record<string, string>;
   };
+  /**
+   * Images from outside the spec this build pulls. Two builds on one host that pull the same
+   * name for different platforms do not run at once: podman keeps one local image per name,
+   * and concurrent pulls of two platforms move the name under each other.
+   */
+  pulls?: string[];
   /** Runs once its dependencies have ended, whether or not they succeeded (cleanups). */
   always?: true;
 }

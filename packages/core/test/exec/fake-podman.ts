@@ -42,7 +42,12 @@ export class FakePodman {
       writeFileSync(digestFile!, digest);
       return {};
     }
-    if (tool === 'podman' && verb === 'manifest' && sub === 'rm') return this.lists.delete(last) ? {} : { exitCode: 1, stderr: `Error: ${last}: image not known\n` };
+    if (tool === 'podman' && verb === 'rmi') {
+      for (const name of argv.slice(2).filter((a) => !a.startsWith('--'))) {
+        if (!this.lists.delete(name) && !this.images.delete(name) && !argv.includes('--ignore')) return { exitCode: 1, stderr: `Error: ${name}: image not known\n` };
+      }
+      return {};
+    }
     if (tool === 'podman' && verb === 'manifest' && sub === 'create') {
       this.lists.set(last, []);
       return {};

@@ -29,6 +29,10 @@ describe('diagnoseExit', () => {
     expect(diagnoseExit(125, 'Get "https://localhost:5443/v2/": x509: certificate signed by unknown authority').failure.hint).toContain('/etc/containers/certs.d/localhost:5443/ca.crt');
   });
 
+  it('reads the message out of a logrus line', () => {
+    expect(lastErrorLine('time="2026-11-23T10:18:35Z" level=fatal msg="Error parsing image name \\"docker://x\\": reading manifest: toomanyrequests"')).toBe('Error parsing image name "docker://x": reading manifest: toomanyrequests');
+  });
+
   it('takes the cause under "N errors occurred"', () => {
     expect(lastErrorLine('STEP 1\nError: 2 errors occurred:\n\t* creating build container: boom\n\t* other\n')).toBe('creating build container: boom');
   });
@@ -86,4 +90,29 @@ it('makes run ids valid in tags and unique per call', () => {
   const id = newRunId(new Date('2026-11-23T10:11:12Z'), random);
   expect(id).toMatch(/^20261123-101112-[0-9a-z]{6}$/);
   expect(newRunId(new Date('2026-11-23T10:11:12Z'), random)).not.toBe(id);
+});
+
+describe('exclusiveKey', async () => {
+  const { exclusiveKey } = await import('../../src/exec/run.js');
+  const base = { image: 'a', platforms: [], host: 'local', dependsOn: [], retry: 'registry' as const };
+  it('puts logins of one host, and tag moves into one repository, one at a time', () => {
+    expect(exclusiveKey({ ...base, id: 'l', kind: 'login', argv: ['podman', 'login'] })).toBe('authfile@local');
+    const v1 = exclusiveKey({ ...base, id: 'p1', kind: 'publish', argv: ['skopeo', 'copy', 'docker://r:5000/a@sha256:x', 'docker://r:5000/a:v1'] });
+    const latest = exclusiveKey({ ...base, id: 'p2', kind: 'publish', argv: ['skopeo', 'copy', 'docker://r:5000/a@sha256:x', 'docker://r:5000/a:latest'] });
+    expect(v1).toBe('publish@docker://r:5000/a');
+    expect(latest).toBe(v1);
+    expect(exclusiveKey({ ...base, id: 'b', kind: 'build', argv: ['podman', 'build'] })).toBeUndefined();
+  });
+});
+
+describe('pullRace', async () => {
+  const { pullRace } = await import('../../src/exec/run.js');
+  const build = (platforms: string[], pulls: string[], host = 'local') => ({ id: platforms.join(), kind: 'build' as const, image: 'a', platforms, host, dependsOn: [], argv: [], retry: 'never' as const, pulls });
+  it('keeps builds that pull one name for different platforms apart, on one host only', () => {
+    expect(pullRace(build(['linux/amd64'], ['b:1']), build(['linux/arm64'], ['b:1']))).toBe(true);
+    expect(pullRace(build(['linux/amd64', 'linux/arm64'], ['b:1']), build(['linux/amd64', 'linux/arm64'], ['b:1']))).toBe(true);
+    expect(pullRace(build(['linux/amd64'], ['b:1']), build(['linux/amd64'], ['b:1']))).toBe(false);
+    expect(pullRace(build(['linux/amd64'], ['b:1']), build(['linux/arm64'], ['c:1']))).toBe(false);
+    expect(pullRace(build(['linux/amd64'], ['b:1']), build(['linux/arm64'], ['b:1'], 'arm'))).toBe(false);
+  });
 });

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { rmSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { executePlan, checkRunInputs, type ExecuteOptions, type RunEvent } from '../../src/exec/run.js';
 import { planBuild } from '../../src/plan/planner.js';
 import type { Plan } from '../../src/plan/types.js';
@@ -34,10 +34,16 @@ function planOf(spec = SPEC): Plan {
   return planned.value;
 }
 
+const made: string[] = [];
+afterAll(() => {
+  for (const dir of made.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
 async function run(plan: Plan, podman: FakePodman, extra: Partial<ExecuteOptions> = {}) {
   const events: RunEvent[] = [];
   const runner = new FakeRunner(podman.script);
   const tmpDir = mkdtempSync(path.join(tmpdir(), 'orchestrate-unit-'));
+  made.push(tmpDir);
   let authfileMode: number | undefined;
   const report = await executePlan(plan, {
     cwd: '/project',
@@ -167,10 +173,12 @@ describe('executePlan', () => {
     expect(podman.tags.size).toBe(0);
   });
 
-  it('treats a missing stale list as nothing to remove', async () => {
+  it('leaves an image in use in place, and says so, without failing the run', async () => {
     const podman = new FakePodman();
+    podman.fault = (argv) => (argv[1] === 'rmi' && argv.includes('--no-prune') ? { stderr: 'Error: image used by 5d2d: image is in use by a container\n' } : undefined);
     const { report } = await run(planOf(), podman);
-    expect(report.tasks.find((t) => t.id === 'reset:first')).toMatchObject({ status: 'succeeded', note: 'nothing to remove' });
+    expect(report.status).toBe('succeeded');
+    expect(report.tasks.find((t) => t.kind === 'cleanup')?.note).toContain('left in place: image used by 5d2d');
   });
 
   it('interrupted: terminates running tasks, starts nothing, publishes nothing', async () => {

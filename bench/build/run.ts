@@ -1,0 +1,147 @@
+/**
+ * bench/build: the monorepo example built by `orchestrate build` against the same builds
+ * done by bench/build/serial.sh (plain podman commands, one after another), in one run,
+ * cold (empty container storage) and warm (the same storage again).
+ *
+ * Prints both wall times and the ratio, orchestrate's own overhead per task, and the
+ * makespan against the DAG's lower bound max(critical path, total work / jobs).
+ * Needs root, podman and docker-registry (npm run setup); loopback only.
+ *
+ *   npx tsx bench/build/run.ts [--json]
+ */
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { RunReport, TaskReport } from '@multiarch/core';
+import { pushBaseImages } from '../../packages/cli/test/e2e/fixture/base-images.js';
+import { run, startRegistry } from '../../packages/cli/test/e2e/fixture/registry.js';
+
+const REPO = fileURLToPath(new URL('../../', import.meta.url));
+const MONOREPO = path.join(REPO, 'examples/monorepo');
+const CLI = path.join(REPO, 'packages/cli/bin/orchestrate.js');
+const json = process.argv.includes('--json');
+const log = (text: string): void => void process.stderr.write(`${text}\n`);
+
+/** A private container storage, so "cold" means cold and the two contenders share no cache. */
+function storage(root: string): Record<string, string> {
+  mkdirSync(root, { recursive: true });
+  const conf = path.join(root, 'storage.conf');
+  writeFileSync(conf, `[storage]\ndriver = "overlay"\ngraphroot = "${root}/graph"\nrunroot = "${root}/run"\n`);
+  return { CONTAINERS_STORAGE_CONF: conf };
+}
+
+function timed(command: string, args: string[], env: Record<string, string>, logFile: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    const out = openSync(logFile, 'w');
+    const child = spawn(command, args, { cwd: MONOREPO, env: { ...process.env, ...env }, stdio: ['ignore', out, out] });
+    child.on('close', (code) => (code === 0 ? resolve(performance.now() - started) : reject(new Error(`${command} exited ${code}: see ${logFile}`))));
+  });
+}
+
+/** Longest chain of task durations through the DAG. */
+function criticalPath(tasks: readonly TaskReport[], dependsOn: ReadonlyMap<string, readonly string[]>): number {
+  const finish = new Map<string, number>();
+  for (const task of tasks) {
+    const before = Math.max(0, ...(dependsOn.get(task.id) ?? []).map((id) => finish.get(id) ?? 0));
+    finish.set(task.id, before + (task.durationMs ?? 0));
+  }
+  return Math.max(0, ...finish.values());
+}
+
+interface Figures {
+  serialMs: number;
+  orchestrateMs: number;
+  ratio: number;
+  makespanMs: number;
+  criticalPathMs: number;
+  workOverJobsMs: number;
+  lowerBoundMs: number;
+  makespanOverBound: number;
+  tasks: number;
+  inTaskOverheadMeanMs: number;
+  inTaskOverheadMaxMs: number;
+  dispatchMedianMs: number;
+  startupMs: number;
+}
+
+async function main(): Promise<void> {
+  if (process.getuid?.() !== 0) throw new Error('bench/build runs podman as root');
+  const work = mkdtempSync(path.join(tmpdir(), 'orchestrate-bench-build-'));
+  const registry = await startRegistry(path.join(work, 'registry'));
+  try {
+    log(`registry ${registry.host}; making the base images`);
+    const base = await pushBaseImages(registry, path.join(work, 'base'), ['linux/amd64', 'linux/arm64', 'linux/s390x']);
+    const authfile = path.join(work, 'auth.json');
+    await run('podman', ['login', '--authfile', authfile, '--username', registry.username, '--password-stdin', registry.host], { input: registry.password });
+    const planned = JSON.parse((await run(process.execPath, [CLI, 'plan', '--format', 'json'], { cwd: MONOREPO })).stdout) as { tasks: { id: string; dependsOn: string[] }[] };
+    const dependsOn = new Map(planned.tasks.map((t) => [t.id, t.dependsOn]));
+
+    const results: Record<string, Figures> = {};
+    const serialStore = storage(path.join(work, 'serial'));
+    const orchestrateStore = storage(path.join(work, 'orchestrate'));
+    for (const phase of ['cold', 'warm'] as const) {
+      const tag = `bench-${phase}`;
+      log(`${phase}: serial script`);
+      const serialMs = await timed('bash', [path.join(REPO, 'bench/build/serial.sh')], {
+        ...serialStore, INTERNAL: `${registry.host}/serial/acme`, PUBLIC: `${registry.host}/serial-public/acme`, TAG: tag, BASE: base, AUTHFILE: authfile,
+      }, path.join(work, `serial-${phase}.log`));
+      log(`${phase}: orchestrate build`);
+      const report = path.join(work, `report-${phase}.json`);
+      const started = Date.now();
+      const orchestrateMs = await timed(process.execPath, [CLI, 'build', '--report', report], {
+        ...orchestrateStore, CI: 'true', INTERNAL_REGISTRY: `${registry.host}/orch`, PUBLIC_REGISTRY: `${registry.host}/orch-public`,
+        REGISTRY_USER: registry.username, INTERNAL_TOKEN: registry.password, PUBLIC_TOKEN: registry.password, BASE_IMAGE: base, GIT_SHA: tag,
+      }, path.join(work, `orchestrate-${phase}.log`));
+      const parsed = JSON.parse(readFileSync(report, 'utf8')) as RunReport;
+      const ran = parsed.tasks.filter((t) => t.start !== undefined);
+      const endOf = new Map(ran.map((t) => [t.id, Date.parse(t.end!)]));
+      const runStart = Date.parse(parsed.startedAt);
+      const dispatch = ran
+        .map((t) => Date.parse(t.start!) - Math.max(runStart, ...(dependsOn.get(t.id) ?? []).map((id) => endOf.get(id) ?? runStart)))
+        .sort((a, b) => a - b);
+      const overheads = ran.map((t) => (t.durationMs ?? 0) - (t.processMs ?? 0));
+      const work_ = ran.reduce((sum, t) => sum + (t.durationMs ?? 0), 0);
+      const makespanMs = Math.max(...ran.map((t) => Date.parse(t.end!))) - Math.min(...ran.map((t) => Date.parse(t.start!)));
+      const criticalPathMs = criticalPath(ran, dependsOn);
+      const lowerBoundMs = Math.max(criticalPathMs, work_ / parsed.jobs);
+      results[phase] = {
+        serialMs: Math.round(serialMs),
+        orchestrateMs: Math.round(orchestrateMs),
+        ratio: +(serialMs / orchestrateMs).toFixed(2),
+        makespanMs,
+        criticalPathMs,
+        workOverJobsMs: Math.round(work_ / parsed.jobs),
+        lowerBoundMs: Math.round(lowerBoundMs),
+        makespanOverBound: +(makespanMs / lowerBoundMs).toFixed(3),
+        tasks: ran.length,
+        inTaskOverheadMeanMs: +(overheads.reduce((a, b) => a + b, 0) / overheads.length).toFixed(1),
+        inTaskOverheadMaxMs: Math.max(...overheads),
+        dispatchMedianMs: dispatch[Math.floor(dispatch.length / 2)] ?? 0,
+        startupMs: runStart - started,
+      };
+    }
+    if (json) {
+      process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
+    } else {
+      for (const [phase, f] of Object.entries(results)) {
+        process.stdout.write([
+          `${phase}: serial script ${(f.serialMs / 1000).toFixed(1)} s, orchestrate ${(f.orchestrateMs / 1000).toFixed(1)} s: ${f.ratio}x faster`,
+          `  makespan ${(f.makespanMs / 1000).toFixed(1)} s vs lower bound ${(f.lowerBoundMs / 1000).toFixed(1)} s (critical path ${(f.criticalPathMs / 1000).toFixed(1)} s, work/jobs ${(f.workOverJobsMs / 1000).toFixed(1)} s): ${f.makespanOverBound}x`,
+          `  overhead per task (${f.tasks} tasks): inside a task ${f.inTaskOverheadMeanMs} ms mean, ${f.inTaskOverheadMaxMs} ms max; dispatch after dependencies ${f.dispatchMedianMs} ms median; start-up to first task ${f.startupMs} ms`,
+          '',
+        ].join('\n'));
+      }
+    }
+    rmSync(work, { recursive: true, force: true });
+  } finally {
+    await registry.stop();
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`bench/build: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exitCode = 1;
+});

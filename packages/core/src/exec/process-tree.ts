@@ -1,0 +1,46 @@
+/**
+ * The processes under a process, read from /proc. Signalling a process group is not enough
+ * for podman: the process a RUN step starts runs in its own session (and as PID 1 of its
+ * namespace, it ignores SIGTERM), so when podman dies it is left behind, reparented to init.
+ * Walking the tree while podman is still alive finds it.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+
+/** pid -> parent pid, for every process visible now. */
+function parents(): Map<number, number> {
+  const map = new Map<number, number>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      // "pid (comm) state ppid ...": comm may hold spaces and parentheses, so read after the last ')'.
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      map.set(Number(entry), ppid);
+    } catch {
+      // Gone while we looked.
+    }
+  }
+  return map;
+}
+
+/** Every descendant of `root` (not `root` itself), deepest last. */
+export function descendants(root: number): number[] {
+  const children = new Map<number, number[]>();
+  for (const [pid, ppid] of parents()) children.set(ppid, [...(children.get(ppid) ?? []), pid]);
+  const found: number[] = [];
+  const queue = [...(children.get(root) ?? [])];
+  while (queue.length > 0) {
+    const pid = queue.shift()!;
+    found.push(pid);
+    queue.push(...(children.get(pid) ?? []));
+  }
+  return found;
+}
+
+export function signalProcess(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(pid, signal);
+  } catch {
+    // Already gone.
+  }
+}
