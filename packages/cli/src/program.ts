@@ -46,7 +46,7 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
       .option('--image <name>', 'only this image and what it depends on (repeatable, or comma-separated)', collectList, [])
       .option('--platform <platform>', 'only these platforms; narrowed images are not published (repeatable)', collectList, [])
       .option('--no-push', 'build and test only: no login, push or publish')
-      .addOption(new Option('-j, --jobs <n>', 'at most this many tasks at once (default: the sum of the hosts\' jobs)').argParser(positiveInteger))
+      .addOption(new Option('-j, --jobs <n>', 'at most this many tasks at once (default: twice the sum of the hosts\' jobs; a host\'s jobs caps its builds and tests)').argParser(positiveInteger))
       .option('-k, --keep-going', 'after a failure, go on with everything that does not depend on it', false)
       .addOption(new Option('--retries <n>', 'retries of a registry operation that failed transiently (5xx, 429, reset)').argParser(nonNegativeInteger).default(4))
       .option('--report <file>', 'write a JSON report of every task (times, status, digests, failures)')

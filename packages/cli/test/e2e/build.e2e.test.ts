@@ -4,6 +4,7 @@
  * Under CI=true this suite runs or fails; it never skips.
  */
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunReport } from '@multiarch/core';
@@ -119,8 +120,9 @@ describe.skipIf(unavailable !== undefined && !mustRun)('orchestrate build, end t
       const ran = await run('podman', ['run', '--rm', '--pull=always', '--authfile', authfile, '--platform', platform, `${registry.host}/acme/worker:${tag}`, 'sh', '-c', 'cat /etc/acme-base; sh /opt/tools/healthcheck; uname -m']);
       expect(ran.stdout.split('\n')).toEqual([`acme base ${arch}`, 'ok', arch, '']);
     }
-    // The caps held: never more tasks at once than the hosts' jobs.
+    // The caps held: never more tasks at once than --jobs, nor builds and tests than the host's jobs (its cores).
     expect(written.peak.total).toBeLessThanOrEqual(written.jobs);
+    expect(written.peak.hosts['local']).toBeLessThanOrEqual(availableParallelism());
   });
 
   /** A two-platform spec pushing to REGISTRY/namespace, password in REG_PASSWORD, with these image lines. */

@@ -30,7 +30,7 @@ export interface ExecuteOptions {
   cwd: string;
   env: Readonly<Record<string, string | undefined>>;
   runner: Runner;
-  /** Global cap; the hosts' own `jobs` cap each host. Default: the sum of the hosts' jobs. */
+  /** Global cap on tasks at once. Default: defaultJobs(plan). A host's `jobs` caps its builds and smoke tests. */
   jobs?: number;
   keepGoing: boolean;
   retry?: RetryPolicy;
@@ -105,7 +105,7 @@ export async function executePlan(plan: Plan, options: ExecuteOptions): Promise<
   const runId = newRunId(startedAt, random);
   const specDir = path.resolve(options.cwd, plan.cwd);
   const redact = redactor(plan.tasks.flatMap((t) => (t.stdin ? [options.env[t.stdin.env] ?? ''] : [])));
-  const jobs = options.jobs ?? Object.values(plan.hosts).reduce((sum, h) => sum + h.jobs, 0);
+  const jobs = options.jobs ?? defaultJobs(plan);
 
   // Private to this run: only we can read the authfile podman login writes into.
   const runDir = await mkdtemp(path.join(options.tmpDir ?? tmpdir(), 'orchestrate-run-'));
@@ -181,6 +181,7 @@ export async function executePlan(plan: Plan, options: ExecuteOptions): Promise<
     const { peak } = await schedule(plan.tasks, execute, {
       jobs,
       hostJobs: (host) => plan.hosts[host]?.jobs ?? 1,
+      loadsHost,
       keepGoing: options.keepGoing,
       exclusive: exclusiveKey,
       conflicts: pullRace,
@@ -211,6 +212,20 @@ export async function executePlan(plan: Plan, options: ExecuteOptions): Promise<
   } finally {
     await rm(runDir, { recursive: true, force: true });
   }
+}
+
+/**
+ * Builds and smoke tests work their host's CPU and count against its `jobs`; logins,
+ * pushes, list assembly, verification and tag moves mostly wait on a registry, and count
+ * only against the global cap.
+ */
+export function loadsHost(task: Pick<PlanTask, 'kind'>): boolean {
+  return task.kind === 'build' || task.kind === 'test';
+}
+
+/** Every host busy, plus as many registry operations beside them. */
+export function defaultJobs(plan: Plan): number {
+  return 2 * Object.values(plan.hosts).reduce((sum, h) => sum + h.jobs, 0);
 }
 
 /**

@@ -19,8 +19,10 @@ export type SchedulableTask = Pick<PlanTask, 'id' | 'kind' | 'image' | 'host' | 
 export interface ScheduleOptions<T extends SchedulableTask> {
   /** At most this many tasks at once, in all. */
   jobs: number;
-  /** At most this many tasks at once on one host. */
+  /** At most this many tasks that work a host's CPU (see `loadsHost`) at once on one host. */
   hostJobs: (host: string) => number;
+  /** Tasks that count against their host's jobs; the rest (registry I/O) count only against `jobs`. */
+  loadsHost?: (task: T) => boolean;
   /** After a failure, go on with everything that does not depend on it. */
   keepGoing: boolean;
   /** Tasks with the same key never run at the same time (logins writing one authfile). */
@@ -38,7 +40,7 @@ export interface ScheduleOptions<T extends SchedulableTask> {
 
 export interface ScheduleResult {
   ends: Map<string, TaskEnd>;
-  /** The most tasks that ran at once, in all and per host: the caps' proof. */
+  /** The most tasks that ran at once, in all, and per host of those that load it: the caps' proof. */
   peak: { total: number; hosts: Record<string, number> };
 }
 
@@ -86,8 +88,9 @@ export async function schedule<T extends SchedulableTask>(
         continue;
       }
       if (!task.dependsOn.every((id) => ends.has(id))) continue;
+      const loads = options.loadsHost?.(task) ?? true;
       const hostCount = perHost.get(task.host) ?? 0;
-      if (running.size >= options.jobs || hostCount >= options.hostJobs(task.host)) continue;
+      if (running.size >= options.jobs || (loads && hostCount >= options.hostJobs(task.host))) continue;
       const key = options.exclusive?.(task);
       if (key !== undefined && held.has(key)) continue;
       if (options.conflicts && [...runningTasks.values()].some((other) => options.conflicts!(task, other))) continue;
@@ -95,14 +98,16 @@ export async function schedule<T extends SchedulableTask>(
       started.add(task.id);
       runningTasks.set(task.id, task);
       if (key !== undefined) held.add(key);
-      perHost.set(task.host, hostCount + 1);
+      if (loads) {
+        perHost.set(task.host, hostCount + 1);
+        peak.hosts[task.host] = Math.max(peak.hosts[task.host] ?? 0, hostCount + 1);
+      }
       peak.total = Math.max(peak.total, running.size + 1);
-      peak.hosts[task.host] = Math.max(peak.hosts[task.host] ?? 0, hostCount + 1);
       const done = settle(execute, task).then((end) => {
         ends.set(task.id, end);
         running.delete(task.id);
         runningTasks.delete(task.id);
-        perHost.set(task.host, (perHost.get(task.host) ?? 1) - 1);
+        if (loads) perHost.set(task.host, (perHost.get(task.host) ?? 1) - 1);
         if (key !== undefined) held.delete(key);
         if (end.status === 'failed' && !options.keepGoing) stopped = true;
       });

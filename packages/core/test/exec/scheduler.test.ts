@@ -45,6 +45,14 @@ describe('schedule', () => {
     expect(peak.total).toBe(3);
   });
 
+  it('counts only the tasks that load a host against its jobs', async () => {
+    const r = recorder();
+    const tasks = [...Array.from({ length: 4 }, (_, i) => task(`b${i}`)), ...Array.from({ length: 4 }, (_, i) => task(`p${i}`, [], { kind: 'push' }))];
+    const { peak } = await schedule(tasks, r.execute, { jobs: 4, hostJobs: () => 1, keepGoing: false, interrupt: never, loadsHost: (t) => t.kind === 'build' });
+    expect(peak.hosts['local']).toBe(1);
+    expect(peak.total).toBe(4);
+  });
+
   it('holds any cap on random DAGs, and every task ends exactly once', async () => {
     await fc.assert(
       fc.asyncProperty(fc.integer({ min: 1, max: 25 }), fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 3 }), fc.array(fc.nat(), { maxLength: 60 }), async (count, jobs, hostJobs, edges) => {

@@ -1,0 +1,42 @@
+import { describe, expect, it } from 'vitest';
+import { orchestrate, project } from './helpers.js';
+
+const SPEC = `version: 1
+platforms: [linux/amd64]
+registries:
+  local: { url: "localhost:5000/team", auth: { username: ci, passwordEnv: TEAM_TOKEN } }
+images:
+  app: { context: app }
+`;
+const files = { 'multiarch.yaml': SPEC, 'app/Containerfile': 'FROM docker.io/library/busybox:1.36\n' };
+
+// What `build` refuses before it runs anything: no podman needed, so these run anywhere.
+describe('orchestrate build, before anything runs', () => {
+  it('refuses an unset password variable with exit 2, and runs nothing', async () => {
+    const run = await orchestrate(['build'], { cwd: project(files) });
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('TEAM_TOKEN is not set: registry local reads its password from it');
+    expect(run.stderr).toContain('secret-not-set');
+    expect(run.stdout).toBe('');
+  });
+
+  it('exits 2 on bad options', async () => {
+    const dir = project(files);
+    for (const args of [['--jobs', '0'], ['--retries', '-1'], ['--output', 'yaml'], ['--platform', 'linux/mips99']]) {
+      const run = await orchestrate(['build', ...args], { cwd: dir, env: { TEAM_TOKEN: 'x' } });
+      expect(run.code, args.join(' ')).toBe(2);
+    }
+  });
+
+  it('exits 2 on a broken spec, with the diagnostics plan shows', async () => {
+    const run = await orchestrate(['build'], { cwd: project({ ...files, 'multiarch.yaml': SPEC.replace('platforms', 'platfroms') }) });
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('did you mean "platforms"?');
+  });
+
+  it('documents its options and exit codes', async () => {
+    const help = await orchestrate(['build', '--help'], { cwd: '/' });
+    expect(help.stdout).toContain('--keep-going');
+    expect(help.stdout).toContain('--report <file>');
+  });
+});
