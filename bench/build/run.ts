@@ -71,8 +71,8 @@ async function main(): Promise<void> {
     // Each contender gets its own base image (same files, other layers): neither finds the
     // other's build cache, so "cold" is cold for both and "warm" is each one's own cache.
     const platforms = ['linux/amd64', 'linux/arm64', 'linux/s390x'];
-    const serialBase = await pushBaseImages(registry, path.join(work, 'base-serial'), platforms, 'serial');
-    const orchestrateBase = await pushBaseImages(registry, path.join(work, 'base-orchestrate'), platforms, 'orchestrate');
+    const serialBase = await pushBaseImages(registry, path.join(work, 'base-serial'), platforms, 'serial/busybox:1.36');
+    const orchestrateBase = await pushBaseImages(registry, path.join(work, 'base-orchestrate'), platforms, 'orchestrate/busybox:1.36');
     const authfile = path.join(work, 'auth.json');
     await run('podman', ['login', '--authfile', authfile, '--username', registry.username, '--password-stdin', registry.host], { input: registry.password });
     const planned = JSON.parse((await run(process.execPath, [CLI, 'plan', '--format', 'json'], { cwd: MONOREPO })).stdout) as { tasks: { id: string; dependsOn: string[] }[]; hosts: Record<string, { jobs: number }> };

@@ -133,6 +133,19 @@ images:
     expect(cleanup.host).toBe('arm1');
     expect(argv(cleanup)).toBe('podman rmi --ignore --no-prune localhost/orchestrate/app:linux-arm64-<run-id>');
     expect(cleanup.dependsOn).toEqual(expect.arrayContaining(['push:app:linux/arm64', 'publish:app@reg:v1']));
+    expect(cleanup.always).toBe(true);
+  });
+
+  it('keeps per-run images until the dependents built on that host are done with their layers', () => {
+    const p = plan(`version: 1
+platforms: [linux/amd64, linux/arm64]
+registries:
+  reg: { url: registry.example.com/team }
+images:
+  tools: { context: tools, strategy: per-arch }
+  worker: { context: worker, dependsOn: [tools] }
+`);
+    expect(task(p, 'cleanup:tools@local').dependsOn).toContain('build:worker');
   });
 });
 

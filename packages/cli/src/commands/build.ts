@@ -87,6 +87,7 @@ export async function buildCommand(io: Io, options: BuildCommandOptions): Promis
 function progressView(io: Io, output: BuildCommandOptions['output']): ProgressView {
   if (output === 'json') return jsonView(io.stdout);
   // Live only where a person watches: a terminal, and not CI (whose logs want plain lines).
-  const live = process.stdout.isTTY === true && io.env['CI'] === undefined && io.env['TERM'] !== 'dumb';
+  // A terminal that reports no width (some pseudo-terminals) would get one character per line.
+  const live = process.stdout.isTTY === true && (process.stdout.columns ?? 0) >= 20 && io.env['CI'] === undefined && io.env['TERM'] !== 'dumb';
   return live ? listrView(io.stdout, io.colors.stdout) : linesView(io.stdout, io.colors.stdout);
 }

@@ -17,6 +17,11 @@ export type FailureReason =
   | 'registry-tls'
   /** The image or tag asked for does not exist. */
   | 'image-not-found'
+  /**
+   * podman 4.3 lost an image or layer to a concurrent pull or removal in its own storage
+   * (two platforms pulling one name). Not the Containerfile's fault: retried, even for builds.
+   */
+  | 'storage-race'
   /** A foreign-architecture binary ran without a QEMU binfmt handler. */
   | 'emulation-missing'
   /** FROM busybox without a registry, and no search registries configured. */
@@ -66,6 +71,12 @@ const RULES: readonly Rule[] = [
     reason: 'no-space',
     pattern: /no space left on device/i,
     hint: () => 'free disk space: `podman system prune` removes unused images and build cache; `df -h /var/lib/containers` shows what is left',
+  },
+  {
+    reason: 'storage-race',
+    pattern: /locating pulled image .* image not known|getting top layer info: layer not known|getting exit code of container \w+ from DB: no such exit code/i,
+    transient: true,
+    hint: () => 'podman 4.3 lost track of an image or container under concurrent use (two platforms pulling one name, or `run --rm` racing its own cleanup); it was retried',
   },
   {
     reason: 'registry-auth',
@@ -121,7 +132,7 @@ const RULES: readonly Rule[] = [
 /** The last meaningful line of a tool's error output: podman puts the cause last. */
 export function lastErrorLine(text: string): string {
   const lines = text.split('\n').map((l) => l.trim()).filter((l) => l !== '');
-  const at = lines.findLastIndex((l) => /^(Error|error|FATA|fatal)\b/.test(l));
+  const at = lines.findLastIndex((l) => /^(Error|error|FATA|fatal)\b|level=(fatal|error) msg=/.test(l));
   let line = at >= 0 ? lines[at]! : (lines.at(-1) ?? '');
   // "Error: 2 errors occurred:" says nothing; the first "* cause" under it does.
   const cause = at >= 0 && /errors? occurred:?$/.test(line) ? lines[at + 1] : undefined;

@@ -78,7 +78,8 @@ export async function runTask(task: PlanTask, ctx: TaskContext): Promise<TaskRec
       // Housekeeping: an image still in use (by another run's container, say) is left, and said so.
       return done({ status: 'succeeded', retries: attempt, note: `left in place: ${ctx.redact(diagnosis.failure.message)}` });
     }
-    if (task.retry === 'registry' && diagnosis.transient && attempt < ctx.retry.retries) {
+    const retriable = diagnosis.transient && (task.retry === 'registry' || diagnosis.failure.reason === 'storage-race');
+    if (retriable && attempt < ctx.retry.retries) {
       const retryAfterMs = diagnosis.rateLimited ? await ctx.retryAfter?.(argv) : undefined;
       const delay = backoffDelay(ctx.retry, attempt + 1, ctx.random, retryAfterMs);
       ctx.onRetry(attempt + 1, delay, redactFailure(diagnosis.failure, ctx.redact));
@@ -87,7 +88,7 @@ export async function runTask(task: PlanTask, ctx: TaskContext): Promise<TaskRec
       continue;
     }
     const failure = redactFailure(diagnosis.failure, ctx.redact);
-    if (diagnosis.transient && task.retry === 'registry') failure.message += ` (after ${attempt} ${attempt === 1 ? 'retry' : 'retries'})`;
+    if (retriable) failure.message += ` (after ${attempt} ${attempt === 1 ? 'retry' : 'retries'})`;
     return done({ status: 'failed', retries: attempt, failure });
   }
 }

@@ -345,9 +345,13 @@ class Planner {
   /** Per-run images are removed from each host once everything that reads them, and the publish, is done. */
   addCleanups(): void {
     for (const [key, entry] of this.cleanups) {
+      // A dependent built on this host pulls this image by digest, and podman reuses the local
+      // copy of those layers: removing it under that build breaks it ("layer not known").
+      const dependents = new Set(this.model.images.filter((i) => i.dependsOn.includes(entry.image)).map((i) => i.name));
+      const readers = this.tasks.filter((t) => t.kind === 'build' && t.host === entry.host.name && t.image !== null && dependents.has(t.image)).map((t) => t.id);
       this.add({
         id: `cleanup:${key}`, kind: 'cleanup', image: entry.image, platforms: [], host: entry.host.name,
-        dependsOn: [...entry.after, ...(this.publishTasks.get(entry.image) ?? [])],
+        dependsOn: [...entry.after, ...(this.publishTasks.get(entry.image) ?? []), ...readers],
         argv: removeImagesArgs(podmanOn(entry.host), entry.images),
         // Per-run images go even when a test or publish failed: nothing else would remove them.
         always: true,

@@ -18,6 +18,8 @@ describe('diagnoseExit', () => {
     ['Error: creating build container: short-name resolution enforced but cannot prompt without a TTY', 'short-name', false],
     ['Error: committing container: writing blob: no space left on device', 'no-space', false],
     ['Error: building at STEP "RUN exit 3": while running runtime: exit status 3', 'command-failed', false],
+    ['aarch64\ntime="2026-11-23T10:52:09Z" level=error msg="Waiting for container 8a19: getting exit code of container 8a19 from DB: no such exit code"', 'storage-race', true],
+    ['Error: creating build container: locating pulled image "r:5000/base:1" name in containers storage: r:5000/base:1: image not known', 'storage-race', true],
   ] as const)('%s -> %s', (text, reason, transient) => {
     const diagnosis = diagnoseExit(125, text);
     expect(diagnosis.failure.reason).toBe(reason);

@@ -125,6 +125,20 @@ describe('executePlan', () => {
     expect(report.images['second']?.status).toBe('failed');
   });
 
+  it('retries a build that lost its base to a storage race, and only that kind of build failure', async () => {
+    const podman = new FakePodman();
+    let races = 1;
+    podman.fault = (argv) => {
+      if (argv[1] === 'build' && argv.join(' ').includes('first') && races > 0) {
+        races--;
+        return { stderr: 'Error: creating build container: locating pulled image "b:1" name in containers storage: b:1: image not known\n' };
+      }
+      return undefined;
+    };
+    const { report } = await run(planOf(), podman);
+    expect(report.tasks.find((t) => t.id === 'build:first')).toMatchObject({ status: 'succeeded', retries: 1 });
+  });
+
   it('gives up after the retries, saying how many', async () => {
     const podman = new FakePodman();
     podman.fault = (argv) => (argv[0] === 'skopeo' && argv[1] === 'copy' ? { stderr: 'Error: 429 Too Many Requests\n' } : undefined);
