@@ -7,7 +7,7 @@
  * makespan against the DAG's lower bound max(critical path, total work / jobs).
  * Needs root, podman and docker-registry (npm run setup); loopback only.
  *
- *   npx tsx bench/build/run.ts [--json]
+ *   npx tsx bench/build/run.ts [--json] [--keep]   (--keep: leave the logs and reports)
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
@@ -141,7 +141,8 @@ async function main(): Promise<void> {
         ].join('\n'));
       }
     }
-    rmSync(work, { recursive: true, force: true });
+    if (process.argv.includes('--keep')) log(`logs and reports kept in ${work}`);
+    else rmSync(work, { recursive: true, force: true });
   } finally {
     await registry.stop();
     // Everything this run made is named after its registry's port: remove it, then the layers it left.

@@ -134,6 +134,8 @@ images:
     expect(argv(cleanup)).toBe('podman rmi --ignore --no-prune localhost/orchestrate/app:linux-arm64-<run-id>');
     expect(cleanup.dependsOn).toEqual(expect.arrayContaining(['push:app:linux/arm64', 'publish:app@reg:v1']));
     expect(cleanup.always).toBe(true);
+    // A stable second name keeps the image, and so the build cache of its last step, for the next run.
+    expect(argv(task(p, 'build:app:linux/arm64'))).toContain('--tag localhost/orchestrate/app:linux-arm64-<run-id> --tag localhost/orchestrate/app:linux-arm64 ');
   });
 
   it('keeps per-run images until the dependents built on that host are done with their layers', () => {

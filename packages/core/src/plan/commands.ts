@@ -62,9 +62,12 @@ export function buildListArgs(podman: string, input: BuildInput, platforms: read
   return [podman, 'build', '--platform', platforms.join(','), '--manifest', list, '--jobs', String(jobs), ...buildOptions(input), input.context];
 }
 
-/** per-arch: one platform into one local image. */
-export function buildImageArgs(podman: string, input: BuildInput, platform: string, image: Arg): Arg[] {
-  return [podman, 'build', '--platform', platform, '--tag', image, ...buildOptions(input), input.context];
+/**
+ * per-arch: one platform into one local image. `cacheAnchor`, a stable second name, keeps
+ * the image (and so podman's build cache of its last step) after the per-run name is removed.
+ */
+export function buildImageArgs(podman: string, input: BuildInput, platform: string, image: Arg, cacheAnchor?: string): Arg[] {
+  return [podman, 'build', '--platform', platform, '--tag', image, ...(cacheAnchor === undefined ? [] : ['--tag', cacheAnchor]), ...buildOptions(input), input.context];
 }
 
 export function smokeTestArgs(podman: string, platform: string, image: Arg, command: readonly string[]): Arg[] {
@@ -101,7 +104,10 @@ export function copyListArgs(source: Arg, destination: string, options: Registry
   ];
 }
 
-/** --no-prune: untagged parents may be another image's layers (an instance of a list built here). */
+/**
+ * Removes per-run names. An image that also has its cache anchor is only untagged;
+ * --no-prune: untagged parents may be another image's layers (an instance of a list built here).
+ */
 export function removeImagesArgs(podman: string, images: readonly Arg[]): Arg[] {
   return [podman, 'rmi', '--ignore', '--no-prune', ...images];
 }

@@ -272,7 +272,7 @@ class Planner {
       const build = this.add({
         id: `build:${image.name}:${platform}`, kind: 'build', image: image.name, platforms: [platform], host: host.name,
         dependsOn: [...this.loginsOn(host), ...dependencies.after],
-        argv: buildImageArgs(podmanOn(host), { ...input, contexts: dependencies.contexts }, platform, localImage),
+        argv: buildImageArgs(podmanOn(host), { ...input, contexts: dependencies.contexts }, platform, localImage, primary ? localName : undefined),
         placement: reason,
         ...(emulated && { emulated: [platform] }),
         ...(image.pulls.length > 0 && { pulls: image.pulls }),
