@@ -40,7 +40,8 @@ export type DiagnosticCode =
   | 'invalid-ssh-address'
   | 'filter-no-match'
   | 'filter-drops-dependency'
-  | 'secret-not-set';
+  | 'secret-not-set'
+  | 'host-not-supported';
 
 export interface Position {
   /** 1-based line. */

@@ -63,6 +63,15 @@ export async function checkRunInputs(plan: Plan, cwd: string, env: ExecuteOption
       });
     }
   }
+  // The runner for ssh hosts comes with remote build hosts; until then say so, never run their commands here.
+  const remote = [...new Set(plan.tasks.filter((t) => plan.hosts[t.host]?.kind === 'ssh').map((t) => t.host))];
+  for (const host of remote) {
+    diagnostics.push({
+      severity: 'error', code: 'host-not-supported', file: plan.spec,
+      message: `host ${host}: this version builds on the local host only; remote build hosts over ssh are not supported yet`,
+      hint: `build its platforms here under QEMU: remove the host (or its platforms) from the spec, or leave them out with --platform`,
+    });
+  }
   for (const [name, registry] of Object.entries(plan.registries)) {
     if (registry.authfile === undefined || !plan.filters.push) continue;
     const file = path.resolve(specDir, registry.authfile);

@@ -229,6 +229,12 @@ describe('checkRunInputs', () => {
     expect(diagnostics).toEqual([expect.objectContaining({ code: 'secret-not-set', message: expect.stringContaining('REG_PASSWORD is not set') })]);
   });
 
+  it('refuses tasks on an ssh host rather than running them here', async () => {
+    const plan = planOf(SPEC.replace('images:', 'hosts:\n  arm: { ssh: "ci@arm.example.com:22", platforms: [linux/arm64] }\nimages:'));
+    const diagnostics = await checkRunInputs(plan, '/', { REG_PASSWORD: 'x' });
+    expect(diagnostics).toEqual([expect.objectContaining({ code: 'host-not-supported', message: expect.stringContaining('host arm:') })]);
+  });
+
   it('is content with the variable set', async () => {
     expect(await checkRunInputs(planOf(), '/', { REG_PASSWORD: 'x' })).toEqual([]);
   });
