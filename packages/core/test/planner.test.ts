@@ -24,6 +24,12 @@ const REGISTRY = `registries:
     auth: { username: ci, passwordEnv: REG_TOKEN }
 `;
 
+
+/** amd64 and arm64, one registry without auth, these image lines. */
+function twoPlatforms(images: string[]): string {
+  return `version: 1\nplatforms: [linux/amd64, linux/arm64]\nregistries:\n  reg: { url: registry.example.com/team }\nimages:\n${images.map((line) => `  ${line}\n`).join('')}`;
+}
+
 describe('manifest-first', () => {
   const spec = `version: 1
 platforms: [linux/amd64, linux/arm64, linux/s390x]
@@ -138,15 +144,23 @@ images:
     expect(argv(task(p, 'build:app:linux/arm64'))).toContain('--tag localhost/orchestrate/app:linux-arm64-<run-id> --tag localhost/orchestrate/app:linux-arm64 ');
   });
 
+  it('copies an outside base once per host and platform, and pins per-arch builds to the copy', () => {
+    const p = plan(twoPlatforms(['one: { context: one, strategy: per-arch }', 'two: { context: two, strategy: per-arch }', 'three: { context: three }']));
+    const pulls = p.tasks.filter((t) => t.kind === 'pull').map((t) => t.id);
+    expect(pulls).toEqual(['pull:docker.io/library/busybox:1.36@local:linux/amd64', 'pull:docker.io/library/busybox:1.36@local:linux/arm64']);
+    expect(argv(task(p, pulls[1]!))).toBe('skopeo copy --quiet --override-os linux --override-arch arm64 docker://docker.io/library/busybox:1.36 containers-storage:localhost/orchestrate/pulled/docker.io/library/busybox/1.36:linux-arm64');
+    for (const image of ['one', 'two']) {
+      const build = task(p, `build:${image}:linux/arm64`);
+      expect(build.dependsOn).toContain(pulls[1]);
+      expect(argv(build)).toContain('--build-context docker.io/library/busybox:1.36=docker-image://localhost/orchestrate/pulled/docker.io/library/busybox/1.36:linux-arm64');
+      expect(build.pulls).toBeUndefined();
+    }
+    // A multi-platform build pulls for itself: it says what, so builds racing for one name stay apart.
+    expect(task(p, 'build:three').pulls).toEqual(['docker.io/library/busybox:1.36']);
+  });
+
   it('keeps per-run images until the dependents built on that host are done with their layers', () => {
-    const p = plan(`version: 1
-platforms: [linux/amd64, linux/arm64]
-registries:
-  reg: { url: registry.example.com/team }
-images:
-  tools: { context: tools, strategy: per-arch }
-  worker: { context: worker, dependsOn: [tools] }
-`);
+    const p = plan(twoPlatforms(['tools: { context: tools, strategy: per-arch }', 'worker: { context: worker, dependsOn: [tools] }']));
     expect(task(p, 'cleanup:tools@local').dependsOn).toContain('build:worker');
   });
 });

@@ -25,10 +25,11 @@ export function renderPlanText(plan: Plan, c: Colors): string {
   }
 
   const byImage = tasksByImage(plan);
-  const logins = byImage.get(null) ?? [];
-  if (logins.length > 0) {
-    out.push('', c.bold('Logins'));
-    out.push(...renderTasks(logins, c));
+  // Tasks no one image owns: registry logins, and outside base images copied for per-arch builds.
+  const shared = byImage.get(null) ?? [];
+  if (shared.length > 0) {
+    out.push('', c.bold(shared.some((t) => t.kind === 'pull') ? 'Logins and base images' : 'Logins'));
+    out.push(...renderTasks(shared, c));
   }
   for (const [name, image] of Object.entries(plan.images)) {
     const publishes = image.publishes.length > 0 ? ` -> ${image.publishes.join(', ')}` : c.dim(' (not published)');

@@ -59,7 +59,7 @@ export function listrView(write: (text: string) => void, c: Colors): ProgressVie
           const groups = [...tasksByImage(event.plan)].map(([image, tasks]) => {
             for (const task of tasks) rows.set(task.id, { started: false });
             return {
-              title: image === null ? 'registries' : image,
+              title: image === null ? 'registries and base images' : image,
               task: (_ctx: unknown, group: Row) =>
                 group.newListr(
                   tasks.map((task) => ({ title: task.id, task: rowTask(task), rendererOptions: { outputBar: 5, persistentOutput: false } })),

@@ -105,7 +105,7 @@ async function readAuths(file: string): Promise<Record<string, unknown>> {
   return parsed.auths ?? {};
 }
 
-const WEIGHTS: Record<PlanTask['kind'], number> = { build: 10, test: 3, push: 2, stage: 2, assemble: 1, verify: 1, publish: 1, login: 1, reset: 1, cleanup: 1 };
+const WEIGHTS: Record<PlanTask['kind'], number> = { build: 10, test: 3, push: 2, stage: 2, pull: 1, assemble: 1, verify: 1, publish: 1, login: 1, reset: 1, cleanup: 1 };
 
 export async function executePlan(plan: Plan, options: ExecuteOptions): Promise<RunReport> {
   const now = options.now ?? (() => new Date());

@@ -121,6 +121,7 @@ async function checkOutcome(task: PlanTask, stdout: string, ctx: TaskContext): P
       return failure ? { status: 'failed', failure: redactFailure(failure, ctx.redact) } : { status: 'succeeded' };
     }
     case 'login':
+    case 'pull':
     case 'reset':
     case 'build':
     case 'assemble':

@@ -212,7 +212,11 @@ export function inferDependencies(ctx: ResolveContext, images: Image[], registri
         for (const name of [reference.reference, reference.written]) if (!references.includes(name)) references.push(name);
         continue;
       }
-      if (!reference.reference.includes('$') && !image.pulls.includes(reference.reference)) image.pulls.push(reference.reference);
+      if (!reference.reference.includes('$')) {
+        const pull = image.pulls.find((p) => p.reference === reference.reference) ?? { reference: reference.reference, spellings: [] };
+        if (pull.spellings.length === 0) image.pulls.push(pull);
+        for (const name of [reference.reference, reference.written]) if (!pull.spellings.includes(name)) pull.spellings.push(name);
+      }
       if (!isFullyQualified(reference.reference) && !reference.reference.startsWith('$')) {
         ctx.push(
           'warning',

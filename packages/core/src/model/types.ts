@@ -75,8 +75,8 @@ export interface Image {
   dependencyReasons: Record<string, 'dependsOn' | 'FROM' | 'COPY --from'>;
   /** The references this image's Containerfile uses for each dependency, resolved and as written: the build pins them to this run's result. */
   dependencyReferences: Record<string, string[]>;
-  /** Images from outside the spec that the build pulls (FROM, COPY --from), resolved. */
-  pulls: string[];
+  /** Images from outside the spec that the build pulls (FROM, COPY --from): resolved, and every spelling in the file. */
+  pulls: { reference: string; spellings: string[] }[];
   test?: SmokeTest;
 }
 

@@ -70,6 +70,21 @@ export function buildImageArgs(podman: string, input: BuildInput, platform: stri
   return [podman, 'build', '--platform', platform, '--tag', image, ...(cacheAnchor === undefined ? [] : ['--tag', cacheAnchor]), ...buildOptions(input), input.context];
 }
 
+/**
+ * One platform of an outside image into local storage under its own name: no name shared
+ * between platforms, so copies run side by side and builds pinned to them never pull.
+ */
+export function copyToStorageArgs(source: string, platform: string, localName: string, options: RegistryAccess): Arg[] {
+  const [os, arch, variant] = platform.split('/');
+  return [
+    'skopeo', 'copy', '--quiet',
+    ...(options.authfile ? ['--authfile', AUTHFILE] : []),
+    ...(options.tlsVerify ? [] : ['--src-tls-verify=false']),
+    '--override-os', os ?? 'linux', '--override-arch', arch ?? '', ...(variant ? ['--override-variant', variant] : []),
+    `docker://${source}`, `containers-storage:${localName}`,
+  ];
+}
+
 export function smokeTestArgs(podman: string, platform: string, image: Arg, command: readonly string[]): Arg[] {
   return [podman, 'run', '--rm', '--pull=never', '--platform', platform, image, ...command];
 }

@@ -8,6 +8,7 @@ import {
   buildImageArgs,
   buildListArgs,
   copyListArgs,
+  copyToStorageArgs,
   createListArgs,
   inspectRawArgs,
   loginArgs,
@@ -248,7 +249,7 @@ class Planner {
       argv: buildListArgs(podmanOn(host), { ...input, contexts: dependencies.contexts }, image.platforms, list, Math.max(1, Math.min(image.platforms.length, host.jobs))),
       placement: emulated.length === 0 ? `all native ${where}` : `${where}, ${emulated.join(', ')} under QEMU emulation`,
       ...(emulated.length > 0 && { emulated }),
-      ...(image.pulls.length > 0 && { pulls: image.pulls }),
+      ...(image.pulls.length > 0 && { pulls: image.pulls.map((p) => p.reference) }),
     });
     const tests = image.platforms.flatMap((platform) => this.smokeTest(image, platform, host, list, build));
     return { list: { host, ready: build }, usableLocally: true, tests };
@@ -269,13 +270,14 @@ class Planner {
       const localName = `localhost/orchestrate/${image.repository}:${slug}`;
       const localImage = primary ? withRunValue({ ref: 'run-id' }, `${localName}-`) : localName;
       const dependencies = this.dependencyInputs(image, host);
+      const logins = this.loginsOn(host);
+      const pinned = this.pinnedPulls(image, host, platform, logins);
       const build = this.add({
         id: `build:${image.name}:${platform}`, kind: 'build', image: image.name, platforms: [platform], host: host.name,
-        dependsOn: [...this.loginsOn(host), ...dependencies.after],
-        argv: buildImageArgs(podmanOn(host), { ...input, contexts: dependencies.contexts }, platform, localImage, primary ? localName : undefined),
+        dependsOn: [...logins, ...dependencies.after, ...pinned.after],
+        argv: buildImageArgs(podmanOn(host), { ...input, contexts: [...dependencies.contexts, ...pinned.contexts] }, platform, localImage, primary ? localName : undefined),
         placement: reason,
         ...(emulated && { emulated: [platform] }),
-        ...(image.pulls.length > 0 && { pulls: image.pulls }),
       });
       const test = this.smokeTest(image, platform, host, localImage, build);
       tests.push(...test);
@@ -320,6 +322,33 @@ class Planner {
     }
     // A list of registry digests is for pushing, not for building FROM: dependents get the staged digest.
     return { list: { host: this.local, ready: last }, usableLocally: !primary, tests };
+  }
+
+  /**
+   * A per-arch build's outside images, each copied once per host and platform to a name of
+   * its own (`pull` tasks, shared by every build that needs it) and pinned with
+   * --build-context: no two platforms' pulls move one local name under each other.
+   */
+  private pinnedPulls(image: Image, host: Host, platform: string, logins: readonly string[]): { after: string[]; contexts: string[] } {
+    const after: string[] = [];
+    const contexts: string[] = [];
+    for (const { reference, spellings } of image.pulls) {
+      // registry:5000/repo:tag (or @sha256:d) -> localhost/orchestrate/pulled/registry-5000/repo/tag:linux-arm64
+      const path = reference.replace('@', '/').replace(/:(?=[^/]*$)/, '/').replace(/[^a-z0-9._/-]/gi, '-').toLowerCase();
+      const localName = `localhost/orchestrate/pulled/${path}:${platformSlug(platform)}`;
+      const id = `pull:${reference}@${host.name}:${platform}`;
+      if (!this.tasks.some((t) => t.id === id)) {
+        const registry = this.model.registries.find((r) => reference.startsWith(`${r.url}/`));
+        this.add({
+          id, kind: 'pull', image: null, platforms: [platform], host: host.name, dependsOn: [...logins],
+          argv: copyToStorageArgs(reference, platform, localName, { authfile: this.authfile, tlsVerify: registry?.tlsVerify ?? true }),
+          retry: 'registry',
+        });
+      }
+      after.push(id);
+      for (const name of spellings) contexts.push('--build-context', `${name}=docker-image://${localName}`);
+    }
+    return { after, contexts };
   }
 
   private smokeTest(image: Image, platform: string, host: Host, reference: Arg, build: string): string[] {

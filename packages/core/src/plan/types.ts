@@ -9,6 +9,8 @@ export type TaskKind =
   | 'login'
   /** Remove a stale local manifest list before building into it. */
   | 'reset'
+  /** Copy an outside base image, for one platform, to a name of its own on a host (per-arch builds are pinned to it). */
+  | 'pull'
   /** Build: all platforms into a list (manifest-first) or one platform (per-arch). */
   | 'build'
   /** Push one platform's image to a unique staging tag, recording its digest. */
@@ -67,9 +69,10 @@ export interface PlanTask {
     digestsFrom?: Record<string, string>;
   };
   /**
-   * Images from outside the spec this build pulls. Two builds on one host that pull the same
-   * name for different platforms do not run at once: podman keeps one local image per name,
-   * and concurrent pulls of two platforms move the name under each other.
+   * Images from outside the spec this (multi-platform) build pulls itself. Two such builds on
+   * one host do not run at once: podman keeps one local image per name, and concurrent pulls
+   * of two platforms move the name under each other. Per-arch builds are pinned to `pull`
+   * tasks' copies instead.
    */
   pulls?: string[];
   /** Runs once its dependencies have ended, whether or not they succeeded (cleanups). */

@@ -70,6 +70,10 @@ export class FakePodman {
       const raw = this.blobs.get(last.split('@')[1]!);
       return raw === undefined ? { exitCode: 1, stderr: 'manifest unknown' } : { stdout: `${raw}\n` };
     }
+    if (tool === 'skopeo' && verb === 'copy' && last.startsWith('containers-storage:')) {
+      this.images.set(last.slice('containers-storage:'.length), `${option('--override-os')}/${option('--override-arch')}`);
+      return {};
+    }
     if (tool === 'skopeo' && verb === 'copy') {
       this.tags.set(last.replace('docker://', ''), argv.at(-2)!.split('@')[1]!);
       return {};
