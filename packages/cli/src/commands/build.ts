@@ -46,8 +46,9 @@ export async function buildCommand(io: Io, options: BuildCommandOptions): Promis
     kill.abort();
     runner.killAll();
   };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  // SIGHUP too: a closed terminal must not leave the run's authfile behind, nor orphaned podman.
+  const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+  for (const signal of signals) process.on(signal, onSignal);
 
   const view = progressView(io, options.output);
   let report: RunReport;
@@ -65,8 +66,7 @@ export async function buildCommand(io: Io, options: BuildCommandOptions): Promis
       onEvent: (event) => view.onEvent(event),
     });
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    for (const signal of signals) process.off(signal, onSignal);
     await view.close();
   }
   if (options.report !== undefined) {

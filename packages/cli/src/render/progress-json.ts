@@ -2,7 +2,7 @@
  * `--output json`: one JSON object per line per event, for machines. The last line is
  * the run's report. Task events name the task by id; the plan came first in run-start.
  */
-import type { RunEvent } from '@multiarch/core';
+import { unreachable, type RunEvent } from '@multiarch/core';
 import type { ProgressView } from './progress.js';
 
 export function jsonView(write: (text: string) => void, now: () => Date = () => new Date()): ProgressView {
@@ -28,6 +28,8 @@ export function jsonView(write: (text: string) => void, now: () => Date = () => 
         case 'run-end':
           emit({ type: event.type, report: event.report });
           break;
+        default:
+          unreachable(event);
       }
     },
     close: async () => {},

@@ -2,7 +2,7 @@
  * Plain lines for logs (CI, pipes): every line stamped with the time, no spinners, no
  * escape codes unless colors are asked for. Podman's own output follows its task's id.
  */
-import type { RunEvent } from '@multiarch/core';
+import { unreachable, type RunEvent } from '@multiarch/core';
 import type { Colors } from 'picocolors/types.js';
 import { failureLines, seconds, summaryLine, type ProgressView } from './progress.js';
 
@@ -40,6 +40,8 @@ export function linesView(write: (text: string) => void, c: Colors, now: () => D
           for (const text of failureLines(event.report, c)) line(text);
           line(summaryLine(event.report, c));
           break;
+        default:
+          unreachable(event);
       }
     },
     close: async () => {},

@@ -4,7 +4,7 @@
  * scheduler decides what runs; listr2 only draws it, so each row waits for its task's
  * events instead of running anything.
  */
-import type { PlanTask, RunEvent, TaskReport } from '@multiarch/core';
+import { unreachable, type PlanTask, type RunEvent, type TaskReport } from '@multiarch/core';
 import { Listr, type ListrTaskWrapper, type ListrDefaultRenderer, type ListrSimpleRenderer } from 'listr2';
 import type { Colors } from 'picocolors/types.js';
 import { tasksByImage } from './group.js';
@@ -104,6 +104,8 @@ export function listrView(write: (text: string) => void, c: Colors): ProgressVie
         case 'run-end':
           summary = [...failureLines(event.report, c), summaryLine(event.report, c)];
           break;
+        default:
+          unreachable(event);
       }
     },
     async close(): Promise<void> {

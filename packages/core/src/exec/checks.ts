@@ -45,6 +45,10 @@ export function checkPushedList(raw: string, expected: ListExpectation): TaskFai
     return fail('the registry returned something that is not JSON for the pushed list');
   }
   const present = new Map(entries.map((entry) => [platformOf(entry), entry.digest]));
+  // A list built into a name that held another list can carry stale or doubled entries.
+  if (present.size < entries.length) return fail(`the pushed list holds a platform twice (${entries.map(platformOf).join(', ')})`, 'another run built into the same local list at the same time, or its reset failed: rerun');
+  const extra = [...present.keys()].filter((platform) => !expected.platforms.some((p) => platform === p || platform.startsWith(`${p}/`)));
+  if (extra.length > 0) return fail(`the pushed list holds ${extra.join(', ')}, which this run did not build`, 'a stale local list was pushed: rerun; if it repeats, remove the list with `podman rmi`');
   const missing = expected.platforms.filter((platform) => !matchingEntry(present, platform));
   if (missing.length > 0) {
     return fail(`the pushed list lacks ${missing.join(', ')} (it holds ${[...present.keys()].join(', ') || 'nothing'})`, 'a platform was dropped between build and push: rerun; if it repeats, check `podman manifest inspect` of the local list');

@@ -46,7 +46,7 @@ export interface TaskFailure {
 
 export interface Diagnosis {
   failure: TaskFailure;
-  /** Worth retrying (registry operations only): the registry may answer next time. */
+  /** Worth retrying: the registry may answer next time, or podman's storage race may not recur. Builds retry only the latter. */
   transient: boolean;
   /** 429: the registry asked to slow down. */
   rateLimited: boolean;
@@ -74,13 +74,13 @@ const RULES: readonly Rule[] = [
   },
   {
     reason: 'storage-race',
-    pattern: /locating pulled image .* image not known|getting top layer info: layer not known|getting exit code of container \w+ from DB: no such exit code/i,
+    pattern: /locating pulled image .* image not known|getting top layer info: layer not known|getting exit code of container \w+ from DB: no such exit code|locating item named "manifest-sha256:[0-9a-f]+" for image/i,
     transient: true,
     hint: () => 'podman 4.3 lost track of an image or container under concurrent use (two platforms pulling one name, or `run --rm` racing its own cleanup); it was retried',
   },
   {
     reason: 'registry-auth',
-    pattern: /\b(unauthorized|authentication required|invalid username\/password|incorrect username or password|requested access to the resource is denied|denied:|401 Unauthorized|403 Forbidden|StatusCode: 40[13])\b/i,
+    pattern: /\b(?:unauthorized|authentication required|invalid username\/password|incorrect username or password|requested access to the resource is denied|401 Unauthorized|403 Forbidden|StatusCode: 40[13])\b|\bdenied: /i,
     hint: () => 'check the username and the password variable the registry\'s `auth:` names, and that this account may push to the repository',
   },
   {
@@ -107,7 +107,7 @@ const RULES: readonly Rule[] = [
     reason: 'registry-unavailable',
     pattern: /\b50[0-4]\b|internal server error|bad gateway|service unavailable|gateway time-?out|connection reset|connection refused|broken pipe|i\/o timeout|TLS handshake timeout|unexpected EOF|: EOF\b|server closed idle connection|no route to host/i,
     transient: true,
-    hint: () => 'the registry did not answer properly: check that it is up and reachable from this host; it was retried with backoff',
+    hint: () => 'the registry did not answer properly: check that it is up and reachable from this host (registry operations are retried with backoff first)',
   },
   {
     reason: 'registry-unavailable',

@@ -5,7 +5,7 @@
  */
 import { constants } from 'node:os';
 import { execa } from 'execa';
-import { descendants, signalProcess } from './process-tree.js';
+import { descendants, signalProcess, startTime } from './process-tree.js';
 import type { Invocation, ProcessOutcome, RunOptions, Runner } from './runner.js';
 
 /** How long a terminated command gets to clean up before SIGKILL. */
@@ -15,7 +15,7 @@ const TREE_POLL_MS = 200;
 
 export class LocalRunner implements Runner {
   /** Running commands: leader pid -> descendants seen since it was told to stop. */
-  private readonly groups = new Map<number, Set<number>>();
+  private readonly groups = new Map<number, Map<number, string | undefined>>();
 
   constructor(private readonly graceMs = TERMINATE_GRACE_MS) {}
 
@@ -35,8 +35,9 @@ export class LocalRunner implements Runner {
       ...(invocation.stdin === undefined ? { stdin: 'ignore' as const } : { input: invocation.stdin }),
       stdout: ['pipe', lineTap('stdout')],
       stderr: ['pipe', lineTap('stderr')],
-      // Podman prompts are not for us: nothing reads a terminal here.
-      env: { LC_ALL: 'C' },
+      // LC_ALL=C: the failure rules read podman's messages in English.
+      extendEnv: false,
+      env: { ...withoutSecrets(process.env, invocation.hideEnv ?? []), LC_ALL: 'C' },
     });
     const pid = subprocess.pid;
     let terminated = false;
@@ -44,16 +45,16 @@ export class LocalRunner implements Runner {
     let pollTimer: NodeJS.Timeout | undefined;
     // Everything ever seen under the command after it was told to stop: killed at the end,
     // even what was reparented to init when podman exited (a RUN step's process).
-    const seen = new Set<number>();
+    const seen = new Map<number, string | undefined>();
     const look = (): void => {
-      if (pid !== undefined) for (const child of descendants(pid)) seen.add(child);
+      if (pid !== undefined) for (const child of descendants(pid)) if (!seen.has(child)) seen.set(child, startTime(child));
     };
     const terminate = (): void => {
       if (pid === undefined || terminated) return;
       terminated = true;
       look();
       signalGroup(pid, 'SIGTERM');
-      for (const child of seen) signalProcess(child, 'SIGTERM');
+      for (const [child, started] of seen) signalProcess(child, 'SIGTERM', started);
       pollTimer = setInterval(look, TREE_POLL_MS);
       killTimer = setTimeout(() => this.kill(pid, seen), this.graceMs);
       killTimer.unref();
@@ -85,9 +86,9 @@ export class LocalRunner implements Runner {
     }
   }
 
-  private kill(pid: number, seen: ReadonlySet<number>): void {
+  private kill(pid: number, seen: ReadonlyMap<number, string | undefined>): void {
     signalGroup(pid, 'SIGKILL');
-    for (const child of seen) signalProcess(child, 'SIGKILL');
+    for (const [child, started] of seen) signalProcess(child, 'SIGKILL', started);
   }
 
   killAll(): void {
@@ -104,4 +105,10 @@ function signalGroup(pid: number, signal: NodeJS.Signals): void {
   } catch {
     // The group is gone already.
   }
+}
+
+function withoutSecrets(env: NodeJS.ProcessEnv, hidden: readonly string[]): NodeJS.ProcessEnv {
+  const copy = { ...env };
+  for (const name of hidden) delete copy[name];
+  return copy;
 }

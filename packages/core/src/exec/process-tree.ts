@@ -37,7 +37,19 @@ export function descendants(root: number): number[] {
   return found;
 }
 
-export function signalProcess(pid: number, signal: NodeJS.Signals): void {
+/** When a process started (clock ticks since boot): with its pid, it names one process, even after pids wrap. */
+export function startTime(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
+  }
+}
+
+/** Signals the process only if it is still the one seen (same start time): a reused pid is left alone. */
+export function signalProcess(pid: number, signal: NodeJS.Signals, started?: string): void {
+  if (started !== undefined && startTime(pid) !== started) return;
   try {
     process.kill(pid, signal);
   } catch {

@@ -66,8 +66,13 @@ export function imageOutcome(plan: Plan, name: string, tasks: ReadonlyMap<string
     published: published.map((t) => references[publishes.indexOf(t)] ?? t.id),
     ...(published[0]?.digest !== undefined && { digest: published[0].digest }),
   });
-  if (own.some((t) => t.status === 'failed')) return result('failed');
-  if (own.some((t) => t.status === 'interrupted' || t.failure?.reason === 'interrupted')) return result('interrupted');
+  // A failed login or base-image pull belongs to no image, but the images that needed it failed with it.
+  const sharedFailed = plan.tasks
+    .filter((t) => t.image === name)
+    .flatMap((t) => t.dependsOn)
+    .some((id) => plan.tasks.find((t) => t.id === id)?.image === null && tasks.get(id)?.status === 'failed');
+  if (sharedFailed || own.some((t) => t.status === 'failed')) return result('failed');
+  if (own.some((t) => t.kind !== 'cleanup' && (t.status === 'interrupted' || t.failure?.reason === 'interrupted'))) return result('interrupted');
   if (own.some((t) => t.status === 'skipped' && t.kind !== 'cleanup')) return result('skipped');
   return result(publishes.length > 0 ? 'published' : 'built');
 }

@@ -15,7 +15,7 @@ import type { Runner } from './runner.js';
 import { criticalPathPriority, schedule, type SchedulableTask } from './scheduler.js';
 import { redactor } from './secrets.js';
 import { runTask, type TaskContext } from './task.js';
-import { fileNameOf, newRunId, resolveArgv, type RunValues } from './values.js';
+import { newRunId, resolveArgv, type RunValues } from './values.js';
 
 export type RunEvent =
   | { type: 'run-start'; runId: string; plan: Plan }
@@ -113,7 +113,8 @@ export async function executePlan(plan: Plan, options: ExecuteOptions): Promise<
   const startedAt = now();
   const runId = newRunId(startedAt, random);
   const specDir = path.resolve(options.cwd, plan.cwd);
-  const redact = redactor(plan.tasks.flatMap((t) => (t.stdin ? [options.env[t.stdin.env] ?? ''] : [])));
+  const secretEnv = [...new Set(plan.tasks.flatMap((t) => (t.stdin ? [t.stdin.env] : [])))];
+  const redact = redactor(secretEnv.map((name) => options.env[name] ?? ''));
   const jobs = options.jobs ?? defaultJobs(plan);
 
   // Private to this run: only we can read the authfile podman login writes into.
@@ -133,7 +134,8 @@ export async function executePlan(plan: Plan, options: ExecuteOptions): Promise<
     const values: RunValues & { digests: Map<string, string> } = {
       runId,
       authfile,
-      digestFile: (id) => path.join(runDir, `${index.get(id) ?? 'x'}-${fileNameOf(id)}.digest`),
+      // By index: task ids can be longer than a file name may be.
+      digestFile: (id) => path.join(runDir, `${index.get(id) ?? 'unknown'}.digest`),
       digests: new Map(),
     };
     options.onEvent({ type: 'run-start', runId, plan });
@@ -153,6 +155,7 @@ export async function executePlan(plan: Plan, options: ExecuteOptions): Promise<
         values,
         cwd: specDir,
         env: options.env,
+        secretEnv,
         redact,
         retry: options.retry ?? DEFAULT_RETRY,
         random,
@@ -185,9 +188,10 @@ export async function executePlan(plan: Plan, options: ExecuteOptions): Promise<
       return result;
     };
 
+    // Tags move whole or not at all: once one of an image's publishes started, the rest follow, unless killed.
     const publishing = (task: PlanTask, started: ReadonlySet<string>): boolean =>
-      task.kind === 'publish' && plan.tasks.some((t) => t.kind === 'publish' && t.image === task.image && started.has(t.id));
-    const { peak } = await schedule(plan.tasks, execute, {
+      !options.kill.aborted && task.kind === 'publish' && plan.tasks.some((t) => t.kind === 'publish' && t.image === task.image && started.has(t.id));
+    const { peak, ends } = await schedule(plan.tasks, execute, {
       jobs,
       hostJobs: (host) => plan.hosts[host]?.jobs ?? 1,
       loadsHost,
@@ -196,10 +200,15 @@ export async function executePlan(plan: Plan, options: ExecuteOptions): Promise<
       conflicts: pullRace,
       priority: criticalPathPriority(plan.tasks, (t: SchedulableTask) => WEIGHTS[t.kind]),
       interrupt: options.interrupt,
-      finishOnInterrupt: publishing,
+      finishOnceBegun: publishing,
       onSkip: (task, end) => record(task, { ...base(task), status: end.status, ...(end.failure && { failure: end.failure }) }),
     });
 
+    // A task the scheduler ended without our report (it threw): its end is the truth.
+    for (const task of plan.tasks) {
+      const end = ends.get(task.id);
+      if (end && !reports.has(task.id)) record(task, { ...base(task), status: end.status, ...(end.failure && { failure: end.failure }) });
+    }
     const endedAt = now();
     const tasks = plan.tasks.map((t) => reports.get(t.id) ?? base(t));
     const report: RunReport = {

@@ -10,6 +10,8 @@ export interface Invocation {
   cwd: string;
   /** Written to stdin, then closed: a registry password for `login --password-stdin`. */
   stdin?: string;
+  /** Variables of this process's environment the command must not inherit (the ones holding secrets). */
+  hideEnv?: readonly string[];
 }
 
 export interface ProcessOutcome {

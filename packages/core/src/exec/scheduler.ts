@@ -31,10 +31,10 @@ export interface ScheduleOptions<T extends SchedulableTask> {
   conflicts?: (a: T, b: T) => boolean;
   /** Higher first among tasks ready at the same time. */
   priority?: ReadonlyMap<string, number>;
-  /** Ctrl-C: start nothing new, except what `finishOnInterrupt` allows. */
+  /** Ctrl-C: start nothing new, except what `finishOnceBegun` allows. */
   interrupt: AbortSignal;
-  /** A task that must still start after an interrupt (the rest of an image's publish, once begun). */
-  finishOnInterrupt?: (task: T, started: ReadonlySet<string>) => boolean;
+  /** A task that must still start after an interrupt or a failure: the rest of an image's publish, once begun. */
+  finishOnceBegun?: (task: T, started: ReadonlySet<string>) => boolean;
   onSkip?: (task: T, end: TaskEnd) => void;
 }
 
@@ -70,7 +70,8 @@ export async function schedule<T extends SchedulableTask>(
     let changed = false;
     for (const task of order) {
       if (ends.has(task.id) || started.has(task.id)) continue;
-      const interrupted = options.interrupt.aborted && !(options.finishOnInterrupt?.(task, started) ?? false);
+      const mustFinish = options.finishOnceBegun?.(task, started) ?? false;
+      const interrupted = options.interrupt.aborted && !mustFinish;
       if (interrupted) {
         skip(task, { status: 'skipped', failure: { reason: 'interrupted', message: 'not started: the run was interrupted' } });
         changed = true;
@@ -82,7 +83,7 @@ export async function schedule<T extends SchedulableTask>(
         changed = true;
         continue;
       }
-      if (stopped && !task.always) {
+      if (stopped && !task.always && !mustFinish) {
         skip(task, { status: 'skipped', failure: { reason: 'run-stopped', message: 'not started: another task failed (use --keep-going to go on)' } });
         changed = true;
         continue;

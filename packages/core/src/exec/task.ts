@@ -19,6 +19,8 @@ export interface TaskContext {
   /** Where argv runs: the spec's directory. */
   cwd: string;
   env: Readonly<Record<string, string | undefined>>;
+  /** Environment variables holding secrets: not passed on to the commands. */
+  secretEnv: readonly string[];
   redact: Redact;
   retry: RetryPolicy;
   random: () => number;
@@ -55,20 +57,25 @@ export async function runTask(task: PlanTask, ctx: TaskContext): Promise<TaskRec
 
   let processMs = 0;
   const done = (record: Omit<TaskRecord, 'processMs'>): TaskRecord => ({ ...record, processMs: Math.round(processMs) });
+  const interrupted = (attempt: number): TaskRecord =>
+    done({ status: 'interrupted', retries: attempt, failure: { reason: 'interrupted', message: 'stopped by an interrupt' } });
   for (let attempt = 0; ; attempt++) {
+    if (ctx.signal.aborted) return interrupted(attempt);
     const spawned = performance.now();
     const outcome = await ctx.runner.run(
-      { argv, cwd: ctx.cwd, ...(stdin !== undefined && { stdin }) },
+      { argv, cwd: ctx.cwd, ...(stdin !== undefined && { stdin }), hideEnv: ctx.secretEnv },
       { signal: ctx.signal, onLine: (line, stream) => ctx.onLine(ctx.redact(line), stream) },
     );
     processMs += performance.now() - spawned;
-    if (outcome.terminated || ctx.signal.aborted) {
-      return done({ status: 'interrupted', retries: attempt, failure: { reason: 'interrupted', message: 'stopped by an interrupt' } });
-    }
+    // Masked before anything reads them: a cut made later (a message's length) must not split a secret.
+    const stdout = ctx.redact(outcome.stdout);
+    const stderr = ctx.redact(outcome.stderr);
+    // A command that finished its work counts, even if Ctrl-C came meanwhile: its tag did move.
+    if (outcome.exitCode === 0 && !outcome.spawnError && !outcome.terminated) return done({ ...(await checkOutcome(task, stdout, ctx)), retries: attempt });
+    if (outcome.terminated || ctx.signal.aborted) return interrupted(attempt);
     if (outcome.spawnError) return done({ status: 'failed', retries: attempt, failure: redactFailure(diagnoseSpawn(argv[0] ?? '', outcome.spawnError), ctx.redact) });
-    if (outcome.exitCode === 0) return done({ ...(await checkOutcome(task, outcome.stdout, ctx)), retries: attempt });
 
-    const errorOutput = `${outcome.stderr}\n${lastLines(outcome.stdout, 20)}`;
+    const errorOutput = `${stderr}\n${lastLines(stdout, 20)}`;
     const diagnosis = diagnoseExit(outcome.exitCode, errorOutput);
     if (task.kind === 'reset' && /not known|no such image/i.test(errorOutput)) {
       // rmi --ignore still fails when the name's repository exists under another tag.
@@ -84,7 +91,6 @@ export async function runTask(task: PlanTask, ctx: TaskContext): Promise<TaskRec
       const delay = backoffDelay(ctx.retry, attempt + 1, ctx.random, retryAfterMs);
       ctx.onRetry(attempt + 1, delay, redactFailure(diagnosis.failure, ctx.redact));
       await sleep(delay, ctx.signal);
-      if (ctx.signal.aborted) return done({ status: 'interrupted', retries: attempt, failure: { reason: 'interrupted', message: 'stopped by an interrupt while waiting to retry' } });
       continue;
     }
     const failure = redactFailure(diagnosis.failure, ctx.redact);

@@ -52,8 +52,3 @@ export function newRunId(now: Date, random: () => number): string {
   const suffix = Array.from({ length: 6 }, () => Math.floor(random() * 36).toString(36)).join('');
   return `${stamp}-${suffix}`.toLowerCase();
 }
-
-/** A task id as a file name: `push:api:linux/arm64` -> `push_api_linux_arm64`. */
-export function fileNameOf(taskId: string): string {
-  return taskId.replace(/[^A-Za-z0-9._-]/g, '_');
-}

@@ -58,7 +58,7 @@ export interface PlanTask {
   placement?: string;
   /** Platforms this task builds under QEMU emulation. */
   emulated?: string[];
-  /** Registry operations are retried with backoff; builds never are. */
+  /** Registry operations are retried with backoff; builds and tests only when podman lost an image to a storage race, never for what they ran. */
   retry: 'registry' | 'never';
   /** What a verify or test task checks. */
   expect?: {

@@ -9,6 +9,7 @@ import { newRunId } from '../../src/exec/values.js';
 describe('diagnoseExit', () => {
   it.each([
     ['Error: logging in to "localhost:5000": invalid username/password', 'registry-auth', false],
+    ['Error: writing manifest: denied: access forbidden', 'registry-auth', false],
     ['Error: trying to reuse blob ... received unexpected HTTP status: 500 Internal Server Error', 'registry-unavailable', true],
     ['Error: reading manifest: StatusCode: 429, "toomanyrequests"', 'registry-unavailable', true],
     ['Error: pinging container registry localhost:5000: Get "https://localhost:5000/v2/": dial tcp 127.0.0.1:5000: connect: connection refused', 'registry-unavailable', true],
@@ -19,6 +20,7 @@ describe('diagnoseExit', () => {
     ['Error: committing container: writing blob: no space left on device', 'no-space', false],
     ['Error: building at STEP "RUN exit 3": while running runtime: exit status 3', 'command-failed', false],
     ['aarch64\ntime="2026-11-23T10:52:09Z" level=error msg="Waiting for container 8a19: getting exit code of container 8a19 from DB: no such exit code"', 'storage-race', true],
+    ['Error: creating build container: checking platform of image r/tools@sha256:36a7: inspecting image: fetching target platform image selected from image index: reading manifest for image instance "sha256:286c": locating item named "manifest-sha256:286c" for image with ID "8e7a"', 'storage-race', true],
     ['Error: creating build container: locating pulled image "r:5000/base:1" name in containers storage: r:5000/base:1: image not known', 'storage-race', true],
   ] as const)('%s -> %s', (text, reason, transient) => {
     const diagnosis = diagnoseExit(125, text);
@@ -69,10 +71,20 @@ describe('checkPushedList', () => {
   it('accepts the list that was staged, with every platform and pushed digest', () => {
     expect(checkPushedList(`${raw}\n`, { listDigest: digest, platforms: ['linux/amd64', 'linux/arm64'], digests: new Map([['linux/amd64', 'sha256:aa']]) })).toBeUndefined();
   });
+  it('refuses a list with a platform twice, or one this run did not build', () => {
+    const doubled = JSON.stringify({ manifests: [
+      { digest: 'sha256:aa', platform: { os: 'linux', architecture: 'amd64' } },
+      { digest: 'sha256:ab', platform: { os: 'linux', architecture: 'amd64' } },
+    ] });
+    const hash = (text: string) => `sha256:${createHash('sha256').update(text).digest('hex')}`;
+    expect(checkPushedList(doubled, { listDigest: hash(doubled), platforms: ['linux/amd64'], digests: new Map() })?.message).toContain('holds a platform twice');
+    expect(checkPushedList(raw, { listDigest: digest, platforms: ['linux/amd64'], digests: new Map() })?.message).toContain('holds linux/arm64/v8, which this run did not build');
+  });
+
   it('refuses a list with other bytes, a missing platform, or another digest', () => {
     expect(checkPushedList(raw, { listDigest: 'sha256:00', platforms: [], digests: new Map() })?.message).toContain('digest is not');
-    expect(checkPushedList(raw, { listDigest: digest, platforms: ['linux/s390x'], digests: new Map() })?.message).toContain('lacks linux/s390x');
-    expect(checkPushedList(raw, { listDigest: digest, platforms: [], digests: new Map([['linux/arm64', 'sha256:cc']]) })?.message).toContain('this run pushed sha256:cc');
+    expect(checkPushedList(raw, { listDigest: digest, platforms: ['linux/amd64', 'linux/arm64', 'linux/s390x'], digests: new Map() })?.message).toContain('lacks linux/s390x');
+    expect(checkPushedList(raw, { listDigest: digest, platforms: ['linux/amd64', 'linux/arm64'], digests: new Map([['linux/arm64', 'sha256:cc']]) })?.message).toContain('this run pushed sha256:cc');
   });
   it('matches a smoke test output by regular expression', () => {
     expect(checkTestOutput('aarch64\n', 'aarch64')).toBeUndefined();

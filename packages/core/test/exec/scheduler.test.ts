@@ -111,9 +111,22 @@ describe('schedule', () => {
       return { status: 'succeeded' };
     };
     const tasks = [task('p1', [], { kind: 'publish' }), task('p2', [], { kind: 'publish' }), task('x')];
-    const { ends } = await schedule(tasks, execute, { jobs: 1, hostJobs: () => 1, keepGoing: false, interrupt: interrupt.signal, finishOnInterrupt: (t, started) => t.kind === 'publish' && started.has('p1') });
+    const { ends } = await schedule(tasks, execute, { jobs: 1, hostJobs: () => 1, keepGoing: false, interrupt: interrupt.signal, finishOnceBegun: (t, started) => t.kind === 'publish' && started.has('p1') });
     expect(order).toEqual(['p1', 'p2']);
     expect(ends.get('x')?.failure?.reason).toBe('interrupted');
+  });
+
+  it('finishes a begun publish after another task failed, without --keep-going', async () => {
+    const order: string[] = [];
+    const execute = async (t: SchedulableTask): Promise<TaskEnd> => {
+      order.push(t.id);
+      await tick(t.id === 'p1' ? 5 : 1);
+      return t.id === 'bad' ? { status: 'failed', failure: { reason: 'command-failed', message: 'boom' } } : { status: 'succeeded' };
+    };
+    const tasks = [task('p1', [], { kind: 'publish' }), task('bad'), task('p2', [], { kind: 'publish' }), task('other')];
+    const { ends } = await schedule(tasks, execute, { jobs: 2, hostJobs: () => 2, keepGoing: false, interrupt: never, finishOnceBegun: (t, started) => t.kind === 'publish' && started.has('p1') });
+    expect(ends.get('p2')?.status).toBe('succeeded');
+    expect(ends.get('other')?.failure?.reason).toBe('run-stopped');
   });
 
   it('starts the longest chain first', async () => {

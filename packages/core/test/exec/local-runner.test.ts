@@ -1,0 +1,44 @@
+import { describe, expect, it } from 'vitest';
+import { LocalRunner } from '../../src/exec/local-runner.js';
+
+const quiet = { onLine: () => {} };
+
+// Real processes (sh), no podman: what the runner itself promises.
+describe('LocalRunner', () => {
+  it('keeps variables that hold secrets from the command, and passes the rest', async () => {
+    process.env['ORCHESTRATE_TEST_SECRET'] = 'hunter2';
+    process.env['ORCHESTRATE_TEST_PLAIN'] = 'visible';
+    const outcome = await new LocalRunner().run(
+      { argv: ['sh', '-c', 'echo "${ORCHESTRATE_TEST_SECRET:-unset} ${ORCHESTRATE_TEST_PLAIN:-unset} $LC_ALL"'], cwd: '/', hideEnv: ['ORCHESTRATE_TEST_SECRET'] },
+      { ...quiet, signal: new AbortController().signal },
+    );
+    expect(outcome.stdout.trim()).toBe('unset visible C');
+  });
+
+  it('writes stdin and streams output by line', async () => {
+    const lines: string[] = [];
+    const outcome = await new LocalRunner().run({ argv: ['sh', '-c', 'cat; echo done >&2; exit 3'], cwd: '/', stdin: 'one\ntwo\n' }, { onLine: (line) => lines.push(line), signal: new AbortController().signal });
+    expect(outcome.exitCode).toBe(3);
+    expect(lines).toEqual(['one', 'two', 'done']);
+  });
+
+  it('on abort, kills what the command started in another session too', async () => {
+    const abort = new AbortController();
+    const marker = `sleep 60.${process.pid}`;
+    // setsid: the child leaves the process group, as a RUN step's process does under podman.
+    const running = new LocalRunner(500).run({ argv: ['sh', '-c', `setsid ${marker} & wait`], cwd: '/' }, { ...quiet, signal: abort.signal });
+    await new Promise((r) => setTimeout(r, 300));
+    abort.abort();
+    const outcome = await running;
+    expect(outcome.terminated).toBe(true);
+    await new Promise((r) => setTimeout(r, 200));
+    const { execFileSync } = await import('node:child_process');
+    const left = execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' }).split('\n').filter((l) => l.startsWith(marker));
+    expect(left).toEqual([]);
+  });
+
+  it('says when a command is not installed', async () => {
+    const outcome = await new LocalRunner().run({ argv: ['orchestrate-no-such-command'], cwd: '/' }, { ...quiet, signal: new AbortController().signal });
+    expect(outcome.spawnError).toBeDefined();
+  });
+});
