@@ -3,7 +3,7 @@
  * on loopback, multi-arch base images made offline, QEMU for the foreign platforms.
  * Under CI=true this suite runs or fails; it never skips.
  */
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,7 +12,7 @@ import { pushBaseImages } from './fixture/base-images.js';
 import { startFaultProxy, type FaultProxy } from './fixture/fault-proxy.js';
 import { run, startRegistry, type Registry } from './fixture/registry.js';
 import { REPO } from '../paths.js';
-import { checkerAuthfile, copyExample, e2eUnavailable, inspectList, orchestrateBuild, processesMatching, readJson, scratch, startCli } from './harness.js';
+import { checkerAuthfile, copyExample, e2eUnavailable, inspectList, orchestrateBuild, processesMatching, readJson, removeScratch, scratch, startCli } from './harness.js';
 
 const unavailable = e2eUnavailable();
 const mustRun = process.env['CI'] === 'true';
@@ -35,7 +35,7 @@ describe.skipIf(unavailable !== undefined && !mustRun)('orchestrate build, end t
 
   afterAll(async () => {
     await registry?.stop();
-    if (work) rmSync(work, { recursive: true, force: true });
+    removeScratch();
   });
 
   const helloEnv = (overrides: Record<string, string> = {}): Record<string, string> => ({

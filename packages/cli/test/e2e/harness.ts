@@ -84,8 +84,17 @@ export function copyExample(name: string, dir: string): string {
   return target;
 }
 
+const scratchDirs: string[] = [];
+
+/** A directory for one test; removeScratch() removes them all. */
 export function scratch(prefix: string): string {
-  return mkdtempSync(path.join(tmpdir(), `orchestrate-e2e-${prefix}-`));
+  const dir = mkdtempSync(path.join(tmpdir(), `orchestrate-e2e-${prefix}-`));
+  scratchDirs.push(dir);
+  return dir;
+}
+
+export function removeScratch(): void {
+  for (const dir of scratchDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 }
 
 /** An authfile for the checks the tests make themselves (the run's own is gone by then). */
