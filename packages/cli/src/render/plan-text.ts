@@ -13,7 +13,7 @@ export function renderPlanText(plan: Plan, c: Colors): string {
   for (const [name, host] of Object.entries(plan.hosts)) {
     const where = host.kind === 'local' ? 'this machine' : (host.address ?? `podman connection ${host.connection}`);
     const extra = host.kind === 'local' ? (host.emulate ? ', emulates other platforms with QEMU' : ', no emulation') : host.fallback === 'emulate' ? ', falls back to emulation here' : '';
-    out.push(`  ${name}  ${where}; builds ${host.platforms.join(', ')} natively; at most ${host.jobs} task${host.jobs === 1 ? '' : 's'} at once${extra}`);
+    out.push(`  ${name}  ${where}; builds ${host.platforms.join(', ')} natively; at most ${host.jobs} build${host.jobs === 1 ? '' : 's'} or smoke test${host.jobs === 1 ? '' : 's'} at once${extra}`);
   }
   const registries = Object.entries(plan.registries);
   if (registries.length > 0) {
