@@ -99,12 +99,9 @@ export class LocalRunner implements Runner {
   }
 }
 
+/** The whole process group a detached command leads. */
 function signalGroup(pid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(-pid, signal);
-  } catch {
-    // The group is gone already.
-  }
+  signalProcess(-pid, signal);
 }
 
 function withoutSecrets(env: NodeJS.ProcessEnv, hidden: readonly string[]): NodeJS.ProcessEnv {

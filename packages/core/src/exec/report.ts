@@ -56,8 +56,20 @@ export interface RunReport {
   tasks: TaskReport[];
 }
 
-export function imageOutcome(plan: Plan, name: string, tasks: ReadonlyMap<string, TaskReport>): ImageReport {
-  const own = plan.tasks.filter((t) => t.image === name).map((t) => tasks.get(t.id)).filter((t): t is TaskReport => t !== undefined);
+/** Each image's outcome, from its own tasks and the shared ones (logins, pulls) it waited for. */
+export function imageOutcomes(plan: Plan, tasks: ReadonlyMap<string, TaskReport>): Record<string, ImageReport> {
+  const byImage = new Map<string, PlanTask[]>();
+  const shared = new Set<string>();
+  for (const task of plan.tasks) {
+    if (task.image === null) shared.add(task.id);
+    else if (byImage.has(task.image)) byImage.get(task.image)!.push(task);
+    else byImage.set(task.image, [task]);
+  }
+  return Object.fromEntries(Object.keys(plan.images).map((name) => [name, imageOutcome(plan, name, byImage.get(name) ?? [], shared, tasks)]));
+}
+
+function imageOutcome(plan: Plan, name: string, planned: readonly PlanTask[], shared: ReadonlySet<string>, tasks: ReadonlyMap<string, TaskReport>): ImageReport {
+  const own = planned.map((t) => tasks.get(t.id)).filter((t): t is TaskReport => t !== undefined);
   const publishes = own.filter((t) => t.kind === 'publish');
   const published = publishes.filter((t) => t.status === 'succeeded');
   const references = plan.images[name]?.publishes ?? [];
@@ -67,10 +79,7 @@ export function imageOutcome(plan: Plan, name: string, tasks: ReadonlyMap<string
     ...(published[0]?.digest !== undefined && { digest: published[0].digest }),
   });
   // A failed login or base-image pull belongs to no image, but the images that needed it failed with it.
-  const sharedFailed = plan.tasks
-    .filter((t) => t.image === name)
-    .flatMap((t) => t.dependsOn)
-    .some((id) => plan.tasks.find((t) => t.id === id)?.image === null && tasks.get(id)?.status === 'failed');
+  const sharedFailed = planned.some((t) => t.dependsOn.some((id) => shared.has(id) && tasks.get(id)?.status === 'failed'));
   if (sharedFailed || own.some((t) => t.status === 'failed')) return result('failed');
   if (own.some((t) => t.kind !== 'cleanup' && (t.status === 'interrupted' || t.failure?.reason === 'interrupted'))) return result('interrupted');
   if (own.some((t) => t.status === 'skipped' && t.kind !== 'cleanup')) return result('skipped');

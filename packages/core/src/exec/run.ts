@@ -9,7 +9,7 @@ import path from 'node:path';
 import type { Diagnostic } from '../diagnostics.js';
 import type { Plan, PlanTask } from '../plan/types.js';
 import type { TaskFailure } from './failure.js';
-import { imageOutcome, REPORT_FORMAT_VERSION, type RunReport, type TaskReport } from './report.js';
+import { imageOutcomes, REPORT_FORMAT_VERSION, type RunReport, type TaskReport } from './report.js';
 import { DEFAULT_RETRY, type RetryPolicy } from './retry.js';
 import type { Runner } from './runner.js';
 import { criticalPathPriority, schedule, type SchedulableTask } from './scheduler.js';
@@ -189,8 +189,13 @@ export async function executePlan(plan: Plan, options: ExecuteOptions): Promise<
     };
 
     // Tags move whole or not at all: once one of an image's publishes started, the rest follow, unless killed.
+    const publishesOf = new Map<string | null, string[]>();
+    for (const t of plan.tasks.filter((t) => t.kind === 'publish')) {
+      if (publishesOf.has(t.image)) publishesOf.get(t.image)!.push(t.id);
+      else publishesOf.set(t.image, [t.id]);
+    }
     const publishing = (task: PlanTask, started: ReadonlySet<string>): boolean =>
-      !options.kill.aborted && task.kind === 'publish' && plan.tasks.some((t) => t.kind === 'publish' && t.image === task.image && started.has(t.id));
+      !options.kill.aborted && task.kind === 'publish' && (publishesOf.get(task.image) ?? []).some((id) => started.has(id));
     const { peak, ends } = await schedule(plan.tasks, execute, {
       jobs,
       hostJobs: (host) => plan.hosts[host]?.jobs ?? 1,
@@ -222,7 +227,7 @@ export async function executePlan(plan: Plan, options: ExecuteOptions): Promise<
       jobs,
       keepGoing: options.keepGoing,
       peak,
-      images: Object.fromEntries(Object.keys(plan.images).map((name) => [name, imageOutcome(plan, name, reports)])),
+      images: imageOutcomes(plan, reports),
       tasks,
     };
     options.onEvent({ type: 'run-end', report });

@@ -155,7 +155,13 @@ async function settle<T>(execute: (task: T) => Promise<TaskEnd>, task: T): Promi
  */
 export function criticalPathPriority(tasks: readonly SchedulableTask[], weight: (task: SchedulableTask) => number): Map<string, number> {
   const dependents = new Map<string, string[]>();
-  for (const task of tasks) for (const dep of task.dependsOn) dependents.set(dep, [...(dependents.get(dep) ?? []), task.id]);
+  for (const task of tasks) {
+    for (const dep of task.dependsOn) {
+      const list = dependents.get(dep);
+      if (list) list.push(task.id);
+      else dependents.set(dep, [task.id]);
+    }
+  }
   const byId = new Map(tasks.map((t) => [t.id, t]));
   const priority = new Map<string, number>();
   // Tasks are in dependency order, so walking backwards sees every dependent first.

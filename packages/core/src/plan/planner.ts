@@ -87,6 +87,8 @@ class Planner {
   /** Said once each, however many tasks give rise to them. */
   readonly notes = new Set<string>();
   private readonly logins = new Set<string>();
+  /** Base-image copies, one per (reference, host, platform) however many builds use it. */
+  private readonly pulls = new Set<string>();
   private readonly hostLogins = new Map<string, string[]>();
   private readonly available = new Map<string, Availability>();
   private readonly publishes = new Map<string, string[]>();
@@ -239,10 +241,7 @@ class Planner {
     const emulated = image.platforms.filter((_, i) => placements[i]!.emulated);
     const where = host.kind === 'local' ? 'here' : `on ${host.name}`;
     const dependencies = this.dependencyInputs(image, host);
-    const reset = this.add({
-      id: `reset:${image.name}`, kind: 'reset', image: image.name, platforms: [], host: host.name, dependsOn: [],
-      argv: removeListArgs(podmanOn(host), list),
-    });
+    const reset = this.reset(image, host, list);
     const build = this.add({
       id: `build:${image.name}`, kind: 'build', image: image.name, platforms: image.platforms, host: host.name,
       dependsOn: [reset, ...logins, ...dependencies.after],
@@ -301,10 +300,7 @@ class Planner {
       return { usableLocally: false, tests };
     }
 
-    const reset = this.add({
-      id: `reset:${image.name}`, kind: 'reset', image: image.name, platforms: [], host: 'local', dependsOn: [],
-      argv: removeListArgs('podman', list),
-    });
+    const reset = this.reset(image, this.local, list);
     let last = this.add({
       id: `assemble:${image.name}`, kind: 'assemble', image: image.name, platforms: [], host: 'local',
       dependsOn: [reset],
@@ -324,6 +320,14 @@ class Planner {
     return { list: { host: this.local, ready: last }, usableLocally: !primary, tests };
   }
 
+  /** Frees the list's name on its host before it is built or assembled there. */
+  private reset(image: Image, host: Host, list: string): string {
+    return this.add({
+      id: `reset:${image.name}`, kind: 'reset', image: image.name, platforms: [], host: host.name, dependsOn: [],
+      argv: removeListArgs(podmanOn(host), list),
+    });
+  }
+
   /**
    * A per-arch build's outside images, each copied once per host and platform to a name of
    * its own (`pull` tasks, shared by every build that needs it) and pinned with
@@ -337,7 +341,8 @@ class Planner {
       const path = reference.replace('@', '/').replace(/:(?=[^/]*$)/, '/').replace(/[^a-z0-9._/-]/gi, '-').toLowerCase();
       const localName = `localhost/orchestrate/pulled/${path}:${platformSlug(platform)}`;
       const id = `pull:${reference}@${host.name}:${platform}`;
-      if (!this.tasks.some((t) => t.id === id)) {
+      if (!this.pulls.has(id)) {
+        this.pulls.add(id);
         const registry = this.model.registries.find((r) => reference.startsWith(`${r.url}/`));
         this.add({
           id, kind: 'pull', image: null, platforms: [platform], host: host.name, dependsOn: [...logins],
@@ -373,11 +378,19 @@ class Planner {
 
   /** Per-run images are removed from each host once everything that reads them, and the publish, is done. */
   addCleanups(): void {
+    // Builds by "image@host", once: the cleanups below look up their dependents' builds there.
+    const builds = new Map<string, string[]>();
+    for (const task of this.tasks.filter((t) => t.kind === 'build')) {
+      const key = `${task.image}@${task.host}`;
+      if (builds.has(key)) builds.get(key)!.push(task.id);
+      else builds.set(key, [task.id]);
+    }
     for (const [key, entry] of this.cleanups) {
       // A dependent built on this host pulls this image by digest, and podman reuses the local
       // copy of those layers: removing it under that build breaks it ("layer not known").
-      const dependents = new Set(this.model.images.filter((i) => i.dependsOn.includes(entry.image)).map((i) => i.name));
-      const readers = this.tasks.filter((t) => t.kind === 'build' && t.host === entry.host.name && t.image !== null && dependents.has(t.image)).map((t) => t.id);
+      const readers = this.model.images
+        .filter((i) => i.dependsOn.includes(entry.image))
+        .flatMap((i) => builds.get(`${i.name}@${entry.host.name}`) ?? []);
       this.add({
         id: `cleanup:${key}`, kind: 'cleanup', image: entry.image, platforms: [], host: entry.host.name,
         dependsOn: [...entry.after, ...(this.publishTasks.get(entry.image) ?? []), ...readers],
