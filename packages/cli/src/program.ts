@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import { Command, CommanderError, Option } from 'commander';
 import { BUILD_OUTPUTS, buildCommand, type BuildCommandOptions } from './commands/build.js';
-import { collectList, nonNegativeInteger, platformOption, positiveInteger } from './commands/common.js';
+import { collectList, FALLBACK_MODES, nonNegativeInteger, platformOption, positiveInteger } from './commands/common.js';
 import { PLAN_FORMATS, planCommand, type PlanCommandOptions } from './commands/plan.js';
 import { validateCommand, type ValidateOptions } from './commands/validate.js';
 import { EXIT, type Io } from './io.js';
@@ -21,6 +21,8 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
     .exitOverride();
 
+  const fallbackOption = (): Option =>
+    new Option('--fallback <mode>', "when a build host fails: fail its platforms, or emulate them here under QEMU (overrides each host's fallback)").choices(FALLBACK_MODES);
   const specOptions = (command: Command): Command =>
     command
       .option('-c, --config <file>', 'spec file to use instead of searching for multiarch.yaml upward from here')
@@ -34,7 +36,8 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
       .addOption(new Option('-f, --format <format>', 'output format; json is exactly what build consumes').choices(PLAN_FORMATS).default('text'))
       .option('--image <name>', 'only this image and what it depends on (repeatable, or comma-separated)', collectList, [])
       .option('--platform <platform>', 'only these platforms; narrowed images are not published (repeatable)', collectList, [])
-      .option('--no-push', 'build and test only: no login, push or publish'),
+      .option('--no-push', 'build and test only: no login, push or publish')
+      .addOption(fallbackOption()),
   ).action(async (options: PlanCommandOptions) => {
     exitCode = await planCommand(io, options);
   });
@@ -46,6 +49,7 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
       .option('--image <name>', 'only this image and what it depends on (repeatable, or comma-separated)', collectList, [])
       .option('--platform <platform>', 'only these platforms; narrowed images are not published (repeatable)', collectList, [])
       .option('--no-push', 'build and test only: no login, push or publish')
+      .addOption(fallbackOption())
       .addOption(new Option('-j, --jobs <n>', 'at most this many tasks at once (default: twice the sum of the hosts\' jobs; a host\'s jobs caps its builds and tests)').argParser(positiveInteger))
       .option('-k, --keep-going', 'after a failure, go on with everything that does not depend on it', false)
       .addOption(new Option('--retries <n>', 'retries of a registry operation that failed transiently (5xx, 429, reset)').argParser(nonNegativeInteger).default(4))

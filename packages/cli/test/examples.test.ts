@@ -26,7 +26,7 @@ describe.each(EXAMPLES)('examples/%s', (name) => {
     expect((await orchestrate(['validate', ...MACHINE], { cwd })).code).toBe(0);
     const text = await orchestrate(['plan', ...MACHINE], { cwd });
     expect(text.code).toBe(0);
-    expect(text.stdout).toMatch(/^Plan for multiarch\.yaml \(format 1\)/);
+    expect(text.stdout).toMatch(/^Plan for multiarch\.yaml \(format 2\)/);
     const mermaid = await orchestrate(['plan', '--format', 'mermaid', ...MACHINE], { cwd });
     expect(mermaid.stdout.startsWith('flowchart LR\n')).toBe(true);
     const dot = await orchestrate(['plan', '--format', 'dot', ...MACHINE], { cwd });

@@ -2,7 +2,6 @@ import { describe, expect, it } from 'vitest';
 import { PLAN_FORMAT_VERSION, type Plan } from '@multiarch/core';
 import { renderPlanJson } from '../src/render/plan-json.js';
 import { renderPlanDot, renderPlanMermaid } from '../src/render/plan-graph.js';
-import { shellWord } from '../src/render/quote.js';
 
 const plan: Plan = {
   formatVersion: PLAN_FORMAT_VERSION,
@@ -36,15 +35,5 @@ describe('plan renderers', () => {
     const dot = renderPlanDot(plan);
     expect(dot).toContain('"reset:app" -> "build:app";');
     expect(dot).toContain('label="build:app\\nlocal"');
-  });
-
-  it('shows arguments so they can be pasted into a POSIX shell', () => {
-    expect(shellWord('--platform')).toBe('--platform');
-    expect(shellWord('Q="a b"')).toBe(`'Q="a b"'`);
-    expect(shellWord("it's")).toBe(`'it'\\''s'`);
-    expect(shellWord('')).toBe("''");
-    expect(shellWord('$(reboot)')).toBe("'$(reboot)'");
-    expect(shellWord('CMP=a>b')).toBe("'CMP=a>b'");
-    expect(shellWord('<run-id>')).toBe("'<run-id>'");
   });
 });

@@ -41,7 +41,7 @@ export type DiagnosticCode =
   | 'filter-no-match'
   | 'filter-drops-dependency'
   | 'secret-not-set'
-  | 'host-not-supported';
+  | 'connection-not-found';
 
 export interface Position {
   /** 1-based line. */

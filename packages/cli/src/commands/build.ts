@@ -28,7 +28,8 @@ export async function buildCommand(io: Io, options: BuildCommandOptions): Promis
   const made = await makePlan(io, options);
   if ('exitCode' in made) return made.exitCode;
   const { plan } = made;
-  const problems = await checkRunInputs(plan, io.cwd, io.env);
+  const runner = new LocalRunner();
+  const problems = await checkRunInputs(plan, io.cwd, io.env, runner);
   if (problems.length > 0) {
     reportDiagnostics(io, problems);
     return EXIT.usage;
@@ -36,7 +37,6 @@ export async function buildCommand(io: Io, options: BuildCommandOptions): Promis
 
   const interrupt = new AbortController();
   const kill = new AbortController();
-  const runner = new LocalRunner();
   const onSignal = (): void => {
     if (!interrupt.signal.aborted) {
       io.stderr('\norchestrate: interrupted: starting nothing new and stopping running tasks (Ctrl-C again to kill at once)\n');

@@ -13,7 +13,11 @@ export interface PlanFilterOptions extends SpecOptions {
   image: string[];
   platform: string[];
   push: boolean;
+  /** --fallback: overrides every build host's `fallback`. */
+  fallback?: 'fail' | 'emulate';
 }
+
+export const FALLBACK_MODES = ['fail', 'emulate'] as const;
 
 /** The analyzer with this process's environment, working directory and machine. */
 export function analyzeSpec(io: Io, options: SpecOptions): ReturnType<typeof analyze> {
@@ -40,7 +44,10 @@ export async function makePlan(io: Io, options: PlanFilterOptions): Promise<{ pl
     reportDiagnostics(io, analysis.diagnostics, analysis.source);
     return { exitCode: EXIT.usage };
   }
-  const planned = planBuild(analysis.value.model, { images: options.image, platforms: options.platform, push: options.push });
+  const written = analysis.value.model;
+  const fallback = options.fallback;
+  const model = fallback === undefined ? written : { ...written, hosts: written.hosts.map((h) => (h.kind === 'ssh' ? { ...h, fallback } : h)) };
+  const planned = planBuild(model, { images: options.image, platforms: options.platform, push: options.push });
   reportDiagnostics(io, [...analysis.diagnostics, ...planned.diagnostics], analysis.value.source);
   if (!planned.ok) return { exitCode: EXIT.usage };
   return { plan: planned.value };

@@ -1,7 +1,6 @@
-import { formatArg, type Plan, type PlanTask } from '@multiarch/core';
+import { formatArg, shellWord, type Plan, type PlanTask } from '@multiarch/core';
 import type { Colors } from 'picocolors/types.js';
 import { tasksByImage } from './group.js';
-import { shellWord } from './quote.js';
 
 /** The plan as a tree per image: every command that would run, where, and after what. */
 export function renderPlanText(plan: Plan, c: Colors): string {
@@ -12,8 +11,12 @@ export function renderPlanText(plan: Plan, c: Colors): string {
   out.push('', c.bold('Hosts'));
   for (const [name, host] of Object.entries(plan.hosts)) {
     const where = host.kind === 'local' ? 'this machine' : (host.address ?? `podman connection ${host.connection}`);
-    const extra = host.kind === 'local' ? (host.emulate ? ', emulates other platforms with QEMU' : ', no emulation') : host.fallback === 'emulate' ? ', falls back to emulation here' : '';
+    const extra = host.kind === 'local' ? (host.emulate ? ', emulates other platforms with QEMU' : ', no emulation') : host.fallback === 'emulate' ? '; if it fails, its platforms are built here under QEMU' : '; if it fails, its platforms fail';
     out.push(`  ${name}  ${where}; builds ${host.platforms.join(', ')} natively; at most ${host.jobs} build${host.jobs === 1 ? '' : 's'} or smoke test${host.jobs === 1 ? '' : 's'} at once${extra}`);
+    if (host.kind === 'ssh') {
+      const keys = host.knownHosts === undefined ? 'host key checked against ~/.ssh/known_hosts' : `host key checked against ${host.knownHosts}`;
+      out.push(c.dim(`     ssh: one connection for the run${host.identityFile === undefined ? '' : `, key ${host.identityFile}`}, ${keys}, ${host.connectTimeout ?? 10}s to connect; contexts and authfile in ${host.workdir ?? '~/.cache/orchestrate'}/run-<run-id>-${name}, removed at the end`));
+    }
   }
   const registries = Object.entries(plan.registries);
   if (registries.length > 0) {
@@ -56,6 +59,8 @@ function renderTasks(tasks: readonly PlanTask[], c: Colors): string[] {
       task.retry === 'registry' ? 'retried on registry errors' : undefined,
       task.always ? 'runs even after a failure' : undefined,
       task.stdin ? `stdin: $${task.stdin.env}` : undefined,
+      task.upload ? `stdin: tar of ${task.upload.context}${task.upload.paths.length > 1 ? ` and ${task.upload.containerfile}` : ''} (without what .containerignore or .dockerignore leaves out), into ${task.upload.into}/` : undefined,
+      task.standIn ? `only if ${task.standIn.host} fails${task.standIn.for === undefined ? '' : `, standing in for ${task.standIn.for}`}` : undefined,
       task.expect?.platforms ? `expects ${task.expect.platforms.join(', ')}` : undefined,
       task.expect?.output !== undefined ? `expects output /${task.expect.output}/` : undefined,
     ].filter((d): d is string => d !== undefined);

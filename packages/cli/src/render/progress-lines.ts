@@ -29,11 +29,27 @@ export function linesView(write: (text: string) => void, c: Colors, now: () => D
         case 'task-end': {
           const { report } = event;
           const took = report.durationMs === undefined ? '' : ` ${seconds(report.durationMs)}`;
-          if (report.status === 'succeeded') line(`${c.green('ok')}    ${report.id}${took}${report.note ? c.dim(` (${report.note})`) : ''}${report.digest ? c.dim(` ${report.digest}`) : ''}`);
-          else if (report.status === 'failed') {
-            line(`${c.red('FAIL')}  ${report.id}${took}: ${report.failure?.message ?? ''}`);
-            if (report.failure?.hint) line(`      hint: ${report.failure.hint}`);
-          } else line(`${c.yellow(report.status === 'skipped' ? 'skip' : 'stop')}  ${report.id}: ${report.failure?.message ?? ''}`);
+          switch (report.status) {
+            case 'succeeded':
+              line(`${c.green('ok')}    ${report.id}${took}${report.note ? c.dim(` (${report.note})`) : ''}${report.digest ? c.dim(` ${report.digest}`) : ''}`);
+              break;
+            case 'failed':
+              line(`${c.red('FAIL')}  ${report.id}${took}: ${report.failure?.message ?? ''}`);
+              if (report.failure?.hint) line(`      hint: ${report.failure.hint}`);
+              break;
+            case 'replaced':
+              line(`${c.yellow('moved')} ${report.id}: ${report.note ?? ''}`);
+              break;
+            case 'not-needed':
+              line(`${c.dim('unneeded')} ${report.id}`);
+              break;
+            case 'skipped':
+            case 'interrupted':
+              line(`${c.yellow(report.status === 'skipped' ? 'skip' : 'stop')}  ${report.id}: ${report.failure?.message ?? ''}`);
+              break;
+            default:
+              unreachable(report.status);
+          }
           break;
         }
         case 'run-end':

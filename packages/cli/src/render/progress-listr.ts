@@ -44,8 +44,9 @@ export function listrView(write: (text: string) => void, c: Colors): ProgressVie
       row.title = `${titleOf(task, c)}${took}${end.note ? c.dim(` (${end.note})`) : ''}`;
       return;
     }
-    if (end.status === 'skipped') {
-      row.skip(`${task.id}: ${end.failure?.message ?? 'skipped'}`);
+    if (end.status === 'skipped' || end.status === 'not-needed' || end.status === 'replaced') {
+      const why = end.status === 'not-needed' ? 'not needed' : end.status === 'replaced' ? (end.note ?? 'done elsewhere') : (end.failure?.message ?? 'skipped');
+      row.skip(`${task.id}: ${why}`);
       return;
     }
     row.title = `${titleOf(task, c)}${took}`;

@@ -19,17 +19,22 @@ export function seconds(ms: number | undefined): string {
 /** One line per task that did not succeed, with its hint: what a reader must act on. */
 export function failureLines(report: RunReport, c: Colors): string[] {
   const failed = report.tasks.filter((t) => t.status === 'failed');
-  return failed.flatMap((t) => [
-    `${c.red('✖')} ${t.id}${t.host === 'local' ? '' : ` on ${t.host}`}: ${t.failure?.message ?? 'failed'}`,
-    ...(t.failure?.hint ? [`  ${c.dim('hint:')} ${t.failure.hint}`] : []),
-  ]);
+  // A build host that failed, and whose work was done here instead, still wants looking at.
+  const replaced = report.tasks.filter((t) => t.status === 'replaced' && t.failure && t.failure.reason !== 'dependency-failed' && t.failure.reason !== 'host-down');
+  return [
+    ...replaced.flatMap((t) => [`${c.yellow('⚠')} ${t.id} on ${t.host}: ${t.failure!.message}`, `  ${c.dim('fallback:')} ${t.note ?? 'done here instead'}`]),
+    ...failed.flatMap((t) => [
+      `${c.red('✖')} ${t.id}${t.host === 'local' ? '' : ` on ${t.host}`}: ${t.failure?.message ?? 'failed'}`,
+      ...(t.failure?.hint ? [`  ${c.dim('hint:')} ${t.failure.hint}`] : []),
+    ]),
+  ];
 }
 
 /** The one line that says how it went. */
 export function summaryLine(report: RunReport, c: Colors): string {
   const count = (status: TaskReport['status']): number => report.tasks.filter((t) => t.status === status).length;
   const parts = [`${count('succeeded')} succeeded`];
-  for (const status of ['failed', 'skipped', 'interrupted'] as const) if (count(status) > 0) parts.push(`${count(status)} ${status}`);
+  for (const status of ['failed', 'replaced', 'skipped', 'interrupted'] as const) if (count(status) > 0) parts.push(`${count(status)} ${status}`);
   const images = Object.entries(report.images);
   const published = images.filter(([, i]) => i.status === 'published').map(([n]) => n);
   const notDone = images.filter(([, i]) => i.status === 'failed' || i.status === 'skipped' || i.status === 'interrupted').map(([n, i]) => `${n} ${i.status}`);

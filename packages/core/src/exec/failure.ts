@@ -22,6 +22,16 @@ export type FailureReason =
    * (two platforms pulling one name). Not the Containerfile's fault: retried, even for builds.
    */
   | 'storage-race'
+  /** ssh could not reach a build host: refused, timed out, no route, unknown name. */
+  | 'host-unreachable'
+  /** The connection to a build host dropped while a command ran there (host died, network lost). */
+  | 'host-lost'
+  /** Not run: an earlier task found this build host unreachable, lost or out of disk. */
+  | 'host-down'
+  /** The build host's key is not in known_hosts, or differs from it: never accepted silently. */
+  | 'host-key'
+  /** The build host refused our key (or the user). */
+  | 'host-auth'
   /** A foreign-architecture binary ran without a QEMU binfmt handler. */
   | 'emulation-missing'
   /** FROM busybox without a registry, and no search registries configured. */

@@ -3,7 +3,9 @@
  * (detached), so an interrupt reaches podman and everything podman started (buildah,
  * runc, the container's processes), not just the podman process.
  */
+import { readFile } from 'node:fs/promises';
 import { constants } from 'node:os';
+import path from 'node:path';
 import { execa } from 'execa';
 import { descendants, signalProcess, startTime } from './process-tree.js';
 import type { Invocation, ProcessOutcome, RunOptions, Runner } from './runner.js';
@@ -84,6 +86,10 @@ export class LocalRunner implements Runner {
         this.groups.delete(pid);
       }
     }
+  }
+
+  readFile(cwd: string, file: string): Promise<string> {
+    return readFile(path.resolve(cwd, file), 'utf8');
   }
 
   private kill(pid: number, seen: ReadonlyMap<number, string | undefined>): void {

@@ -52,6 +52,8 @@ export interface RunReport {
   keepGoing: boolean;
   /** The most tasks that ran at once, in all and per host. */
   peak: { total: number; hosts: Record<string, number> };
+  /** Build hosts over ssh: connections opened (one ControlMaster each, unless it was lost), time to connect, to send contexts, and in all its tasks. */
+  hosts?: Record<string, { connections: number; connectMs: number; uploads: number; uploadMs: number; tasks: number; taskMs: number }>;
   images: Record<string, ImageReport>;
   tasks: TaskReport[];
 }

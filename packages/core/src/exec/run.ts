@@ -3,7 +3,8 @@
  * directory with the 0600 authfile and digest files), schedules the tasks under the caps,
  * reports every event, and removes the run's directory whatever happens.
  */
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Diagnostic } from '../diagnostics.js';
@@ -12,10 +13,12 @@ import type { TaskFailure } from './failure.js';
 import { imageOutcomes, REPORT_FORMAT_VERSION, type RunReport, type TaskReport } from './report.js';
 import { DEFAULT_RETRY, type RetryPolicy } from './retry.js';
 import type { Runner } from './runner.js';
-import { criticalPathPriority, schedule, type SchedulableTask } from './scheduler.js';
+import { coverFallenHosts, fallbackGate, isHostFault, runOnHost, sshFigures } from './fallback.js';
+import { hostContexts, sshTarget, type HostContext, type PodmanConnection } from './hosts.js';
+import { criticalPathPriority, schedule, type SchedulableTask, type TaskEnd } from './scheduler.js';
 import { redactor } from './secrets.js';
 import { runTask, type TaskContext } from './task.js';
-import { newRunId, resolveArgv, type RunValues } from './values.js';
+import { newRunId, resolveArgv } from './values.js';
 
 export type RunEvent =
   | { type: 'run-start'; runId: string; plan: Plan }
@@ -46,10 +49,11 @@ export interface ExecuteOptions {
 }
 
 /**
- * What must be true before anything runs: every password variable set, every authfile
- * readable. Checked up front so that a missing secret costs nothing, not half a run.
+ * What must be true before anything runs: every password variable set, every authfile,
+ * identity and known_hosts file readable, every podman connection named known (asked of
+ * `runner`). Checked up front so that a missing secret costs nothing, not half a run.
  */
-export async function checkRunInputs(plan: Plan, cwd: string, env: ExecuteOptions['env']): Promise<Diagnostic[]> {
+export async function checkRunInputs(plan: Plan, cwd: string, env: ExecuteOptions['env'], runner?: Runner): Promise<Diagnostic[]> {
   const diagnostics: Diagnostic[] = [];
   const specDir = path.resolve(cwd, plan.cwd);
   const needed = new Set(plan.tasks.flatMap((t) => (t.stdin ? [t.stdin.env] : [])));
@@ -63,15 +67,7 @@ export async function checkRunInputs(plan: Plan, cwd: string, env: ExecuteOption
       });
     }
   }
-  // The runner for ssh hosts comes with remote build hosts; until then say so, never run their commands here.
-  const remote = [...new Set(plan.tasks.filter((t) => plan.hosts[t.host]?.kind === 'ssh').map((t) => t.host))];
-  for (const host of remote) {
-    diagnostics.push({
-      severity: 'error', code: 'host-not-supported', file: plan.spec,
-      message: `host ${host}: this version builds on the local host only; remote build hosts over ssh are not supported yet`,
-      hint: `build its platforms here under QEMU: remove the host (or its platforms) from the spec, or leave them out with --platform`,
-    });
-  }
+  diagnostics.push(...(await checkHosts(plan, specDir, runner)));
   for (const [name, registry] of Object.entries(plan.registries)) {
     if (registry.authfile === undefined || !plan.filters.push) continue;
     const file = path.resolve(specDir, registry.authfile);
@@ -81,6 +77,43 @@ export async function checkRunInputs(plan: Plan, cwd: string, env: ExecuteOption
     }
   }
   return diagnostics;
+}
+
+async function checkHosts(plan: Plan, specDir: string, runner: Runner | undefined): Promise<Diagnostic[]> {
+  const diagnostics: Diagnostic[] = [];
+  const used = new Set(plan.tasks.map((t) => t.host));
+  const remote = Object.entries(plan.hosts).filter(([name, host]) => host.kind === 'ssh' && used.has(name));
+  const connections = remote.some(([, h]) => h.connection !== undefined) && runner ? await listConnections(runner, specDir) : [];
+  for (const [name, host] of remote) {
+    if (host.connection !== undefined && !(connections instanceof Error) && !connections.some((c) => c.Name === host.connection)) {
+      const known = connections.map((c) => c.Name).join(', ') || 'none';
+      diagnostics.push({ severity: 'error', code: 'connection-not-found', file: plan.spec, message: `host ${name}: podman has no system connection "${host.connection}" (it has: ${known})`, hint: 'add it with `podman system connection add NAME ssh://user@host:port`, or write the address as "ssh: user@host:port"' });
+    } else if (host.connection !== undefined && connections instanceof Error) {
+      diagnostics.push({ severity: 'error', code: 'connection-not-found', file: plan.spec, message: `host ${name}: cannot list podman's system connections: ${connections.message}`, hint: 'check that podman runs here, or write the address as "ssh: user@host:port"' });
+    }
+    for (const key of ['identityFile', 'knownHosts'] as const) {
+      const written = host[key];
+      if (written === undefined) continue;
+      const file = sshTarget(name, host, { specDir, connections: [] }, '')?.[key] ?? path.resolve(specDir, written);
+      const problem = await access(file, constants.R_OK).then(() => undefined, (error: Error) => error.message);
+      if (problem !== undefined) {
+        diagnostics.push({ severity: 'error', code: 'file-unreadable', file: plan.spec, message: `host ${name}: cannot read ${key} ${written}: ${problem}`, hint: key === 'identityFile' ? 'fix the path (relative to the spec, or ~/...), or create the key with ssh-keygen' : 'fix the path, or record the host key: ssh-keyscan -p PORT HOST >> FILE (after checking its fingerprint)' });
+      }
+    }
+  }
+  return diagnostics;
+}
+
+/** podman's system connections (`podman system connection list --format json`). */
+export async function listConnections(runner: Runner, cwd: string): Promise<PodmanConnection[] | Error> {
+  const outcome = await runner.run({ argv: ['podman', 'system', 'connection', 'list', '--format', 'json'], cwd }, { signal: new AbortController().signal, onLine: () => {} });
+  if (outcome.exitCode !== 0 || outcome.spawnError) return new Error(outcome.spawnError?.message ?? (outcome.stderr.trim() || `exit ${outcome.exitCode}`));
+  try {
+    const parsed = JSON.parse(outcome.stdout || '[]') as unknown;
+    return Array.isArray(parsed) ? (parsed as PodmanConnection[]) : [];
+  } catch (error) {
+    return error as Error;
+  }
 }
 
 /**
@@ -105,7 +138,7 @@ async function readAuths(file: string): Promise<Record<string, unknown>> {
   return parsed.auths ?? {};
 }
 
-const WEIGHTS: Record<PlanTask['kind'], number> = { build: 10, test: 3, push: 2, stage: 2, pull: 1, assemble: 1, verify: 1, publish: 1, login: 1, reset: 1, cleanup: 1 };
+const WEIGHTS: Record<PlanTask['kind'], number> = { build: 10, test: 3, push: 2, stage: 2, upload: 1, pull: 1, assemble: 1, verify: 1, publish: 1, login: 1, reset: 1, cleanup: 1 };
 
 export async function executePlan(plan: Plan, options: ExecuteOptions): Promise<RunReport> {
   const now = options.now ?? (() => new Date());
@@ -120,6 +153,7 @@ export async function executePlan(plan: Plan, options: ExecuteOptions): Promise<
   // Private to this run: only we can read the authfile podman login writes into.
   const runDir = await mkdtemp(path.join(options.tmpDir ?? tmpdir(), 'orchestrate-run-'));
   const reports = new Map<string, TaskReport>();
+  let hosts = new Map<string, HostContext>();
   try {
     const authfile = path.join(runDir, 'auth.json');
     // What the user is logged in to already (base images from private registries) comes
@@ -129,15 +163,14 @@ export async function executePlan(plan: Plan, options: ExecuteOptions): Promise<
     for (const registry of Object.values(plan.registries)) {
       if (registry.authfile !== undefined && plan.filters.push) Object.assign(auths, await readAuths(path.resolve(specDir, registry.authfile)));
     }
-    await writeFile(authfile, JSON.stringify({ auths }), { mode: 0o600, flag: 'wx' });
-    const index = new Map(plan.tasks.map((t, i) => [t.id, i]));
-    const values: RunValues & { digests: Map<string, string> } = {
-      runId,
-      authfile,
-      // By index: task ids can be longer than a file name may be.
-      digestFile: (id) => path.join(runDir, `${index.get(id) ?? 'unknown'}.digest`),
-      digests: new Map(),
-    };
+    const authText = JSON.stringify({ auths });
+    await writeFile(authfile, authText, { mode: 0o600, flag: 'wx' });
+    const needsConnections = Object.values(plan.hosts).some((h) => h.connection !== undefined);
+    const connections = needsConnections ? await listConnections(options.runner, specDir) : [];
+    const digests = new Map<string, string>();
+    hosts = hostContexts({ plan, specDir, runDir, runId, digests, local: options.runner, connections: connections instanceof Error ? [] : connections });
+    /** Build hosts found unreachable, lost or out of disk in this run: their remaining tasks fail at once, and their fallbacks run. */
+    const down = new Map<string, TaskFailure>();
     options.onEvent({ type: 'run-start', runId, plan });
 
     const record = (task: PlanTask, report: TaskReport): void => {
@@ -147,28 +180,36 @@ export async function executePlan(plan: Plan, options: ExecuteOptions): Promise<
     const base = (task: PlanTask): TaskReport => ({ id: task.id, kind: task.kind, image: task.image, platforms: task.platforms, host: task.host, status: 'skipped', retries: 0 });
 
     const interruptOrKill = AbortSignal.any([options.interrupt, options.kill]);
-    const execute = async (task: PlanTask) => {
+    const execute = async (task: PlanTask): Promise<TaskEnd> => {
       const start = now();
       options.onEvent({ type: 'task-start', task, at: start });
-      const result = await runTask(task, {
-        runner: options.runner,
-        values,
-        cwd: specDir,
-        env: options.env,
-        secretEnv,
-        redact,
-        retry: options.retry ?? DEFAULT_RETRY,
-        random,
-        // A publish is not cut short by the first Ctrl-C: tags move whole or not at all.
-        signal: task.kind === 'publish' ? options.kill : interruptOrKill,
-        ...(options.retryAfter && { retryAfter: options.retryAfter }),
-        onLine: (line, stream) => options.onEvent({ type: 'task-output', task, line, stream }),
-        onRetry: (retry, delayMs, failure) => options.onEvent({ type: 'task-retry', task, retry, delayMs, failure }),
-      });
+      const host = hosts.get(task.host);
+      const result = await runOnHost(task, host, down, authText, secretEnv, () =>
+        runTask(task, {
+          runner: host!.runner,
+          values: host!.values,
+          cwd: host!.cwd,
+          specDir,
+          env: options.env,
+          secretEnv,
+          redact,
+          retry: options.retry ?? DEFAULT_RETRY,
+          random,
+          // A publish is not cut short by the first Ctrl-C: tags move whole or not at all.
+          signal: task.kind === 'publish' ? options.kill : interruptOrKill,
+          ...(options.retryAfter && { retryAfter: options.retryAfter }),
+          onLine: (line, stream) => options.onEvent({ type: 'task-output', task, line, stream }),
+          onRetry: (retry, delayMs, failure) => options.onEvent({ type: 'task-retry', task, retry, delayMs, failure }),
+        }),
+      );
+      // A stand-in's digest is the one its dependents read under the name of the task it replaces.
+      if (result.status === 'succeeded' && result.digest !== undefined && task.standIn?.for !== undefined && !digests.has(task.standIn.for)) {
+        digests.set(task.standIn.for, result.digest);
+      }
       const end = now();
       let argv: string[] | undefined;
       try {
-        argv = resolveArgv(task, values).map(redact);
+        argv = host ? resolveArgv(task, host.values).map(redact) : undefined;
       } catch {
         argv = undefined;
       }
@@ -207,7 +248,14 @@ export async function executePlan(plan: Plan, options: ExecuteOptions): Promise<
       interrupt: options.interrupt,
       finishOnceBegun: publishing,
       onSkip: (task, end) => record(task, { ...base(task), status: end.status, ...(end.failure && { failure: end.failure }) }),
+      gate: (task, ends) => fallbackGate(task, ends, down),
+      recoverable: (task, end) => isHostFault(end.failure) && plan.hosts[task.host]?.fallback === 'emulate',
+      onReplaced: (replaced, by) => {
+        const before = reports.get(replaced.id) ?? base(replaced);
+        record(replaced, { ...before, status: 'replaced', note: `${plan.hosts[replaced.host] ? replaced.host : 'its host'} failed; ${by.id} did its work here` });
+      },
     });
+    coverFallenHosts(plan, reports, down);
 
     // A task the scheduler ended without our report (it threw): its end is the truth.
     for (const task of plan.tasks) {
@@ -227,12 +275,15 @@ export async function executePlan(plan: Plan, options: ExecuteOptions): Promise<
       jobs,
       keepGoing: options.keepGoing,
       peak,
+      hosts: sshFigures(hosts, reports),
       images: imageOutcomes(plan, reports),
       tasks,
     };
     options.onEvent({ type: 'run-end', report });
     return report;
   } finally {
+    // Each build host's run directory (its authfile, the contexts) goes, then its connection.
+    await Promise.all([...hosts.values()].map((h) => h.ssh?.close()));
     await rm(runDir, { recursive: true, force: true });
   }
 }

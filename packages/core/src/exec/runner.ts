@@ -1,3 +1,6 @@
+import type { Readable } from 'node:stream';
+import type { TaskFailure } from './failure.js';
+
 /**
  * How a task's command is run: the one seam between the executor and processes. The local
  * runner spawns podman here; a remote runner (ssh) implements the same interface, so the
@@ -8,8 +11,8 @@ export interface Invocation {
   argv: readonly string[];
   /** Directory the command runs in (the spec's directory: argv paths are relative to it). */
   cwd: string;
-  /** Written to stdin, then closed: a registry password for `login --password-stdin`. */
-  stdin?: string;
+  /** Written to stdin, then closed: a registry password for `login --password-stdin`, a build context as a tar stream. */
+  stdin?: string | Readable;
   /** Variables of this process's environment the command must not inherit (the ones holding secrets). */
   hideEnv?: readonly string[];
 }
@@ -22,6 +25,8 @@ export interface ProcessOutcome {
   spawnError?: Error;
   /** Ended by a signal we sent (interrupt), not by itself. */
   terminated: boolean;
+  /** The build host, not the command, failed: ssh could not connect, or lost the connection. */
+  hostFailure?: TaskFailure;
 }
 
 export interface RunOptions {
@@ -33,6 +38,8 @@ export interface RunOptions {
 
 export interface Runner {
   run(invocation: Invocation, options: RunOptions): Promise<ProcessOutcome>;
+  /** A file a command wrote (a pushed digest), relative to `cwd`, where the commands run. */
+  readFile(cwd: string, file: string): Promise<string>;
   /** Second Ctrl-C: SIGKILL every process group this runner started that is still alive. */
   killAll(): void;
 }

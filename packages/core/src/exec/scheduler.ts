@@ -7,14 +7,21 @@
 import type { PlanTask } from '../plan/types.js';
 import type { TaskFailure } from './failure.js';
 
-export type TaskStatus = 'succeeded' | 'failed' | 'skipped' | 'interrupted';
+/**
+ * - replaced: did not succeed (its build host failed), but its stand-in did the work here; dependents went on.
+ * - not-needed: a stand-in that did not run because its host did not fail.
+ */
+export type TaskStatus = 'succeeded' | 'failed' | 'skipped' | 'interrupted' | 'replaced' | 'not-needed';
 
 export interface TaskEnd {
   status: TaskStatus;
   failure?: TaskFailure;
 }
 
-export type SchedulableTask = Pick<PlanTask, 'id' | 'kind' | 'image' | 'host' | 'dependsOn' | 'always'>;
+export type SchedulableTask = Pick<PlanTask, 'id' | 'kind' | 'image' | 'host' | 'dependsOn' | 'always' | 'standIn'>;
+
+/** What dependents may build on. */
+const usable = (status: TaskStatus): boolean => status === 'succeeded' || status === 'replaced';
 
 export interface ScheduleOptions<T extends SchedulableTask> {
   /** At most this many tasks at once, in all. */
@@ -36,6 +43,15 @@ export interface ScheduleOptions<T extends SchedulableTask> {
   /** A task that must still start after an interrupt or a failure: the rest of an image's publish, once begun. */
   finishOnceBegun?: (task: T, started: ReadonlySet<string>) => boolean;
   onSkip?: (task: T, end: TaskEnd) => void;
+  /**
+   * For a stand-in whose dependencies and host chain (`standIn.after`) have ended: undefined to
+   * run it, or the end to give it instead (not needed: its host did not fail).
+   */
+  gate?: (task: T, ends: ReadonlyMap<string, TaskEnd>) => TaskEnd | undefined;
+  /** A failure that does not stop the run without --keep-going: a stand-in may still do its work. */
+  recoverable?: (task: T, end: TaskEnd) => boolean;
+  /** A stand-in succeeded: `replaced` (which had not) now counts as done for its dependents. */
+  onReplaced?: (replaced: T, by: T) => void;
 }
 
 export interface ScheduleResult {
@@ -59,9 +75,32 @@ export async function schedule<T extends SchedulableTask>(
   let stopped = false;
 
   const order = [...tasks].sort((a, b) => (options.priority?.get(b.id) ?? 0) - (options.priority?.get(a.id) ?? 0));
+  const byId = new Map(tasks.map((t) => [t.id, t]));
+  const standInFor = new Map<string, T>();
+  for (const task of tasks) if (task.standIn?.for !== undefined) standInFor.set(task.standIn.for, task);
+  /**
+   * Ended, as `dependent` sees it: succeeded, or ended with no stand-in still to come. The
+   * tasks of the chain a stand-in waits for see each other's plain end (else they would wait
+   * for the stand-in, which waits for them).
+   */
+  const settled = (id: string, dependent: T): boolean => {
+    const end = ends.get(id);
+    if (!end) return false;
+    const standIn = standInFor.get(id);
+    return end.status === 'succeeded' || standIn === undefined || ends.has(standIn.id) || standIn.standIn!.after.includes(dependent.id);
+  };
+  const finish = (task: T, end: TaskEnd): void => {
+    ends.set(task.id, end);
+    const replaced = task.standIn?.for === undefined ? undefined : byId.get(task.standIn.for);
+    const before = replaced && ends.get(replaced.id);
+    if (replaced && before && end.status === 'succeeded' && !usable(before.status)) {
+      ends.set(replaced.id, { status: 'replaced', ...(before.failure && { failure: before.failure }) });
+      options.onReplaced?.(replaced, task);
+    }
+  };
 
   const skip = (task: T, end: TaskEnd): void => {
-    ends.set(task.id, end);
+    finish(task, end);
     options.onSkip?.(task, end);
   };
 
@@ -77,9 +116,11 @@ export async function schedule<T extends SchedulableTask>(
         changed = true;
         continue;
       }
-      const blocker = task.dependsOn.find((id) => ends.has(id) && ends.get(id)!.status !== 'succeeded');
+      const blocker = task.dependsOn.find((id) => settled(id, task) && !usable(ends.get(id)!.status));
       if (blocker !== undefined && !task.always) {
-        skip(task, { status: 'skipped', failure: { reason: 'dependency-failed', message: `not run: ${blocker} did not succeed` } });
+        // A stand-in after a stand-in that was not needed is not needed either.
+        const notNeeded = task.standIn !== undefined && ends.get(blocker)!.status === 'not-needed';
+        skip(task, notNeeded ? { status: 'not-needed' } : { status: 'skipped', failure: { reason: 'dependency-failed', message: `not run: ${blocker} did not succeed` } });
         changed = true;
         continue;
       }
@@ -88,7 +129,18 @@ export async function schedule<T extends SchedulableTask>(
         changed = true;
         continue;
       }
-      if (!task.dependsOn.every((id) => ends.has(id))) continue;
+      if (!task.dependsOn.every((id) => settled(id, task))) continue;
+      if (task.standIn) {
+        if (!task.standIn.after.every((id) => ends.has(id))) continue;
+        const gated = options.gate?.(task, ends);
+        if (gated) {
+          skip(task, gated);
+          // The failure it could have stood in for is final now.
+          if (task.standIn.for !== undefined && ends.get(task.standIn.for)?.status === 'failed' && !options.keepGoing) stopped = true;
+          changed = true;
+          continue;
+        }
+      }
       const loads = options.loadsHost?.(task) ?? true;
       const hostCount = perHost.get(task.host) ?? 0;
       if (running.size >= options.jobs || (loads && hostCount >= options.hostJobs(task.host))) continue;
@@ -105,12 +157,12 @@ export async function schedule<T extends SchedulableTask>(
       }
       peak.total = Math.max(peak.total, running.size + 1);
       const done = settle(execute, task).then((end) => {
-        ends.set(task.id, end);
+        finish(task, end);
         running.delete(task.id);
         runningTasks.delete(task.id);
         if (loads) perHost.set(task.host, (perHost.get(task.host) ?? 1) - 1);
         if (key !== undefined) held.delete(key);
-        if (end.status === 'failed' && !options.keepGoing) stopped = true;
+        if (end.status === 'failed' && !options.keepGoing && !(options.recoverable?.(task, end) ?? false)) stopped = true;
       });
       running.set(task.id, done);
       changed = true;

@@ -3,9 +3,9 @@
  * operations that failed transiently), then check what it produced: the digest it pushed,
  * the list it verified, the output of its smoke test.
  */
-import { readFile } from 'node:fs/promises';
 import type { PlanTask } from '../plan/types.js';
 import { checkPushedList, checkTestOutput } from './checks.js';
+import { contextTar } from './context-upload.js';
 import { diagnoseExit, diagnoseSpawn, type TaskFailure } from './failure.js';
 import { backoffDelay, sleep, type RetryPolicy } from './retry.js';
 import type { Runner } from './runner.js';
@@ -16,8 +16,10 @@ import { MissingRunValue, resolveArgv, type RunValues } from './values.js';
 export interface TaskContext {
   runner: Runner;
   values: RunValues & { digests: Map<string, string> };
-  /** Where argv runs: the spec's directory. */
+  /** Where argv runs: the spec's directory here, the run's directory on a build host. */
   cwd: string;
+  /** The spec's directory on this machine: build contexts are read from it for uploads. */
+  specDir: string;
   env: Readonly<Record<string, string | undefined>>;
   /** Environment variables holding secrets: not passed on to the commands. */
   secretEnv: readonly string[];
@@ -62,8 +64,9 @@ export async function runTask(task: PlanTask, ctx: TaskContext): Promise<TaskRec
   for (let attempt = 0; ; attempt++) {
     if (ctx.signal.aborted) return interrupted(attempt);
     const spawned = performance.now();
+    const input = task.upload ? await contextTar(ctx.specDir, task.upload) : stdin;
     const outcome = await ctx.runner.run(
-      { argv, cwd: ctx.cwd, ...(stdin !== undefined && { stdin }), hideEnv: ctx.secretEnv },
+      { argv, cwd: ctx.cwd, ...(input !== undefined && { stdin: input }), hideEnv: ctx.secretEnv },
       { signal: ctx.signal, onLine: (line, stream) => ctx.onLine(ctx.redact(line), stream) },
     );
     processMs += performance.now() - spawned;
@@ -73,6 +76,8 @@ export async function runTask(task: PlanTask, ctx: TaskContext): Promise<TaskRec
     // A command that finished its work counts, even if Ctrl-C came meanwhile: its tag did move.
     if (outcome.exitCode === 0 && !outcome.spawnError && !outcome.terminated) return done({ ...(await checkOutcome(task, stdout, ctx)), retries: attempt });
     if (outcome.terminated || ctx.signal.aborted) return interrupted(attempt);
+    // The build host failed, not the command: never retried here (a fallback may take over).
+    if (outcome.hostFailure) return done({ status: 'failed', retries: attempt, failure: redactFailure(outcome.hostFailure, ctx.redact) });
     if (outcome.spawnError) return done({ status: 'failed', retries: attempt, failure: redactFailure(diagnoseSpawn(argv[0] ?? '', outcome.spawnError), ctx.redact) });
 
     const errorOutput = `${stderr}\n${lastLines(stdout, 20)}`;
@@ -104,7 +109,7 @@ async function checkOutcome(task: PlanTask, stdout: string, ctx: TaskContext): P
   switch (task.kind) {
     case 'push':
     case 'stage': {
-      const digest = (await readFile(ctx.values.digestFile(task.id), 'utf8').catch(() => '')).trim();
+      const digest = (await ctx.runner.readFile(ctx.cwd, ctx.values.digestFile(task.id)).catch(() => '')).trim();
       if (!/^sha256:[0-9a-f]{64}$/.test(digest)) {
         return { status: 'failed', failure: { reason: 'command-failed', message: 'the push succeeded but wrote no digest', hint: 'podman did not honour --digestfile: check the podman version (4.0 or newer)' } };
       }
@@ -132,6 +137,7 @@ async function checkOutcome(task: PlanTask, stdout: string, ctx: TaskContext): P
     case 'build':
     case 'assemble':
     case 'cleanup':
+    case 'upload':
       return { status: 'succeeded' };
     case 'publish': {
       const digest = digestRead(task, ctx.values.digests);

@@ -109,7 +109,7 @@ export function resolveHosts(ctx: ResolveContext, spec: SpecDocument, localPlatf
     emulate: localSpec?.emulate ?? true,
   };
   if (localSpec) {
-    for (const key of ['ssh', 'connection', 'identityFile', 'knownHosts', 'podman', 'workdir', 'fallback'] as const) {
+    for (const key of ['ssh', 'connection', 'identityFile', 'knownHosts', 'connectTimeout', 'podman', 'workdir', 'fallback'] as const) {
       if (localSpec[key] !== undefined) {
         ctx.error('invalid-value', ['hosts', 'local', key], `"${key}" does not apply to the local host`, 'name a remote host something other than "local"', 'key');
       }
@@ -146,6 +146,7 @@ function resolveRemoteHost(ctx: ResolveContext, name: string, spec: HostSpec): H
     ...optional('workdir'),
     platforms: resolvePlatformList(ctx, [...at, 'platforms'], spec.platforms ?? []),
     jobs: spec.jobs ?? 1,
+    connectTimeout: spec.connectTimeout ?? 10,
     podman: spec.podman ?? 'podman',
     fallback: spec.fallback ?? 'fail',
   };

@@ -23,6 +23,7 @@ export interface HostSpec {
   connection?: string;
   identityFile?: string;
   knownHosts?: string;
+  connectTimeout?: number;
   platforms?: string[];
   jobs?: number;
   emulate?: boolean;

@@ -41,6 +41,8 @@ export type Host =
       connection?: string;
       identityFile?: string;
       knownHosts?: string;
+      /** Seconds to wait for the ssh connection. */
+      connectTimeout: number;
       platforms: string[];
       jobs: number;
       podman: string;

@@ -21,6 +21,10 @@ export function describeHost(host: Host): PlanHost {
     platforms: host.platforms,
     ...(host.ssh && { address: `${host.ssh.user}@${host.ssh.host}:${host.ssh.port}` }),
     ...(host.connection !== undefined && { connection: host.connection }),
+    ...(host.identityFile !== undefined && { identityFile: host.identityFile }),
+    ...(host.knownHosts !== undefined && { knownHosts: host.knownHosts }),
+    connectTimeout: host.connectTimeout,
+    ...(host.workdir !== undefined && { workdir: host.workdir }),
     fallback: host.fallback,
   };
 }

@@ -1,7 +1,7 @@
 import path from 'node:path/posix';
 import type { Result } from '../diagnostics.js';
 import { placePlatform } from '../model/placement.js';
-import { platformSlug } from '../model/platform.js';
+import { canEmulate, platformSlug } from '../model/platform.js';
 import type { Host, Image, Model, Registry } from '../model/types.js';
 import {
   addToListArgs,
@@ -24,6 +24,7 @@ import {
 import { describeHost, describeRegistry, listName, podmanOn } from './describe.js';
 import { selectImages } from './select.js';
 import { PLAN_FORMAT_VERSION, type Arg, type Plan, type PlanImage, type PlanTask } from './types.js';
+import { uploadLayout } from './upload.js';
 
 export interface PlanOptions {
   /** `--image`: only these and what they depend on. */
@@ -88,7 +89,9 @@ class Planner {
   readonly notes = new Set<string>();
   private readonly logins = new Set<string>();
   /** Base-image copies, one per (reference, host, platform) however many builds use it. */
-  private readonly pulls = new Set<string>();
+  private readonly pulls = new Map<string, PlanTask>();
+  /** Context uploads, one per (image, ssh host). */
+  private readonly uploads = new Set<string>();
   private readonly hostLogins = new Map<string, string[]>();
   private readonly available = new Map<string, Availability>();
   private readonly publishes = new Map<string, string[]>();
@@ -242,10 +245,11 @@ class Planner {
     const where = host.kind === 'local' ? 'here' : `on ${host.name}`;
     const dependencies = this.dependencyInputs(image, host);
     const reset = this.reset(image, host, list);
+    const remote = this.remoteInput(image, host, input);
     const build = this.add({
       id: `build:${image.name}`, kind: 'build', image: image.name, platforms: image.platforms, host: host.name,
-      dependsOn: [reset, ...logins, ...dependencies.after],
-      argv: buildListArgs(podmanOn(host), { ...input, contexts: dependencies.contexts }, image.platforms, list, Math.max(1, Math.min(image.platforms.length, host.jobs))),
+      dependsOn: [reset, ...logins, ...dependencies.after, ...remote.after],
+      argv: buildListArgs(podmanOn(host), { ...remote.input, contexts: dependencies.contexts }, image.platforms, list, Math.max(1, Math.min(image.platforms.length, host.jobs))),
       placement: emulated.length === 0 ? `all native ${where}` : `${where}, ${emulated.join(', ')} under QEMU emulation`,
       ...(emulated.length > 0 && { emulated }),
       ...(image.pulls.length > 0 && { pulls: image.pulls.map((p) => p.reference) }),
@@ -264,35 +268,22 @@ class Planner {
     const tests: string[] = [];
     const instances: { platform: string; instance: Arg; after: string }[] = [];
     for (const platform of image.platforms) {
-      const { host, reason, emulated } = placePlatform(this.model.hosts, image, platform)!;
-      const slug = platformSlug(platform);
-      const localName = `localhost/orchestrate/${image.repository}:${slug}`;
-      const localImage = primary ? withRunValue({ ref: 'run-id' }, `${localName}-`) : localName;
-      const dependencies = this.dependencyInputs(image, host);
-      const logins = this.loginsOn(host);
-      const pinned = this.pinnedPulls(image, host, platform, logins);
-      const build = this.add({
-        id: `build:${image.name}:${platform}`, kind: 'build', image: image.name, platforms: [platform], host: host.name,
-        dependsOn: [...logins, ...dependencies.after, ...pinned.after],
-        argv: buildImageArgs(podmanOn(host), { ...input, contexts: [...dependencies.contexts, ...pinned.contexts] }, platform, localImage, primary ? localName : undefined),
-        placement: reason,
-        ...(emulated && { emulated: [platform] }),
-      });
-      const test = this.smokeTest(image, platform, host, localImage, build);
-      tests.push(...test);
-      if (primary) {
+      const placement = placePlatform(this.model.hosts, image, platform)!;
+      const chain = this.platformChain(image, input, platform, placement.host, { placement: placement.reason, emulated: placement.emulated }, primary);
+      tests.push(...chain.tests);
+      if (chain.push !== undefined && primary) {
         const repository = `${primary.url}/${image.repository}`;
-        const pushed = this.add({
-          id: `push:${image.name}:${platform}`, kind: 'push', image: image.name, platforms: [platform], host: host.name,
-          dependsOn: [build, ...this.login(primary, host)],
-          argv: pushImageArgs(podmanOn(host), localImage, withRunValue({ ref: 'run-id' }, `docker://${repository}:orchestrate-stage-${slug}-`), this.access(primary)),
-          retry: 'registry',
-        });
-        instances.push({ platform, instance: withRunValue({ ref: 'digest', task: pushed }, `docker://${repository}@`), after: pushed });
-        this.pushTasks.set(image.name, { ...this.pushTasks.get(image.name), [platform]: pushed });
-        this.cleanupLater(host, image.name, localImage, [...test, pushed]);
-      } else if (host.kind === 'local') {
-        instances.push({ platform, instance: `containers-storage:${localName}`, after: build });
+        instances.push({ platform, instance: withRunValue({ ref: 'digest', task: chain.push }, `docker://${repository}@`), after: chain.push });
+        this.pushTasks.set(image.name, { ...this.pushTasks.get(image.name), [platform]: chain.push });
+      } else if (!primary && placement.host.kind === 'local') {
+        instances.push({ platform, instance: `containers-storage:${localName(image, platform)}`, after: chain.build });
+      }
+      const host = placement.host;
+      if (host.kind === 'ssh' && host.fallback === 'emulate' && this.local.emulate && canEmulate(platform)) {
+        // The same platform again, here under QEMU, gated on the host failing: it stands in for the remote chain.
+        const after = [chain.build, ...chain.tests, ...(chain.push === undefined ? [] : [chain.push])];
+        // Dependents name the remote tasks; when a stand-in succeeds they go on with its result.
+        this.platformChain(image, input, platform, this.local, { placement: `fallback here under QEMU emulation`, emulated: true }, primary, { host: host.name, after });
       }
     }
     if (instances.length < image.platforms.length) {
@@ -320,6 +311,68 @@ class Planner {
     return { list: { host: this.local, ready: last }, usableLocally: !primary, tests };
   }
 
+  /**
+   * One platform of a per-arch image on one host: its base images, the build, the smoke test,
+   * and the push by digest. With `standIn`, the tasks are the fallback for a remote host's
+   * chain (ids end in "@fallback"), each standing in for its counterpart there.
+   */
+  private platformChain(
+    image: Image,
+    input: BuildInput,
+    platform: string,
+    host: Host,
+    where: { placement: string; emulated: boolean },
+    primary: Registry | undefined,
+    standIn?: { host: string; after: string[] },
+  ): { build: string; tests: string[]; push?: string } {
+    const suffix = standIn ? '@fallback' : '';
+    const gate = (counterpart: string) => (standIn ? { standIn: { host: standIn.host, for: counterpart, after: standIn.after } } : {});
+    const slug = platformSlug(platform);
+    const stable = localName(image, platform);
+    const localImage = primary ? withRunValue({ ref: 'run-id' }, `${stable}-`) : stable;
+    const dependencies = this.dependencyInputs(image, host);
+    const logins = this.loginsOn(host);
+    const pinned = this.pinnedPulls(image, host, platform, logins, standIn);
+    const remote = this.remoteInput(image, host, input);
+    const buildId = `build:${image.name}:${platform}`;
+    const build = this.add({
+      id: buildId + suffix, kind: 'build', image: image.name, platforms: [platform], host: host.name,
+      dependsOn: [...logins, ...dependencies.after, ...pinned.after, ...remote.after],
+      argv: buildImageArgs(podmanOn(host), { ...remote.input, contexts: [...dependencies.contexts, ...pinned.contexts] }, platform, localImage, primary ? stable : undefined),
+      placement: where.placement,
+      ...(where.emulated && { emulated: [platform] }),
+      ...gate(buildId),
+    });
+    const tests = this.smokeTest(image, platform, host, localImage, build, suffix, standIn);
+    if (!primary) return { build, tests };
+    const repository = `${primary.url}/${image.repository}`;
+    const pushId = `push:${image.name}:${platform}`;
+    const push = this.add({
+      id: pushId + suffix, kind: 'push', image: image.name, platforms: [platform], host: host.name,
+      dependsOn: [build, ...this.login(primary, host)],
+      argv: pushImageArgs(podmanOn(host), localImage, withRunValue({ ref: 'run-id' }, `docker://${repository}:orchestrate-stage-${slug}-`), this.access(primary)),
+      retry: 'registry',
+      ...gate(pushId),
+    });
+    this.cleanupLater(host, image.name, localImage, [...tests, push]);
+    return { build, tests, push };
+  }
+
+  /**
+   * A build on an ssh host reads its context from the run's directory there: the context is
+   * sent first (once per image and host) and the build's paths point at the copy.
+   */
+  private remoteInput(image: Image, host: Host, input: BuildInput): { input: BuildInput; after: string[] } {
+    if (host.kind !== 'ssh') return { input, after: [] };
+    const layout = uploadLayout(image.context, image.containerfile, image.name);
+    const id = `upload:${image.name}@${host.name}`;
+    if (!this.uploads.has(id)) {
+      this.uploads.add(id);
+      this.add({ id, kind: 'upload', image: image.name, platforms: [], host: host.name, dependsOn: [], argv: ['tar', '-x', '-f', '-'], upload: layout.upload });
+    }
+    return { input: { ...input, context: layout.remoteContext, containerfile: layout.remoteContainerfile }, after: [id] };
+  }
+
   /** Frees the list's name on its host before it is built or assembled there. */
   private reset(image: Image, host: Host, list: string): string {
     return this.add({
@@ -333,7 +386,7 @@ class Planner {
    * its own (`pull` tasks, shared by every build that needs it) and pinned with
    * --build-context: no two platforms' pulls move one local name under each other.
    */
-  private pinnedPulls(image: Image, host: Host, platform: string, logins: readonly string[]): { after: string[]; contexts: string[] } {
+  private pinnedPulls(image: Image, host: Host, platform: string, logins: readonly string[], standIn?: { host: string; after: string[] }): { after: string[]; contexts: string[] } {
     const after: string[] = [];
     const contexts: string[] = [];
     for (const { reference, spellings } of image.pulls) {
@@ -341,14 +394,21 @@ class Planner {
       const path = reference.replace('@', '/').replace(/:(?=[^/]*$)/, '/').replace(/[^a-z0-9._/-]/gi, '-').toLowerCase();
       const localName = `localhost/orchestrate/pulled/${path}:${platformSlug(platform)}`;
       const id = `pull:${reference}@${host.name}:${platform}`;
-      if (!this.pulls.has(id)) {
-        this.pulls.add(id);
+      const existing = this.pulls.get(id);
+      if (!existing) {
         const registry = this.model.registries.find((r) => reference.startsWith(`${r.url}/`));
         this.add({
           id, kind: 'pull', image: null, platforms: [platform], host: host.name, dependsOn: [...logins],
           argv: copyToStorageArgs(reference, platform, localName, { authfile: this.authfile, tlsVerify: registry?.tlsVerify ?? true }),
           retry: 'registry',
+          // Only a fallback needs it: pulled only if that fallback runs.
+          ...(standIn && { standIn: { host: standIn.host, after: [...standIn.after] } }),
         });
+        this.pulls.set(id, this.tasks.at(-1)!);
+      } else if (existing.standIn && (!standIn || standIn.host !== existing.standIn.host)) {
+        delete existing.standIn; // needed unconditionally (or by fallbacks of two hosts): always pulled
+      } else if (existing.standIn && standIn) {
+        existing.standIn.after.push(...standIn.after);
       }
       after.push(id);
       for (const name of spellings) contexts.push('--build-context', `${name}=docker-image://${localName}`);
@@ -356,14 +416,16 @@ class Planner {
     return { after, contexts };
   }
 
-  private smokeTest(image: Image, platform: string, host: Host, reference: Arg, build: string): string[] {
+  private smokeTest(image: Image, platform: string, host: Host, reference: Arg, build: string, suffix = '', standIn?: { host: string; after: string[] }): string[] {
     if (!image.test) return [];
     const output = image.test.expect[platform];
+    const id = `test:${image.name}:${platform}`;
     return [this.add({
-      id: `test:${image.name}:${platform}`, kind: 'test', image: image.name, platforms: [platform], host: host.name,
+      id: id + suffix, kind: 'test', image: image.name, platforms: [platform], host: host.name,
       dependsOn: [build],
       argv: smokeTestArgs(podmanOn(host), platform, reference, image.test.command),
       ...(output !== undefined && { expect: { output } }),
+      ...(standIn && { standIn: { host: standIn.host, for: id, after: standIn.after } }),
     })];
   }
 
@@ -404,4 +466,9 @@ class Planner {
   describe(image: Image): PlanImage {
     return { strategy: image.strategy, platforms: image.platforms, publishes: this.publishes.get(image.name) ?? [], dependsOn: image.dependsOn };
   }
+}
+
+/** A per-arch image's stable local name for one platform (its cache anchor when pushed). */
+function localName(image: Image, platform: string): string {
+  return `localhost/orchestrate/${image.repository}:${platformSlug(platform)}`;
 }

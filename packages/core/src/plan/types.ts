@@ -1,8 +1,11 @@
 /**
  * The plan: what `orchestrate build` runs, exactly. Versioned, so a plan written by one
  * version is refused, not misread, by another. `orchestrate plan --format json` prints it.
+ * Version 2: build hosts over ssh (upload tasks, host connection settings, fallback stand-ins).
  */
-export const PLAN_FORMAT_VERSION = 1;
+import type { UploadLayout } from './upload.js';
+
+export const PLAN_FORMAT_VERSION = 2;
 
 export type TaskKind =
   /** podman login into the run's private authfile, secret on stdin. */
@@ -26,7 +29,9 @@ export type TaskKind =
   /** Move one final tag: push the verified list (--all) to registry:tag. */
   | 'publish'
   /** Remove per-run local images. */
-  | 'cleanup';
+  | 'cleanup'
+  /** Send an image's build context to a build host: a tar stream on ssh's stdin, unpacked in the run's directory there. */
+  | 'upload';
 
 /** A value only known when the run starts; the executor fills it in, the plan names it. */
 export type RunValue =
@@ -77,6 +82,16 @@ export interface PlanTask {
   pulls?: string[];
   /** Runs once its dependencies have ended, whether or not they succeeded (cleanups). */
   always?: true;
+  /** For an upload: what goes on stdin, as a tar stream (honouring .containerignore/.dockerignore). */
+  upload?: UploadLayout;
+  /**
+   * Part of the fallback for a platform placed on a build host with `fallback: emulate`: runs
+   * (here, under QEMU) only if that host failed in this run (unreachable, connection lost, out
+   * of disk) and the platform's tasks there (`after`) did not all succeed; otherwise it is
+   * skipped as not needed. When it succeeds, it stands in for `for`: dependents of `for` go
+   * on with its result (digest included).
+   */
+  standIn?: { host: string; for?: string; after: string[] };
 }
 
 export interface PlanImage {
@@ -93,7 +108,14 @@ export interface PlanHost {
   platforms: string[];
   /** user@host:port, for ssh hosts with a literal address. */
   address?: string;
+  /** A podman system connection the address and identity come from, looked up when the build starts. */
   connection?: string;
+  /** As written in the spec: relative to the spec's directory, or ~/... */
+  identityFile?: string;
+  knownHosts?: string;
+  connectTimeout?: number;
+  /** Directory on the host under which the run's private directory is made. */
+  workdir?: string;
   emulate?: boolean;
   fallback?: 'fail' | 'emulate';
 }

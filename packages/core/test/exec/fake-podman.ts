@@ -21,7 +21,7 @@ export class FakePodman {
 
   readonly script: Script = (invocation: Invocation) => {
     const argv = invocation.argv;
-    if (invocation.stdin !== undefined) this.stdins.push(invocation.stdin);
+    if (typeof invocation.stdin === 'string') this.stdins.push(invocation.stdin);
     const fault = this.fault(argv);
     if (fault) return { exitCode: 125, ...fault };
     const [tool, verb, sub] = argv;

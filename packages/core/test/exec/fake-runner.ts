@@ -1,4 +1,6 @@
 import { writeFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import type { Invocation, ProcessOutcome, RunOptions, Runner } from '../../src/exec/runner.js';
 
 export type Script = (invocation: Invocation, call: number) => Partial<ProcessOutcome> & { delayMs?: number; lines?: string[]; writeDigest?: string };
@@ -43,6 +45,10 @@ export class FakeRunner implements Runner {
     } finally {
       this.running--;
     }
+  }
+
+  readFile(cwd: string, file: string): Promise<string> {
+    return readFile(path.resolve(cwd, file), 'utf8');
   }
 
   killAll(): void {

@@ -229,10 +229,17 @@ describe('checkRunInputs', () => {
     expect(diagnostics).toEqual([expect.objectContaining({ code: 'secret-not-set', message: expect.stringContaining('REG_PASSWORD is not set') })]);
   });
 
-  it('refuses tasks on an ssh host rather than running them here', async () => {
-    const plan = planOf(SPEC.replace('images:', 'hosts:\n  arm: { ssh: "ci@arm.example.com:22", platforms: [linux/arm64] }\nimages:'));
-    const diagnostics = await checkRunInputs(plan, '/', { REG_PASSWORD: 'x' });
-    expect(diagnostics).toEqual([expect.objectContaining({ code: 'host-not-supported', message: expect.stringContaining('host arm:') })]);
+  it('names a podman connection that does not exist, and an unreadable identity file', async () => {
+    const plan = planOf(
+      SPEC.replace('images:', 'hosts:\n  arm: { connection: farm-arm, platforms: [linux/arm64] }\n  s390: { ssh: "ci@s390.example.com:22", identityFile: keys/missing, platforms: [linux/s390x] }\nimages:')
+        .replace('platforms: [linux/amd64, linux/arm64]', 'platforms: [linux/amd64, linux/arm64, linux/s390x]'),
+    );
+    const podman = new FakeRunner((invocation) => (invocation.argv.join(' ') === 'podman system connection list --format json' ? { stdout: '[{"Name":"farm-x86","URI":"ssh://core@10.0.0.1:22/run/podman/podman.sock","Identity":""}]' } : { exitCode: 1 }));
+    const diagnostics = await checkRunInputs(plan, '/', { REG_PASSWORD: 'x' }, podman);
+    expect(diagnostics).toEqual([
+      expect.objectContaining({ code: 'connection-not-found', message: 'host arm: podman has no system connection "farm-arm" (it has: farm-x86)' }),
+      expect.objectContaining({ code: 'file-unreadable', message: expect.stringContaining('host s390: cannot read identityFile keys/missing') }),
+    ]);
   });
 
   it('is content with the variable set', async () => {

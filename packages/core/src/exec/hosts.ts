@@ -1,0 +1,102 @@
+/**
+ * Where each host's commands run, and what its run-time values are there: the local runner
+ * in the spec's directory, or an ssh runner in the run's private directory on the build host
+ * (its authfile and digest files live there, named relative to it).
+ */
+import { homedir } from 'node:os';
+import path from 'node:path';
+import type { Plan, PlanHost } from '../plan/types.js';
+import type { Runner } from './runner.js';
+import { remoteRunDir, type SshTarget } from './ssh.js';
+import { SshRunner } from './ssh-runner.js';
+import type { RunValues } from './values.js';
+
+export interface HostContext {
+  runner: Runner;
+  /** Where argv paths are relative to: the spec's directory here, the run's directory there. */
+  cwd: string;
+  values: RunValues & { digests: Map<string, string> };
+  /** Set for build hosts over ssh. */
+  ssh?: SshRunner;
+}
+
+/** A podman system connection, as `podman system connection list --format json` prints it. */
+export interface PodmanConnection {
+  Name: string;
+  URI: string;
+  Identity?: string;
+}
+
+export interface HostSetup {
+  plan: Plan;
+  specDir: string;
+  /** This run's private local directory (0700): the local authfile and digests, the ssh control sockets. */
+  runDir: string;
+  runId: string;
+  digests: Map<string, string>;
+  local: Runner;
+  /** podman system connections, for hosts that name one. */
+  connections: readonly PodmanConnection[];
+}
+
+export function hostContexts(setup: HostSetup): Map<string, HostContext> {
+  const index = new Map(setup.plan.tasks.map((t, i) => [t.id, i]));
+  // By index: task ids can be longer than a file name may be.
+  const digestName = (id: string): string => `${index.get(id) ?? 'unknown'}.digest`;
+  const contexts = new Map<string, HostContext>();
+  let n = 0;
+  for (const [name, host] of Object.entries(setup.plan.hosts)) {
+    if (host.kind === 'local') {
+      contexts.set(name, {
+        runner: setup.local,
+        cwd: setup.specDir,
+        values: { runId: setup.runId, authfile: path.join(setup.runDir, 'auth.json'), digestFile: (id) => path.join(setup.runDir, digestName(id)), digests: setup.digests },
+      });
+      continue;
+    }
+    const target = sshTarget(name, host, setup, path.join(setup.runDir, `ssh-${n++}`));
+    if (!target) continue; // an unknown connection: checkRunInputs said so before the run
+    const runDir = remoteRunDir(host.workdir, setup.runId, name);
+    const ssh = new SshRunner(target, runDir, setup.local, setup.specDir);
+    contexts.set(name, { runner: ssh, cwd: runDir, ssh, values: { runId: setup.runId, authfile: 'auth.json', digestFile: digestName, digests: setup.digests } });
+  }
+  return contexts;
+}
+
+/** The ssh address of a host: written in the spec, or taken from a podman system connection. */
+export function sshTarget(name: string, host: PlanHost, setup: Pick<HostSetup, 'specDir' | 'connections'>, controlPath: string): SshTarget | undefined {
+  const file = (written: string | undefined) => (written === undefined ? undefined : written.startsWith('~/') ? path.join(homedir(), written.slice(2)) : path.resolve(setup.specDir, written));
+  const common = {
+    name,
+    connectTimeout: host.connectTimeout ?? 10,
+    controlPath,
+    ...(host.knownHosts !== undefined && { knownHosts: file(host.knownHosts)! }),
+  };
+  if (host.address !== undefined) {
+    const match = /^(.+)@(.+):(\d+)$/.exec(host.address);
+    if (!match) return undefined;
+    return { ...common, user: match[1]!, host: match[2]!.replace(/^\[(.*)\]$/, '$1'), port: Number(match[3]), ...(host.identityFile !== undefined && { identityFile: file(host.identityFile)! }) };
+  }
+  const connection = setup.connections.find((c) => c.Name === host.connection);
+  if (!connection) return undefined;
+  const address = parseConnectionUri(connection.URI);
+  if (!address) return undefined;
+  const identity = host.identityFile !== undefined ? file(host.identityFile) : connection.Identity || undefined;
+  return { ...common, ...address, ...(identity !== undefined && { identityFile: identity }) };
+}
+
+/** ssh://user@host:port/run/podman/podman.sock -> user, host, port; undefined for anything but a safe ssh URI. */
+export function parseConnectionUri(uri: string): { user: string; host: string; port: number } | undefined {
+  let url: URL;
+  try {
+    url = new URL(uri);
+  } catch {
+    return undefined;
+  }
+  if (url.protocol !== 'ssh:' || url.username === '') return undefined;
+  const user = decodeURIComponent(url.username);
+  const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
+  // The same rules as an ssh address written in the spec: nothing ssh or a shell reads as an option or syntax.
+  if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/.test(user) || !/^(?:[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?|[0-9A-Fa-f:.]+)$/.test(host)) return undefined;
+  return { user, host, port: url.port === '' ? 22 : Number(url.port) };
+}

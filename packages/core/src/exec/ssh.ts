@@ -1,0 +1,159 @@
+/**
+ * Pure pieces of running commands on a build host over OpenSSH: the ssh command lines
+ * (one ControlMaster per host, strict host keys, batch mode), the remote shell commands
+ * built with the one quoting function, and what ssh's own errors mean.
+ */
+import type { TaskFailure } from './failure.js';
+import { shellCommand, shellWord } from './quote.js';
+
+export interface SshTarget {
+  /** The host's name in the spec, for messages. */
+  name: string;
+  user: string;
+  host: string;
+  port: number;
+  identityFile?: string;
+  /** A known_hosts file to check the host key against, instead of the user's own. */
+  knownHosts?: string;
+  /** Seconds to wait for the TCP connection and the handshake. */
+  connectTimeout: number;
+  /** The ControlMaster's socket, in a directory only this run can read. */
+  controlPath: string;
+}
+
+/** Keepalives: a host that stops answering is given up after about 15 s, not the TCP timeout. */
+const ALIVE_INTERVAL = 5;
+const ALIVE_COUNT = 3;
+/** A master left behind by a killed orchestrate closes itself after this long without a session. */
+const PERSIST_SECONDS = 300;
+
+function commonOptions(target: SshTarget): string[] {
+  return [
+    '-o', 'BatchMode=yes',
+    '-o', 'StrictHostKeyChecking=yes',
+    ...(target.knownHosts === undefined ? [] : ['-o', `UserKnownHostsFile=${target.knownHosts}`, '-o', 'GlobalKnownHostsFile=/dev/null']),
+    '-o', `ConnectTimeout=${target.connectTimeout}`,
+    '-o', `ServerAliveInterval=${ALIVE_INTERVAL}`,
+    '-o', `ServerAliveCountMax=${ALIVE_COUNT}`,
+    ...(target.identityFile === undefined ? [] : ['-o', 'IdentitiesOnly=yes', '-i', target.identityFile]),
+    '-o', `ControlPath=${target.controlPath}`,
+    '-p', String(target.port),
+    '-l', target.user,
+  ];
+}
+
+/** Opens the host's one connection: ssh forks into the background once it is authenticated, so this returns when the host is usable. */
+export function masterArgs(target: SshTarget): string[] {
+  return ['ssh', ...commonOptions(target), '-o', 'ControlMaster=yes', '-o', `ControlPersist=${PERSIST_SECONDS}`, '-f', '-N', '--', target.host];
+}
+
+/** Runs one remote command through the master (a new connection only if the master is gone). */
+export function sessionArgs(target: SshTarget, remoteCommand: string): string[] {
+  return ['ssh', ...commonOptions(target), '-o', 'ControlMaster=no', '-T', '--', target.host, remoteCommand];
+}
+
+export function closeArgs(target: SshTarget): string[] {
+  return ['ssh', '-o', `ControlPath=${target.controlPath}`, '-O', 'exit', '--', target.host];
+}
+
+/**
+ * The remote side of one command: into the run's directory, record the process id (the
+ * shell's, which `exec` hands to the command) so an interrupt can stop it, then run the
+ * arguments exactly as given. Every word is single-quoted: nothing in them is shell syntax there.
+ */
+export function remoteCommand(cwd: string, argv: readonly string[], pidFile: string): string {
+  return `cd -- ${shellWord(cwd)} && echo $$ > ${shellWord(pidFile)} && exec ${shellCommand(argv)}`;
+}
+
+/** Creates the run's private directory on the host and writes stdin (the run's authfile) into it, mode 0600. */
+export function setupCommand(runDir: string): string {
+  const dir = shellWord(runDir);
+  return `umask 077 && mkdir -p -- ${dir}/.pids && cat > ${dir}/auth.json`;
+}
+
+export function removeRunDirCommand(runDir: string): string {
+  return `rm -rf -- ${shellWord(runDir)}`;
+}
+
+export function readFileCommand(cwd: string, file: string): string {
+  return `cd -- ${shellWord(cwd)} && cat -- ${shellWord(file)}`;
+}
+
+/**
+ * Stops a remote command and everything under it: the pid it recorded and all its
+ * descendants (a RUN step's process sits in a session of its own, out of reach of the
+ * group), SIGTERM, then SIGKILL to what is left after 5 s. Needs only sh, ps, awk and kill.
+ */
+export const KILL_TREE_SCRIPT = [
+  'pid=$(cat -- "$1" 2>/dev/null) || exit 0',
+  `tree=$(ps -e -o pid= -o ppid= | awk -v root="$pid" '{ parent[$1] = $2 } END { for (p in parent) { q = p; while (q != root && (q in parent) && q > 1) q = parent[q]; if (q == root) print p } }')`,
+  '[ -n "$tree" ] || exit 0',
+  'kill -TERM $tree 2>/dev/null',
+  'i=0',
+  'while [ $i -lt 50 ]; do alive=; for p in $tree; do kill -0 $p 2>/dev/null && alive="$alive $p"; done; [ -z "$alive" ] && exit 0; sleep 0.1; i=$((i+1)); done',
+  'kill -KILL $alive 2>/dev/null',
+  'exit 0',
+].join('\n');
+
+export function killTreeCommand(cwd: string, pidFile: string): string {
+  return `cd -- ${shellWord(cwd)} && sh -c ${shellWord(KILL_TREE_SCRIPT)} sh ${shellWord(pidFile)}`;
+}
+
+/** The remote run's directory: under `workdir` (default: ~/.cache/orchestrate), one per run and host. */
+export function remoteRunDir(workdir: string | undefined, runId: string, host: string): string {
+  // ssh starts commands in the home directory: "~/x" is written as the relative "x".
+  const base = (workdir ?? '.cache/orchestrate').replace(/^~\/?/, '') || '.';
+  return `${base.replace(/\/+$/, '')}/run-${runId}-${host}`;
+}
+
+/**
+ * What ssh itself said, when it (not the remote command) failed: ssh exits 255 for its own
+ * errors. Undefined when the output is not one of ssh's errors.
+ */
+export function diagnoseSsh(target: Pick<SshTarget, 'name' | 'host' | 'port' | 'knownHosts' | 'user'>, exitCode: number, stderr: string): TaskFailure | undefined {
+  if (exitCode !== 255) return undefined;
+  const where = `${target.name} (${target.user}@${target.host}:${target.port})`;
+  const knownHosts = target.knownHosts ?? '~/.ssh/known_hosts';
+  const entry = target.port === 22 ? target.host : `[${target.host}]:${target.port}`;
+  if (/REMOTE HOST IDENTIFICATION HAS CHANGED|Host key for .* has changed/i.test(stderr)) {
+    return {
+      reason: 'host-key', exitCode,
+      message: `${where}: the host key differs from the one in ${knownHosts}; refusing to connect (it may be reinstalled, or someone may be in between)`,
+      hint: `check the new key's fingerprint with the host's owner; if it is right: ssh-keygen -R '${entry}' -f ${knownHosts}, then add the new key (ssh-keyscan -p ${target.port} ${target.host} >> ${knownHosts})`,
+    };
+  }
+  if (/Host key verification failed|No \S+ host key is known for/i.test(stderr)) {
+    return {
+      reason: 'host-key', exitCode,
+      message: `${where}: its host key is not in ${knownHosts}, and orchestrate never accepts an unknown key`,
+      hint: `check the fingerprint with the host's owner, then add it: ssh-keyscan -p ${target.port} ${target.host} >> ${knownHosts} (or name a knownHosts file on the host in the spec)`,
+    };
+  }
+  if (/Permission denied \(|Too many authentication failures/i.test(stderr)) {
+    return {
+      reason: 'host-auth', exitCode,
+      message: `${where} refused the login: ${lastSshLine(stderr)}`,
+      hint: `check the host's identityFile and that its public key is in ~${target.user}/.ssh/authorized_keys on ${target.host}`,
+    };
+  }
+  if (/Connection (?:refused|timed out)|No route to host|Network is unreachable|Could not resolve hostname|Name or service not known|Operation timed out|Connection closed by .* port \d+$|kex_exchange_identification/im.test(stderr) && !/client_loop|Broken pipe/i.test(stderr)) {
+    return {
+      reason: 'host-unreachable', exitCode,
+      message: `cannot reach ${where}: ${lastSshLine(stderr)}`,
+      hint: `check that ${target.host} is up and sshd listens on port ${target.port} (ssh -p ${target.port} ${target.user}@${target.host} true); with "fallback: emulate" its platforms are built here instead`,
+    };
+  }
+  if (/client_loop|Broken pipe|Connection reset|Timeout, server .* not responding|Connection to .* closed by remote host|mux_client_request_session/i.test(stderr)) {
+    return {
+      reason: 'host-lost', exitCode,
+      message: `lost the connection to ${where}: ${lastSshLine(stderr)}`,
+      hint: `the host went away mid-command (rebooted, crashed, network); the task was not retried; with "fallback: emulate" its platforms are built here instead`,
+    };
+  }
+  return undefined;
+}
+
+function lastSshLine(stderr: string): string {
+  const lines = stderr.split('\n').map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('@@@') && !l.startsWith('Warning: Permanently'));
+  return (lines.at(-1) ?? 'ssh failed').slice(0, 300);
+}
