@@ -3,6 +3,8 @@ import { analyzeSource } from '../src/analyze.js';
 import type { SpecFiles } from '../src/model/context.js';
 import type { Model } from '../src/model/types.js';
 import type { Diagnostic } from '../src/diagnostics.js';
+import { planBuild } from '../src/plan/planner.js';
+import type { Plan } from '../src/plan/types.js';
 
 /** In-memory files: every directory that holds a file exists; `dirs` adds empty ones. */
 export function memoryFiles(files: Record<string, string>, dirs: readonly string[] = []): SpecFiles {
@@ -43,4 +45,11 @@ export function modelOf(text: string, options: AnalyzeTextOptions = {}): Model {
   const { model, diagnostics } = analyzeText(text, options);
   if (!model) throw new Error(`spec did not resolve:\n${diagnostics.map((d) => `${d.code} ${d.range?.start.line}:${d.range?.start.col} ${d.message}`).join('\n')}`);
   return model;
+}
+
+/** The plan of a spec text that must plan (all images, all platforms, pushing). */
+export function planOf(text: string): Plan {
+  const planned = planBuild(modelOf(text), { images: [], platforms: [], push: true });
+  if (!planned.ok) throw new Error(JSON.stringify(planned.diagnostics));
+  return planned.value;
 }

@@ -181,11 +181,13 @@ export async function executePlan(plan: Plan, options: ExecuteOptions): Promise<
 
     const interruptOrKill = AbortSignal.any([options.interrupt, options.kill]);
     const execute = async (task: PlanTask): Promise<TaskEnd> => {
-      const start = now();
+      let start = now();
       options.onEvent({ type: 'task-start', task, at: start });
       const host = hosts.get(task.host);
-      const result = await runOnHost(task, host, down, authText, secretEnv, () =>
-        runTask(task, {
+      const result = await runOnHost(task, host, down, authText, secretEnv, () => {
+        // Timed from here: waiting for the host's connection is the host's (report.hosts), not this task's.
+        start = now();
+        return runTask(task, {
           runner: host!.runner,
           values: host!.values,
           cwd: host!.cwd,
@@ -200,8 +202,8 @@ export async function executePlan(plan: Plan, options: ExecuteOptions): Promise<
           ...(options.retryAfter && { retryAfter: options.retryAfter }),
           onLine: (line, stream) => options.onEvent({ type: 'task-output', task, line, stream }),
           onRetry: (retry, delayMs, failure) => options.onEvent({ type: 'task-retry', task, retry, delayMs, failure }),
-        }),
-      );
+        });
+      });
       // A stand-in's digest is the one its dependents read under the name of the task it replaces.
       if (result.status === 'succeeded' && result.digest !== undefined && task.standIn?.for !== undefined && !digests.has(task.standIn.for)) {
         digests.set(task.standIn.for, result.digest);

@@ -7,7 +7,9 @@
 import type { TaskFailure } from './failure.js';
 import type { Invocation, ProcessOutcome, RunOptions, Runner } from './runner.js';
 import {
+  checkArgs,
   closeArgs,
+  lostConnection,
   diagnoseSsh,
   killTreeCommand,
   masterArgs,
@@ -109,11 +111,18 @@ export class SshRunner implements Runner {
       if (stopping) await stopping;
       const terminated = outcome.terminated || options.signal.aborted;
       if (/Control socket connect/.test(outcome.stderr) && !terminated) this.timings.connections++;
-      const hostFailure = terminated ? undefined : diagnoseSsh(this.target, outcome.exitCode, outcome.stderr);
+      let hostFailure = terminated ? undefined : diagnoseSsh(this.target, outcome.exitCode, outcome.stderr);
+      // A session whose master died says nothing itself: ask whether the master is still there.
+      if (!terminated && !hostFailure && outcome.exitCode === 255 && !(await this.masterAlive())) hostFailure = lostConnection(this.target);
       return { ...outcome, terminated, ...(hostFailure && { hostFailure }) };
     } finally {
       options.signal.removeEventListener('abort', stop);
     }
+  }
+
+  private async masterAlive(): Promise<boolean> {
+    const check = await this.local.run({ argv: checkArgs(this.target), cwd: this.localDir }, { signal: new AbortController().signal, onLine: () => {} });
+    return check.exitCode === 0;
   }
 
   /** A file the run wrote on the host (a digest), relative to `cwd` there. */

@@ -56,6 +56,20 @@ export function closeArgs(target: SshTarget): string[] {
   return ['ssh', '-o', `ControlPath=${target.controlPath}`, '-O', 'exit', '--', target.host];
 }
 
+/** Exits 0 while the master is alive. */
+export function checkArgs(target: SshTarget): string[] {
+  return ['ssh', '-o', `ControlPath=${target.controlPath}`, '-O', 'check', '--', target.host];
+}
+
+/** A session ended 255 with nothing from ssh, and its master is gone: the host dropped the connection. */
+export function lostConnection(target: Pick<SshTarget, 'name' | 'host' | 'port' | 'user'>): TaskFailure {
+  return {
+    reason: 'host-lost', exitCode: 255,
+    message: `lost the connection to ${target.name} (${target.user}@${target.host}:${target.port}) while the command ran`,
+    hint: 'the host went away mid-command (crashed, rebooted, network lost); the task was not retried; with "fallback: emulate" its platforms are built here instead',
+  };
+}
+
 /**
  * The remote side of one command: into the run's directory, record the process id (the
  * shell's, which `exec` hands to the command) so an interrupt can stop it, then run the

@@ -4,9 +4,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { executePlan, checkRunInputs, type ExecuteOptions, type RunEvent } from '../../src/exec/run.js';
-import { planBuild } from '../../src/plan/planner.js';
 import type { Plan } from '../../src/plan/types.js';
-import { modelOf } from '../helpers.js';
+import { planOf as planSpec } from '../helpers.js';
 import { FakePodman } from './fake-podman.js';
 import { FakeRunner } from './fake-runner.js';
 
@@ -28,11 +27,7 @@ images:
     test: { command: [uname, -m] }
 `;
 
-function planOf(spec = SPEC): Plan {
-  const planned = planBuild(modelOf(spec), { images: [], platforms: [], push: true });
-  if (!planned.ok) throw new Error(JSON.stringify(planned.diagnostics));
-  return planned.value;
-}
+const planOf = (spec = SPEC): Plan => planSpec(spec);
 
 const made: string[] = [];
 afterAll(() => {
