@@ -30,11 +30,14 @@ export function contextFilter(layout: UploadLayout, patterns: readonly string[])
   const ignore = createIgnore().add([...patterns]);
   // A "!" exception can bring back a file inside an ignored directory: then directories are walked, and only files dropped.
   const exceptions = patterns.some((p) => p.trim().startsWith('!'));
-  const keep = new Set([path.posix.relative(layout.context, layout.containerfile), ...IGNORE_FILES]);
+  const containerfile = path.posix.relative(layout.context, layout.containerfile);
+  const keep = new Set([containerfile, ...IGNORE_FILES]);
+  // Directories on the way to the containerfile are walked even if ignored: it always goes.
+  const ancestors = new Set(containerfile.split('/').slice(0, -1).map((_, i, parts) => parts.slice(0, i + 1).join('/')));
   return (entry, isDirectory) => {
     const inContext = path.posix.relative(path.posix.relative(layout.base, layout.context) || '.', path.posix.normalize(entry));
-    if (inContext === '' || inContext === '.' || inContext.startsWith('..')) return true; // the context itself, or the containerfile beside it
-    if (keep.has(inContext)) return true;
+    if (inContext === '' || inContext === '.' || inContext === '..' || inContext.startsWith('../')) return true; // the context itself, or the containerfile beside it
+    if (keep.has(inContext) || (isDirectory && ancestors.has(inContext))) return true;
     if (isDirectory && exceptions) return true;
     return !ignore.ignores(inContext);
   };
@@ -42,6 +45,9 @@ export function contextFilter(layout: UploadLayout, patterns: readonly string[])
 
 /** The tar stream: entries under `layout.into`, without owners or times that say nothing to the host. */
 export async function contextTar(specDir: string, layout: UploadLayout): Promise<Readable> {
+  if (layout.paths.some((p) => p === '..' || p.startsWith('../'))) {
+    throw new Error(`${layout.containerfile} lies outside its context (${layout.context}) and above it: it cannot be sent to a build host; move it into the context, or beside it`);
+  }
   const contextDir = path.resolve(specDir, layout.context);
   const { patterns } = await readIgnoreRules(contextDir);
   const filter = contextFilter(layout, patterns);

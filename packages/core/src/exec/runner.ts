@@ -43,3 +43,10 @@ export interface Runner {
   /** Second Ctrl-C: SIGKILL every process group this runner started that is still alive. */
   killAll(): void;
 }
+
+/** Thrown by a runner's readFile when the host, not the file, failed (the connection dropped). */
+export class HostFailure extends Error {
+  constructor(readonly failure: TaskFailure) {
+    super(failure.message);
+  }
+}

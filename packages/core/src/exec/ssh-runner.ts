@@ -5,7 +5,7 @@
  * on the host, stopping the remote process tree on interrupt, and ssh's own failures.
  */
 import type { TaskFailure } from './failure.js';
-import type { Invocation, ProcessOutcome, RunOptions, Runner } from './runner.js';
+import { HostFailure, type Invocation, type ProcessOutcome, type RunOptions, type Runner } from './runner.js';
 import {
   checkArgs,
   closeArgs,
@@ -128,6 +128,10 @@ export class SshRunner implements Runner {
   /** A file the run wrote on the host (a digest), relative to `cwd` there. */
   async readFile(cwd: string, file: string): Promise<string> {
     const outcome = await this.ssh(readFileCommand(cwd, file));
+    if (outcome.exitCode === 255) {
+      const failure = diagnoseSsh(this.target, outcome.exitCode, outcome.stderr) ?? (!(await this.masterAlive()) ? lostConnection(this.target) : undefined);
+      if (failure) throw new HostFailure(failure);
+    }
     if (outcome.exitCode !== 0) throw new Error(outcome.stderr.trim() || `cannot read ${file} on ${this.target.name}`);
     return outcome.stdout;
   }

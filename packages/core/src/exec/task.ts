@@ -8,7 +8,7 @@ import { checkPushedList, checkTestOutput } from './checks.js';
 import { contextTar } from './context-upload.js';
 import { diagnoseExit, diagnoseSpawn, type TaskFailure } from './failure.js';
 import { backoffDelay, sleep, type RetryPolicy } from './retry.js';
-import type { Runner } from './runner.js';
+import { HostFailure, type Runner } from './runner.js';
 import type { Redact } from './secrets.js';
 import type { TaskEnd } from './scheduler.js';
 import { MissingRunValue, resolveArgv, type RunValues } from './values.js';
@@ -64,7 +64,14 @@ export async function runTask(task: PlanTask, ctx: TaskContext): Promise<TaskRec
   for (let attempt = 0; ; attempt++) {
     if (ctx.signal.aborted) return interrupted(attempt);
     const spawned = performance.now();
-    const input = task.upload ? await contextTar(ctx.specDir, task.upload) : stdin;
+    let input: Awaited<ReturnType<typeof contextTar>> | string | undefined = stdin;
+    if (task.upload) {
+      try {
+        input = await contextTar(ctx.specDir, task.upload);
+      } catch (error) {
+        return done({ status: 'failed', retries: attempt, failure: { reason: 'command-failed', message: `cannot send the context: ${(error as Error).message}` } });
+      }
+    }
     const outcome = await ctx.runner.run(
       { argv, cwd: ctx.cwd, ...(input !== undefined && { stdin: input }), hideEnv: ctx.secretEnv },
       { signal: ctx.signal, onLine: (line, stream) => ctx.onLine(ctx.redact(line), stream) },
@@ -109,7 +116,10 @@ async function checkOutcome(task: PlanTask, stdout: string, ctx: TaskContext): P
   switch (task.kind) {
     case 'push':
     case 'stage': {
-      const digest = (await ctx.runner.readFile(ctx.cwd, ctx.values.digestFile(task.id)).catch(() => '')).trim();
+      const read = await ctx.runner.readFile(ctx.cwd, ctx.values.digestFile(task.id)).catch((error: unknown) => error as Error);
+      // The host went away between the push and reading its digest back: the host's failure, not the push's.
+      if (read instanceof HostFailure) return { status: 'failed', failure: read.failure };
+      const digest = (typeof read === 'string' ? read : '').trim();
       if (!/^sha256:[0-9a-f]{64}$/.test(digest)) {
         return { status: 'failed', failure: { reason: 'command-failed', message: 'the push succeeded but wrote no digest', hint: 'podman did not honour --digestfile: check the podman version (4.0 or newer)' } };
       }

@@ -349,7 +349,9 @@ class Planner {
     const pushId = `push:${image.name}:${platform}`;
     const push = this.add({
       id: pushId + suffix, kind: 'push', image: image.name, platforms: [platform], host: host.name,
-      dependsOn: [build, ...this.login(primary, host)],
+      // On a build host, the push waits for the smoke test: were the host lost between them, the
+      // list must not keep its untested digest while the fallback's tested one goes unused.
+      dependsOn: [build, ...(host.kind === 'ssh' ? tests : []), ...this.login(primary, host)],
       argv: pushImageArgs(podmanOn(host), localImage, withRunValue({ ref: 'run-id' }, `docker://${repository}:orchestrate-stage-${slug}-`), this.access(primary)),
       retry: 'registry',
       ...gate(pushId),

@@ -1,8 +1,9 @@
 /**
  * Where an image's build context goes on a build host: under the run's directory there, in
  * a directory named after the image, keeping the context's and containerfile's paths relative
- * to their nearest common directory (so a containerfile outside the context goes too, and
- * no path climbs out with "..").
+ * to their nearest common directory (so a containerfile outside the context goes too). A
+ * containerfile that lies above its context's tree (more ".." than the context) keeps a ".."
+ * path here, and the upload refuses it with a message, rather than writing outside `into`.
  */
 import path from 'node:path/posix';
 
