@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunReport } from '@multiarch/core';
 import { pushBaseImages } from './fixture/base-images.js';
 import { createBuildHostNetworks, startBuildHosts, type BuildHosts } from './fixture/build-hosts.js';
-import { startRegistry, type Registry } from './fixture/registry.js';
+import { run as runCommand, startRegistry, type Registry } from './fixture/registry.js';
 import { checkerAuthfile, copyExample, e2eUnavailable, inspectList, processesMatching, readJson, removeScratch, scratch, startCli } from './harness.js';
 
 const unavailable = e2eUnavailable();
@@ -32,7 +32,8 @@ describe.skipIf(unavailable !== undefined && !mustRun)('orchestrate build with s
     const networks = await createBuildHostNetworks(2);
     // On host A's gateway: this machine's address that both namespaces reach (not loopback, which is theirs).
     registry = await startRegistry(path.join(work, 'registry'), networks[0]!.gateway);
-    farm = await startBuildHosts(path.join(work, 'hosts'), networks);
+    // Host A's podman storage is a 64 MB tmpfs: enough for the example, not for a 100 MB RUN.
+    farm = await startBuildHosts(path.join(work, 'hosts'), networks, [64]);
     base = await pushBaseImages(registry, path.join(work, 'base'), ['linux/amd64', 'linux/arm64', 'linux/s390x']);
     authfile = await checkerAuthfile(registry, work);
   }, E2E_TIMEOUT);
@@ -218,5 +219,72 @@ describe.skipIf(unavailable !== undefined && !mustRun)('orchestrate build with s
     expect(run.status).toBe('interrupted');
     // Its run directory on the host (context, authfile) went too.
     expect(existsSync(`/root/.cache/orchestrate/run-${run.runId}-arm-builder`)).toBe(false);
+  });
+  it('takes the address and identity from a podman system connection', async () => {
+    const dir = scratch('connection');
+    writeFileSync(path.join(dir, 'Containerfile'), 'ARG BASE\nFROM ${BASE}\nRUN uname -m > /built-on\n');
+    writeFileSync(
+      path.join(dir, 'multiarch.yaml'),
+      [
+        'version: 1',
+        'strategy: per-arch',
+        'platforms: [linux/arm64]',
+        'hosts:',
+        `  farm-arm: { connection: e2e-arm, knownHosts: "${farm.knownHosts}", platforms: [linux/arm64] }`,
+        'registries:',
+        `  r: { url: "${registry.host}/connection", auth: { username: ${registry.username}, passwordEnv: REGISTRY_PASSWORD } }`,
+        'images:',
+        '  viaconn:',
+        '    context: .',
+        `    buildArgs: { BASE: "${base}" }`,
+        '',
+      ].join('\n'),
+    );
+    // The user's podman configuration, with the connection as \`podman system connection add\` records it.
+    const conf = path.join(dir, 'containers.conf');
+    writeFileSync(
+      conf,
+      [
+        '[containers]',
+        'default_ulimits = ["nofile=20000:20000", "nproc=20000:20000"]',
+        '[engine]',
+        'runtime = "runc"',
+        '[engine.service_destinations.e2e-arm]',
+        `uri = "ssh://root@${hostA().address}:22/run/podman/podman.sock"`,
+        `identity = "${farm.identityFile}"`,
+        '',
+      ].join('\n'),
+    );
+    const report = path.join(dir, 'report.json');
+    const result = await startCli(['build', '--report', report], { cwd: dir, env: { REGISTRY_PASSWORD: registry.password, CONTAINERS_CONF: conf, GIT_SHA: tag } }).done;
+    expect(result.code, result.stdout + result.stderr).toBe(0);
+    const run = readJson<RunReport>(report);
+    expect(taskOf(run, 'build:viaconn:linux/arm64')).toMatchObject({ host: 'farm-arm', status: 'succeeded' });
+    expect(run.hosts?.['farm-arm']?.connections).toBe(1);
+    expect(await images(hostA())).toContain('localhost/orchestrate/viaconn:linux-arm64');
+
+    // A connection podman does not have stops the build before it starts.
+    writeFileSync(path.join(dir, 'multiarch.yaml'), readFileSync(path.join(dir, 'multiarch.yaml'), 'utf8').replace('connection: e2e-arm', 'connection: e2e-nope'));
+    const refused = await startCli(['build'], { cwd: dir, env: { REGISTRY_PASSWORD: registry.password, CONTAINERS_CONF: conf } }).done;
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/connection-not-found.*podman has no system connection "e2e-nope" \(it has: e2e-arm\)/);
+  });
+
+  it('rebuilds arm64 here when host A runs out of disk, and still publishes', async () => {
+    const dir = copyExample('per-arch', scratch('disk'));
+    const file = path.join(dir, 'app', 'Containerfile');
+    writeFileSync(file, readFileSync(file, 'utf8').replace('RUN uname -m > /built-on', 'RUN uname -m > /built-on\nRUN dd if=/dev/zero of=/fill bs=1M count=100 && rm /fill'));
+    const report = path.join(dir, 'report.json');
+    const cli = startCli(['build', '--report', report], { cwd: dir, env: env({ GIT_SHA: `${tag}-disk` }) });
+    const result = await cli.done;
+    // Whatever the failed step left on the host goes, so the host has its disk back.
+    await runCommand('env', [`CONTAINERS_STORAGE_CONF=${hostA().storageConf}`, 'buildah', 'rm', '--all'], { allowFailure: true });
+    expect(result.code, cli.output()).toBe(0);
+    const outcome = readJson<RunReport>(report);
+    expect(taskOf(outcome, 'build:app:linux/arm64'), cli.output()).toMatchObject({ status: 'replaced', failure: { reason: 'no-space' } });
+    expect(taskOf(outcome, 'build:app:linux/arm64')?.failure?.hint).toMatch(/free disk space/);
+    expect(taskOf(outcome, 'build:app:linux/arm64@fallback')?.status).toBe('succeeded');
+    const list = await inspectList(`${registry.host}/examples/app:${tag}-disk`, authfile);
+    expect(list?.entries.find((e) => e.platform === 'linux/arm64')?.digest).toBe(taskOf(outcome, 'push:app:linux/arm64@fallback')?.digest);
   });
 });

@@ -3,8 +3,11 @@
  * in the spec's directory, or an ssh runner in the run's private directory on the build host
  * (its authfile and digest files live there, named relative to it).
  */
+import { constants } from 'node:fs';
+import { access } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import path from 'node:path';
+import type { Diagnostic } from '../diagnostics.js';
 import type { Plan, PlanHost } from '../plan/types.js';
 import type { Runner } from './runner.js';
 import { remoteRunDir, type SshTarget } from './ssh.js';
@@ -99,4 +102,42 @@ export function parseConnectionUri(uri: string): { user: string; host: string; p
   // The same rules as an ssh address written in the spec: nothing ssh or a shell reads as an option or syntax.
   if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/.test(user) || !/^(?:[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?|[0-9A-Fa-f:.]+)$/.test(host)) return undefined;
   return { user, host, port: url.port === '' ? 22 : Number(url.port) };
+}
+
+/** Before a run: every podman connection named exists, every identity and known_hosts file is readable. */
+export async function checkHosts(plan: Plan, specDir: string, runner: Runner | undefined): Promise<Diagnostic[]> {
+  const diagnostics: Diagnostic[] = [];
+  const used = new Set(plan.tasks.map((t) => t.host));
+  const remote = Object.entries(plan.hosts).filter(([name, host]) => host.kind === 'ssh' && used.has(name));
+  const connections = remote.some(([, h]) => h.connection !== undefined) && runner ? await listConnections(runner, specDir) : [];
+  for (const [name, host] of remote) {
+    if (host.connection !== undefined && !(connections instanceof Error) && !connections.some((c) => c.Name === host.connection)) {
+      const known = connections.map((c) => c.Name).join(', ') || 'none';
+      diagnostics.push({ severity: 'error', code: 'connection-not-found', file: plan.spec, message: `host ${name}: podman has no system connection "${host.connection}" (it has: ${known})`, hint: 'add it with `podman system connection add NAME ssh://user@host:port`, or write the address as "ssh: user@host:port"' });
+    } else if (host.connection !== undefined && connections instanceof Error) {
+      diagnostics.push({ severity: 'error', code: 'connection-not-found', file: plan.spec, message: `host ${name}: cannot list podman's system connections: ${connections.message}`, hint: 'check that podman runs here, or write the address as "ssh: user@host:port"' });
+    }
+    for (const key of ['identityFile', 'knownHosts'] as const) {
+      const written = host[key];
+      if (written === undefined) continue;
+      const file = sshTarget(name, host, { specDir, connections: [] }, '')?.[key] ?? path.resolve(specDir, written);
+      const problem = await access(file, constants.R_OK).then(() => undefined, (error: Error) => error.message);
+      if (problem !== undefined) {
+        diagnostics.push({ severity: 'error', code: 'file-unreadable', file: plan.spec, message: `host ${name}: cannot read ${key} ${written}: ${problem}`, hint: key === 'identityFile' ? 'fix the path (relative to the spec, or ~/...), or create the key with ssh-keygen' : 'fix the path, or record the host key: ssh-keyscan -p PORT HOST >> FILE (after checking its fingerprint)' });
+      }
+    }
+  }
+  return diagnostics;
+}
+
+/** podman's system connections (`podman system connection list --format json`). */
+export async function listConnections(runner: Runner, cwd: string): Promise<PodmanConnection[] | Error> {
+  const outcome = await runner.run({ argv: ['podman', 'system', 'connection', 'list', '--format', 'json'], cwd }, { signal: new AbortController().signal, onLine: () => {} });
+  if (outcome.exitCode !== 0 || outcome.spawnError) return new Error(outcome.spawnError?.message ?? (outcome.stderr.trim() || `exit ${outcome.exitCode}`));
+  try {
+    const parsed = JSON.parse(outcome.stdout || '[]') as unknown;
+    return Array.isArray(parsed) ? (parsed as PodmanConnection[]) : [];
+  } catch (error) {
+    return error as Error;
+  }
 }

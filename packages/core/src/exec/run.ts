@@ -3,8 +3,7 @@
  * directory with the 0600 authfile and digest files), schedules the tasks under the caps,
  * reports every event, and removes the run's directory whatever happens.
  */
-import { constants } from 'node:fs';
-import { access, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Diagnostic } from '../diagnostics.js';
@@ -14,7 +13,7 @@ import { imageOutcomes, REPORT_FORMAT_VERSION, type RunReport, type TaskReport }
 import { DEFAULT_RETRY, type RetryPolicy } from './retry.js';
 import type { Runner } from './runner.js';
 import { coverFallenHosts, fallbackGate, isHostFault, runOnHost, sshFigures } from './fallback.js';
-import { hostContexts, sshTarget, type HostContext, type PodmanConnection } from './hosts.js';
+import { checkHosts, hostContexts, listConnections, type HostContext } from './hosts.js';
 import { criticalPathPriority, schedule, type SchedulableTask, type TaskEnd } from './scheduler.js';
 import { redactor } from './secrets.js';
 import { runTask, type TaskContext } from './task.js';
@@ -77,43 +76,6 @@ export async function checkRunInputs(plan: Plan, cwd: string, env: ExecuteOption
     }
   }
   return diagnostics;
-}
-
-async function checkHosts(plan: Plan, specDir: string, runner: Runner | undefined): Promise<Diagnostic[]> {
-  const diagnostics: Diagnostic[] = [];
-  const used = new Set(plan.tasks.map((t) => t.host));
-  const remote = Object.entries(plan.hosts).filter(([name, host]) => host.kind === 'ssh' && used.has(name));
-  const connections = remote.some(([, h]) => h.connection !== undefined) && runner ? await listConnections(runner, specDir) : [];
-  for (const [name, host] of remote) {
-    if (host.connection !== undefined && !(connections instanceof Error) && !connections.some((c) => c.Name === host.connection)) {
-      const known = connections.map((c) => c.Name).join(', ') || 'none';
-      diagnostics.push({ severity: 'error', code: 'connection-not-found', file: plan.spec, message: `host ${name}: podman has no system connection "${host.connection}" (it has: ${known})`, hint: 'add it with `podman system connection add NAME ssh://user@host:port`, or write the address as "ssh: user@host:port"' });
-    } else if (host.connection !== undefined && connections instanceof Error) {
-      diagnostics.push({ severity: 'error', code: 'connection-not-found', file: plan.spec, message: `host ${name}: cannot list podman's system connections: ${connections.message}`, hint: 'check that podman runs here, or write the address as "ssh: user@host:port"' });
-    }
-    for (const key of ['identityFile', 'knownHosts'] as const) {
-      const written = host[key];
-      if (written === undefined) continue;
-      const file = sshTarget(name, host, { specDir, connections: [] }, '')?.[key] ?? path.resolve(specDir, written);
-      const problem = await access(file, constants.R_OK).then(() => undefined, (error: Error) => error.message);
-      if (problem !== undefined) {
-        diagnostics.push({ severity: 'error', code: 'file-unreadable', file: plan.spec, message: `host ${name}: cannot read ${key} ${written}: ${problem}`, hint: key === 'identityFile' ? 'fix the path (relative to the spec, or ~/...), or create the key with ssh-keygen' : 'fix the path, or record the host key: ssh-keyscan -p PORT HOST >> FILE (after checking its fingerprint)' });
-      }
-    }
-  }
-  return diagnostics;
-}
-
-/** podman's system connections (`podman system connection list --format json`). */
-export async function listConnections(runner: Runner, cwd: string): Promise<PodmanConnection[] | Error> {
-  const outcome = await runner.run({ argv: ['podman', 'system', 'connection', 'list', '--format', 'json'], cwd }, { signal: new AbortController().signal, onLine: () => {} });
-  if (outcome.exitCode !== 0 || outcome.spawnError) return new Error(outcome.spawnError?.message ?? (outcome.stderr.trim() || `exit ${outcome.exitCode}`));
-  try {
-    const parsed = JSON.parse(outcome.stdout || '[]') as unknown;
-    return Array.isArray(parsed) ? (parsed as PodmanConnection[]) : [];
-  } catch (error) {
-    return error as Error;
-  }
 }
 
 /**

@@ -14,7 +14,6 @@ import {
   loginArgs,
   pushImageArgs,
   pushListArgs,
-  removeImagesArgs,
   removeListArgs,
   smokeTestArgs,
   withRunValue,
@@ -24,6 +23,7 @@ import {
 import { describeHost, describeRegistry, listName, podmanOn } from './describe.js';
 import { selectImages } from './select.js';
 import { PLAN_FORMAT_VERSION, type Arg, type Plan, type PlanImage, type PlanTask } from './types.js';
+import { Cleanups } from './cleanups.js';
 import { uploadLayout } from './upload.js';
 
 export interface PlanOptions {
@@ -99,7 +99,7 @@ class Planner {
   /** Per-arch images: platform -> the push task whose digest the list holds. */
   private readonly pushTasks = new Map<string, Record<string, string>>();
   /** Per (image, host): per-run images to remove at the end, and the tasks that read them. */
-  private readonly cleanups = new Map<string, { image: string; host: Host; images: Arg[]; after: string[] }>();
+  private readonly cleanups = new Cleanups();
   private readonly local: Host & { kind: 'local' };
   private readonly authfile: boolean;
 
@@ -356,7 +356,7 @@ class Planner {
       retry: 'registry',
       ...gate(pushId),
     });
-    this.cleanupLater(host, image.name, localImage, [...tests, push]);
+    this.cleanups.later(host, image.name, localImage, [...tests, push]);
     return { build, tests, push };
   }
 
@@ -431,38 +431,9 @@ class Planner {
     })];
   }
 
-  /** Remember a per-run image on a host, and the tasks that read it, for the cleanup at the end. */
-  private cleanupLater(host: Host, image: string, localImage: Arg, readers: readonly string[]): void {
-    const key = `${image}@${host.name}`;
-    const entry = this.cleanups.get(key) ?? { image, host, images: [], after: [] };
-    entry.images.push(localImage);
-    entry.after.push(...readers);
-    this.cleanups.set(key, entry);
-  }
-
   /** Per-run images are removed from each host once everything that reads them, and the publish, is done. */
   addCleanups(): void {
-    // Builds by "image@host", once: the cleanups below look up their dependents' builds there.
-    const builds = new Map<string, string[]>();
-    for (const task of this.tasks.filter((t) => t.kind === 'build')) {
-      const key = `${task.image}@${task.host}`;
-      if (builds.has(key)) builds.get(key)!.push(task.id);
-      else builds.set(key, [task.id]);
-    }
-    for (const [key, entry] of this.cleanups) {
-      // A dependent built on this host pulls this image by digest, and podman reuses the local
-      // copy of those layers: removing it under that build breaks it ("layer not known").
-      const readers = this.model.images
-        .filter((i) => i.dependsOn.includes(entry.image))
-        .flatMap((i) => builds.get(`${i.name}@${entry.host.name}`) ?? []);
-      this.add({
-        id: `cleanup:${key}`, kind: 'cleanup', image: entry.image, platforms: [], host: entry.host.name,
-        dependsOn: [...entry.after, ...(this.publishTasks.get(entry.image) ?? []), ...readers],
-        argv: removeImagesArgs(podmanOn(entry.host), entry.images),
-        // Per-run images go even when a test or publish failed: nothing else would remove them.
-        always: true,
-      });
-    }
+    for (const task of this.cleanups.tasks(this.tasks, this.model.images, this.publishTasks)) this.add(task);
   }
 
   describe(image: Image): PlanImage {
