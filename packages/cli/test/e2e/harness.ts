@@ -3,7 +3,7 @@
  * the CLI run as a real process that can be interrupted, and registry checks with skopeo.
  */
 import { spawn, execFileSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { BIN, REPO } from '../paths.js';
@@ -132,4 +132,19 @@ export function readJson<T>(file: string): T {
 export function processesMatching(text: string): string[] {
   const out = execFileSync('ps', ['-eo', 'pid,args'], { encoding: 'utf8' });
   return out.split('\n').filter((line) => line.includes(text) && !line.includes('ps -eo'));
+}
+
+/** Processes running one of `commands` whose environment holds `text` (a secret must reach podman, skopeo and ssh only on stdin). */
+export function environmentsHolding(text: string, commands: readonly string[]): string[] {
+  const found: string[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const comm = readFileSync(`/proc/${entry}/comm`, 'utf8').trim();
+      if (commands.includes(comm) && readFileSync(`/proc/${entry}/environ`, 'utf8').includes(text)) found.push(`${entry} ${comm}`);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return found;
 }

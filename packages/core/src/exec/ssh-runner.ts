@@ -33,6 +33,7 @@ export interface SshTimings {
 
 export class SshRunner implements Runner {
   private pids = 0;
+  private hideEnv: readonly string[] = [];
   private opened: Promise<TaskFailure | undefined> | undefined;
   readonly timings: SshTimings = { connections: 0, connectMs: 0 };
 
@@ -47,24 +48,36 @@ export class SshRunner implements Runner {
     private readonly localDir: string,
   ) {}
 
-  /** Connects once and prepares the run's directory with the authfile (sent on stdin, never in argv). */
+  /**
+   * Connects once and prepares the run's directory with the authfile (sent on stdin, never in
+   * argv). `hideEnv`: variables holding secrets, kept from every ssh process (a SendEnv in
+   * the user's ssh config would forward them).
+   */
   open(authfile: string, hideEnv: readonly string[]): Promise<TaskFailure | undefined> {
-    this.opened ??= this.connect(authfile, hideEnv);
+    this.hideEnv = hideEnv;
+    this.opened ??= this.connect(authfile);
     return this.opened;
   }
 
-  private async connect(authfile: string, hideEnv: readonly string[]): Promise<TaskFailure | undefined> {
+  private async connect(authfile: string): Promise<TaskFailure | undefined> {
     const started = performance.now();
     const never = new AbortController().signal;
-    const master = await this.local.run({ argv: masterArgs(this.target), cwd: this.localDir, hideEnv }, { signal: never, onLine: () => {} });
+    const master = await this.local.run({ argv: masterArgs(this.target), cwd: this.localDir, hideEnv: this.hideEnv }, { signal: never, onLine: () => {} });
     this.timings.connections++;
     if (master.exitCode !== 0 || master.spawnError) {
       this.timings.connectMs += performance.now() - started;
       return this.failure(master, 'could not connect');
     }
-    const setup = await this.ssh(setupCommand(this.runDir), { stdin: authfile, hideEnv });
+    const setup = await this.ssh(setupCommand(this.runDir), authfile);
     this.timings.connectMs += performance.now() - started;
-    return setup.exitCode === 0 ? undefined : this.failure(setup, 'could not create the run directory');
+    if (setup.exitCode === 0) return undefined;
+    if (setup.exitCode === 255) return this.failure(setup, 'could not create the run directory');
+    // Connected, but the directory cannot be made: the host's setup, not its reachability.
+    return {
+      reason: 'command-failed', exitCode: setup.exitCode,
+      message: `${this.target.name}: cannot create the run directory ${this.runDir}: ${setup.stderr.trim().split('\n').at(-1) ?? ''}`,
+      hint: 'set the host\'s workdir to a directory its user may write to',
+    };
   }
 
   private failure(outcome: ProcessOutcome, what: string): TaskFailure {
@@ -77,9 +90,9 @@ export class SshRunner implements Runner {
   }
 
   /** One command through the master, with no interrupt of its own. */
-  private ssh(command: string, extra: { stdin?: string; hideEnv?: readonly string[] } = {}): Promise<ProcessOutcome> {
+  private ssh(command: string, stdin?: string): Promise<ProcessOutcome> {
     return this.local.run(
-      { argv: sessionArgs(this.target, command), cwd: this.localDir, ...(extra.stdin !== undefined && { stdin: extra.stdin }), hideEnv: extra.hideEnv ?? [] },
+      { argv: sessionArgs(this.target, command), cwd: this.localDir, ...(stdin !== undefined && { stdin }), hideEnv: this.hideEnv },
       { signal: new AbortController().signal, onLine: () => {} },
     );
   }
@@ -104,7 +117,7 @@ export class SshRunner implements Runner {
           argv: sessionArgs(this.target, remoteCommand(invocation.cwd, invocation.argv, pidFile)),
           cwd: this.localDir,
           ...(invocation.stdin !== undefined && { stdin: invocation.stdin }),
-          hideEnv: invocation.hideEnv ?? [],
+          hideEnv: [...this.hideEnv, ...(invocation.hideEnv ?? [])],
         },
         { signal: client.signal, onLine: options.onLine },
       );
@@ -121,7 +134,7 @@ export class SshRunner implements Runner {
   }
 
   private async masterAlive(): Promise<boolean> {
-    const check = await this.local.run({ argv: checkArgs(this.target), cwd: this.localDir }, { signal: new AbortController().signal, onLine: () => {} });
+    const check = await this.local.run({ argv: checkArgs(this.target), cwd: this.localDir, hideEnv: this.hideEnv }, { signal: new AbortController().signal, onLine: () => {} });
     return check.exitCode === 0;
   }
 
@@ -141,7 +154,7 @@ export class SshRunner implements Runner {
     if (!this.opened) return;
     const failed = await this.opened;
     if (failed === undefined) await this.ssh(removeRunDirCommand(this.runDir));
-    await this.local.run({ argv: closeArgs(this.target), cwd: this.localDir }, { signal: new AbortController().signal, onLine: () => {} });
+    await this.local.run({ argv: closeArgs(this.target), cwd: this.localDir, hideEnv: this.hideEnv }, { signal: new AbortController().signal, onLine: () => {} });
   }
 
   killAll(): void {
