@@ -11,7 +11,7 @@ export function renderPlanText(plan: Plan, c: Colors): string {
   out.push('', c.bold('Hosts'));
   for (const [name, host] of Object.entries(plan.hosts)) {
     const where = host.kind === 'local' ? 'this machine' : (host.address ?? `podman connection ${host.connection}`);
-    const extra = host.kind === 'local' ? (host.emulate ? ', emulates other platforms with QEMU' : ', no emulation') : host.fallback === 'emulate' ? '; if it fails, its platforms are built here under QEMU' : '; if it fails, its platforms fail';
+    const extra = host.kind === 'local' ? (host.emulate ? ', emulates other platforms with QEMU' : ', no emulation') : host.fallback === 'emulate' ? '; if it fails, its per-arch platforms are built here under QEMU' : '; if it fails, its platforms fail';
     out.push(`  ${name}  ${where}; builds ${host.platforms.join(', ')} natively; at most ${host.jobs} build${host.jobs === 1 ? '' : 's'} or smoke test${host.jobs === 1 ? '' : 's'} at once${extra}`);
     if (host.kind === 'ssh') {
       const keys = host.knownHosts === undefined ? 'host key checked against ~/.ssh/known_hosts' : `host key checked against ${host.knownHosts}`;

@@ -21,8 +21,10 @@ export function failureLines(report: RunReport, c: Colors): string[] {
   const failed = report.tasks.filter((t) => t.status === 'failed');
   // A build host that failed, and whose work was done here instead, still wants looking at.
   const replaced = report.tasks.filter((t) => t.status === 'replaced' && t.failure && t.failure.reason !== 'dependency-failed' && t.failure.reason !== 'host-down');
+  const leftBehind = Object.entries(report.hosts ?? {}).filter(([, h]) => h.leftBehind !== undefined);
   return [
     ...replaced.flatMap((t) => [`${c.yellow('⚠')} ${t.id} on ${t.host}: ${t.failure!.message}`, `  ${c.dim('fallback:')} ${t.note ?? 'done here instead'}`]),
+    ...leftBehind.map(([name, h]) => `${c.yellow('⚠')} ${name}: could not remove ${h.leftBehind} there (build contexts and an authfile): remove it when the host is back`),
     ...failed.flatMap((t) => [
       `${c.red('✖')} ${t.id}${t.host === 'local' ? '' : ` on ${t.host}`}: ${t.failure?.message ?? 'failed'}`,
       ...(t.failure?.hint ? [`  ${c.dim('hint:')} ${t.failure.hint}`] : []),

@@ -78,6 +78,12 @@ const RULES: readonly Rule[] = [
     hint: () => 'this platform needs QEMU: run `npm run setup` (or `update-binfmts --enable qemu-<arch>`), or build it on a native host',
   },
   {
+    // A build host's shell: `exec skopeo` with no skopeo there (exit 127).
+    reason: 'command-not-found',
+    pattern: /\bexec: \S+: not found/,
+    hint: () => 'install podman, skopeo and tar on that host, on the PATH of non-interactive ssh sessions (or set the host\'s podman path)',
+  },
+  {
     reason: 'no-space',
     pattern: /no space left on device/i,
     hint: () => 'free disk space: `podman system prune` removes unused images and build cache; `df -h /var/lib/containers` shows what is left',

@@ -24,6 +24,7 @@ export async function runOnHost(
   down: Map<string, TaskFailure>,
   authfile: string,
   hideEnv: readonly string[],
+  signal: AbortSignal,
   run: () => Promise<TaskRecord>,
 ): Promise<TaskRecord> {
   const failed = (failure: TaskFailure): TaskRecord => ({ status: 'failed', retries: 0, processMs: 0, failure });
@@ -35,7 +36,8 @@ export async function runOnHost(
     return task.kind === 'cleanup' ? { status: 'skipped', retries: 0, processMs: 0, failure } : failed(failure);
   }
   if (host.ssh) {
-    const failure = await host.ssh.open(authfile, hideEnv);
+    const failure = await host.ssh.open(authfile, hideEnv, signal);
+    if (failure?.reason === 'interrupted') return { status: 'interrupted', retries: 0, processMs: 0, failure };
     if (failure) {
       if (isHostFault(failure)) down.set(task.host, failure);
       return failed(failure);
@@ -46,34 +48,43 @@ export async function runOnHost(
   return record;
 }
 
-/** A stand-in runs only if its host went down and the host's chain for that platform did not all succeed. */
+/**
+ * A stand-in runs only if its host went down and the host's chain for that platform did not
+ * succeed because of it: every task there that did not succeed failed through the host (or
+ * was skipped behind such a failure). A chain that failed on its own (a RUN step, a smoke
+ * test) is not rebuilt here: QEMU would only hide what the native host found.
+ */
 export function fallbackGate(task: Pick<PlanTask, 'standIn'>, ends: ReadonlyMap<string, TaskEnd>, down: ReadonlyMap<string, TaskFailure>): TaskEnd | undefined {
   const standIn = task.standIn;
-  if (!standIn) return undefined;
-  if (down.has(standIn.host) && standIn.after.some((id) => ends.get(id)?.status !== 'succeeded')) return undefined;
-  return { status: 'not-needed' };
+  if (!standIn || !down.has(standIn.host)) return { status: 'not-needed' };
+  const unsuccessful = standIn.after.map((id) => ends.get(id)).filter((end) => end?.status !== 'succeeded');
+  const throughHost = (end: TaskEnd | undefined) => isHostFault(end?.failure) || end?.failure?.reason === 'dependency-failed';
+  return unsuccessful.length > 0 && unsuccessful.every(throughHost) ? undefined : { status: 'not-needed' };
 }
 
 /**
  * Once every platform a fallen host was to build was built by its stand-ins, the host's own
- * failures (its logins, uploads, pulls) are covered too: the run did all it was asked.
+ * failures that served those platforms (its logins, pulls, and the uploads of images with
+ * stand-ins) are covered too. An image placed on the host without stand-ins (manifest-first,
+ * pinned there) is not: its failures stand.
  */
 export function coverFallenHosts(plan: Plan, reports: Map<string, TaskReport>, down: ReadonlyMap<string, TaskFailure>): void {
   for (const [host, fault] of down) {
-    const primaries = plan.tasks.filter((t) => t.standIn?.host === host && t.standIn.for !== undefined).map((t) => t.standIn!.for!);
-    if (primaries.length === 0) continue;
-    if (!primaries.every((id) => ['succeeded', 'replaced'].includes(reports.get(id)?.status ?? ''))) continue;
+    const standIns = plan.tasks.filter((t) => t.standIn?.host === host && t.standIn.for !== undefined);
+    if (standIns.length === 0) continue;
+    if (!standIns.every((t) => ['succeeded', 'replaced'].includes(reports.get(t.standIn!.for!)?.status ?? ''))) continue;
+    const covered = new Set(standIns.map((t) => t.image));
     for (const task of plan.tasks) {
       const report = reports.get(task.id);
-      if (task.host === host && report?.status === 'failed' && isHostFault(report.failure)) {
-        reports.set(task.id, { ...report, status: 'replaced', note: `${host} failed (${fault.message}); its platforms were built here instead` });
-      }
+      if (task.host !== host || report?.status !== 'failed' || !isHostFault(report.failure)) continue;
+      if (task.image !== null && !covered.has(task.image)) continue;
+      reports.set(task.id, { ...report, status: 'replaced', note: `${host} failed (${fault.message}); its platforms were built here instead` });
     }
   }
 }
 
 /** Per build host: connections made, connection set-up and context transfer time, and the time its tasks took. */
-export function sshFigures(hosts: ReadonlyMap<string, HostContext>, reports: ReadonlyMap<string, TaskReport>): NonNullable<RunReport['hosts']> {
+export function sshFigures(hosts: ReadonlyMap<string, HostContext>, reports: ReadonlyMap<string, TaskReport>, removed: ReadonlyMap<string, boolean>): NonNullable<RunReport['hosts']> {
   const figures: NonNullable<RunReport['hosts']> = {};
   for (const [name, host] of hosts) {
     if (!host.ssh) continue;
@@ -86,6 +97,7 @@ export function sshFigures(hosts: ReadonlyMap<string, HostContext>, reports: Rea
       uploadMs: uploads.reduce((sum, r) => sum + (r.durationMs ?? 0), 0),
       tasks: mine.length,
       taskMs: mine.reduce((sum, r) => sum + (r.durationMs ?? 0), 0),
+      ...(removed.get(name) === false && { leftBehind: host.ssh.runDir }),
     };
   }
   return figures;

@@ -66,9 +66,14 @@ export function hostContexts(setup: HostSetup): Map<string, HostContext> {
   return contexts;
 }
 
+/** A file the spec names for a host: relative to the spec's directory, or ~/... */
+export function hostFile(specDir: string, written: string): string {
+  return written.startsWith('~/') ? path.join(homedir(), written.slice(2)) : path.resolve(specDir, written);
+}
+
 /** The ssh address of a host: written in the spec, or taken from a podman system connection. */
 export function sshTarget(name: string, host: PlanHost, setup: Pick<HostSetup, 'specDir' | 'connections'>, controlPath: string): SshTarget | undefined {
-  const file = (written: string | undefined) => (written === undefined ? undefined : written.startsWith('~/') ? path.join(homedir(), written.slice(2)) : path.resolve(setup.specDir, written));
+  const file = (written: string | undefined) => (written === undefined ? undefined : hostFile(setup.specDir, written));
   const common = {
     name,
     connectTimeout: host.connectTimeout ?? 10,
@@ -111,17 +116,23 @@ export async function checkHosts(plan: Plan, specDir: string, runner: Runner | u
   const remote = Object.entries(plan.hosts).filter(([name, host]) => host.kind === 'ssh' && used.has(name));
   const connections = remote.some(([, h]) => h.connection !== undefined) && runner ? await listConnections(runner, specDir) : [];
   for (const [name, host] of remote) {
-    if (host.connection !== undefined && !(connections instanceof Error) && !connections.some((c) => c.Name === host.connection)) {
-      const known = connections.map((c) => c.Name).join(', ') || 'none';
-      diagnostics.push({ severity: 'error', code: 'connection-not-found', file: plan.spec, message: `host ${name}: podman has no system connection "${host.connection}" (it has: ${known})`, hint: 'add it with `podman system connection add NAME ssh://user@host:port`, or write the address as "ssh: user@host:port"' });
-    } else if (host.connection !== undefined && connections instanceof Error) {
+    const connection = connections instanceof Error ? undefined : connections.find((c) => c.Name === host.connection);
+    if (host.connection !== undefined && connections instanceof Error) {
       diagnostics.push({ severity: 'error', code: 'connection-not-found', file: plan.spec, message: `host ${name}: cannot list podman's system connections: ${connections.message}`, hint: 'check that podman runs here, or write the address as "ssh: user@host:port"' });
+    } else if (host.connection !== undefined && !connection) {
+      const known = (connections as PodmanConnection[]).map((c) => c.Name).join(', ') || 'none';
+      diagnostics.push({ severity: 'error', code: 'connection-not-found', file: plan.spec, message: `host ${name}: podman has no system connection "${host.connection}" (it has: ${known})`, hint: 'add it with `podman system connection add NAME ssh://user@host:port`, or write the address as "ssh: user@host:port"' });
+    } else if (connection && !parseConnectionUri(connection.URI)) {
+      diagnostics.push({ severity: 'error', code: 'invalid-ssh-address', file: plan.spec, message: `host ${name}: podman connection "${connection.Name}" has the URI ${connection.URI}, which is not ssh://user@host[:port] with a plain user and host name`, hint: 'orchestrate runs podman over ssh: point the connection at an ssh:// URI, or write the address as "ssh: user@host:port"' });
     }
     for (const key of ['identityFile', 'knownHosts'] as const) {
       const written = host[key];
       if (written === undefined) continue;
-      const file = sshTarget(name, host, { specDir, connections: [] }, '')?.[key] ?? path.resolve(specDir, written);
-      const problem = await access(file, constants.R_OK).then(() => undefined, (error: Error) => error.message);
+      if (/["\n]/.test(written)) {
+        diagnostics.push({ severity: 'error', code: 'invalid-value', file: plan.spec, message: `host ${name}: ${key} ${JSON.stringify(written)} holds a double quote or a line break, which ssh cannot take in a file name`, hint: 'rename or move the file' });
+        continue;
+      }
+      const problem = await access(hostFile(specDir, written), constants.R_OK).then(() => undefined, (error: Error) => error.message);
       if (problem !== undefined) {
         diagnostics.push({ severity: 'error', code: 'file-unreadable', file: plan.spec, message: `host ${name}: cannot read ${key} ${written}: ${problem}`, hint: key === 'identityFile' ? 'fix the path (relative to the spec, or ~/...), or create the key with ssh-keygen' : 'fix the path, or record the host key: ssh-keyscan -p PORT HOST >> FILE (after checking its fingerprint)' });
       }
@@ -140,4 +151,26 @@ export async function listConnections(runner: Runner, cwd: string): Promise<Podm
   } catch (error) {
     return error as Error;
   }
+}
+
+/**
+ * What the build hosts get of this machine's credentials: only the entries for the registries
+ * their commands talk to (the spec's, and those their base images come from), and nothing at
+ * all when no command there reads the authfile (--no-push).
+ */
+export function remoteAuths(plan: Plan, auths: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  const remote = plan.tasks.filter((t) => plan.hosts[t.host]?.kind === 'ssh');
+  if (!remote.some((t) => t.argv.some((a) => typeof a !== 'string' && a.ref === 'authfile'))) return {};
+  const servers = new Set(Object.values(plan.registries).map((r) => registryHost(r.server)));
+  for (const task of remote) {
+    for (const arg of task.argv) if (typeof arg === 'string' && arg.startsWith('docker://')) servers.add(registryHost(arg.slice('docker://'.length)));
+    for (const reference of task.pulls ?? []) servers.add(registryHost(reference));
+  }
+  return Object.fromEntries(Object.entries(auths).filter(([key]) => servers.has(registryHost(key))));
+}
+
+/** "https://index.docker.io/v1/", "docker.io/library/x:1" -> "docker.io"; "reg:5000/ns" -> "reg:5000". */
+function registryHost(reference: string): string {
+  const host = reference.replace(/^[a-z]+:\/\//i, '').split('/')[0]!.toLowerCase();
+  return host === 'index.docker.io' || host === 'registry-1.docker.io' ? 'docker.io' : host;
 }

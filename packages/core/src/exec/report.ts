@@ -53,7 +53,11 @@ export interface RunReport {
   /** The most tasks that ran at once, in all and per host. */
   peak: { total: number; hosts: Record<string, number> };
   /** Build hosts over ssh: connections opened (one ControlMaster each, unless it was lost), time to connect, to send contexts, and in all its tasks. */
-  hosts?: Record<string, { connections: number; connectMs: number; uploads: number; uploadMs: number; tasks: number; taskMs: number }>;
+  hosts?: Record<string, {
+    connections: number; connectMs: number; uploads: number; uploadMs: number; tasks: number; taskMs: number;
+    /** The run's directory on the host (contexts, an authfile) when it could not be removed: the host went away. */
+    leftBehind?: string;
+  }>;
   images: Record<string, ImageReport>;
   tasks: TaskReport[];
 }

@@ -13,7 +13,7 @@ import { imageOutcomes, REPORT_FORMAT_VERSION, type RunReport, type TaskReport }
 import { DEFAULT_RETRY, type RetryPolicy } from './retry.js';
 import type { Runner } from './runner.js';
 import { coverFallenHosts, fallbackGate, isHostFault, runOnHost, sshFigures } from './fallback.js';
-import { checkHosts, hostContexts, listConnections, type HostContext } from './hosts.js';
+import { checkHosts, hostContexts, listConnections, remoteAuths, type HostContext } from './hosts.js';
 import { criticalPathPriority, schedule, type SchedulableTask, type TaskEnd } from './scheduler.js';
 import { redactor } from './secrets.js';
 import { runTask, type TaskContext } from './task.js';
@@ -125,8 +125,8 @@ export async function executePlan(plan: Plan, options: ExecuteOptions): Promise<
     for (const registry of Object.values(plan.registries)) {
       if (registry.authfile !== undefined && plan.filters.push) Object.assign(auths, await readAuths(path.resolve(specDir, registry.authfile)));
     }
-    const authText = JSON.stringify({ auths });
-    await writeFile(authfile, authText, { mode: 0o600, flag: 'wx' });
+    await writeFile(authfile, JSON.stringify({ auths }), { mode: 0o600, flag: 'wx' });
+    const remoteAuth = JSON.stringify({ auths: remoteAuths(plan, auths) });
     const needsConnections = Object.values(plan.hosts).some((h) => h.connection !== undefined);
     const connections = needsConnections ? await listConnections(options.runner, specDir) : [];
     const digests = new Map<string, string>();
@@ -146,7 +146,7 @@ export async function executePlan(plan: Plan, options: ExecuteOptions): Promise<
       let start = now();
       options.onEvent({ type: 'task-start', task, at: start });
       const host = hosts.get(task.host);
-      const result = await runOnHost(task, host, down, authText, secretEnv, () => {
+      const result = await runOnHost(task, host, down, remoteAuth, secretEnv, interruptOrKill, () => {
         // Timed from here: waiting for the host's connection is the host's (report.hosts), not this task's.
         start = now();
         return runTask(task, {
@@ -226,30 +226,44 @@ export async function executePlan(plan: Plan, options: ExecuteOptions): Promise<
       const end = ends.get(task.id);
       if (end && !reports.has(task.id)) record(task, { ...base(task), status: end.status, ...(end.failure && { failure: end.failure }) });
     }
+    // Each build host's run directory (its authfile, the contexts) goes, then its connection.
+    const closed = await closeHosts(hosts);
     const endedAt = now();
     const tasks = plan.tasks.map((t) => reports.get(t.id) ?? base(t));
+    const images = imageOutcomes(plan, reports);
     const report: RunReport = {
       formatVersion: REPORT_FORMAT_VERSION,
       runId,
       spec: plan.spec,
-      status: options.interrupt.aborted || options.kill.aborted ? 'interrupted' : tasks.some((t) => t.status === 'failed') ? 'failed' : 'succeeded',
+      status: options.interrupt.aborted || options.kill.aborted ? 'interrupted' : failed(tasks, images) ? 'failed' : 'succeeded',
       startedAt: startedAt.toISOString(),
       endedAt: endedAt.toISOString(),
       durationMs: endedAt.getTime() - startedAt.getTime(),
       jobs,
       keepGoing: options.keepGoing,
       peak,
-      hosts: sshFigures(hosts, reports),
-      images: imageOutcomes(plan, reports),
+      hosts: sshFigures(hosts, reports, closed),
+      images,
       tasks,
     };
     options.onEvent({ type: 'run-end', report });
     return report;
   } finally {
-    // Each build host's run directory (its authfile, the contexts) goes, then its connection.
-    await Promise.all([...hosts.values()].map((h) => h.ssh?.close()));
+    // Also after an error: closing twice is closing once.
+    await closeHosts(hosts);
     await rm(runDir, { recursive: true, force: true });
   }
+}
+
+/** A run failed if a task failed, or an image was not built or published as planned (a host down with no stand-in for it, say). */
+function failed(tasks: readonly TaskReport[], images: RunReport['images']): boolean {
+  return tasks.some((t) => t.status === 'failed') || Object.values(images).some((i) => i.status === 'failed' || i.status === 'skipped');
+}
+
+async function closeHosts(hosts: ReadonlyMap<string, HostContext>): Promise<Map<string, boolean>> {
+  const removed = new Map<string, boolean>();
+  await Promise.all([...hosts].map(async ([name, host]) => host.ssh && removed.set(name, (await host.ssh.close()).removed)));
+  return removed;
 }
 
 /**

@@ -27,16 +27,24 @@ const ALIVE_COUNT = 3;
 /** A master left behind by a killed orchestrate closes itself after this long without a session. */
 const PERSIST_SECONDS = 300;
 
+/**
+ * A file name as an ssh option value: double-quoted (ssh splits unquoted values at spaces)
+ * with "%" doubled (ssh expands %-tokens in these). Names holding '"' are refused before a run.
+ */
+function optionPath(file: string): string {
+  return `"${file.replaceAll('%', '%%')}"`;
+}
+
 function commonOptions(target: SshTarget): string[] {
   return [
     '-o', 'BatchMode=yes',
     '-o', 'StrictHostKeyChecking=yes',
-    ...(target.knownHosts === undefined ? [] : ['-o', `UserKnownHostsFile=${target.knownHosts}`, '-o', 'GlobalKnownHostsFile=/dev/null']),
+    ...(target.knownHosts === undefined ? [] : ['-o', `UserKnownHostsFile=${optionPath(target.knownHosts)}`, '-o', 'GlobalKnownHostsFile=/dev/null']),
     '-o', `ConnectTimeout=${target.connectTimeout}`,
     '-o', `ServerAliveInterval=${ALIVE_INTERVAL}`,
     '-o', `ServerAliveCountMax=${ALIVE_COUNT}`,
-    ...(target.identityFile === undefined ? [] : ['-o', 'IdentitiesOnly=yes', '-i', target.identityFile]),
-    '-o', `ControlPath=${target.controlPath}`,
+    ...(target.identityFile === undefined ? [] : ['-o', 'IdentitiesOnly=yes', '-o', `IdentityFile=${optionPath(target.identityFile)}`]),
+    '-o', `ControlPath=${optionPath(target.controlPath)}`,
     '-p', String(target.port),
     '-l', target.user,
   ];
@@ -47,18 +55,22 @@ export function masterArgs(target: SshTarget): string[] {
   return ['ssh', ...commonOptions(target), '-o', 'ControlMaster=yes', '-o', `ControlPersist=${PERSIST_SECONDS}`, '-f', '-N', '--', target.host];
 }
 
-/** Runs one remote command through the master (a new connection only if the master is gone). */
-export function sessionArgs(target: SshTarget, remoteCommand: string): string[] {
-  return ['ssh', ...commonOptions(target), '-o', 'ControlMaster=no', '-T', '--', target.host, remoteCommand];
+/**
+ * Runs one remote command through the master (a new connection only if the master is gone).
+ * `logFile`: ssh's own messages go there (-E), apart from the command's stderr, so a RUN step
+ * that itself fails at ssh ("Host key verification failed") is not taken for ours failing.
+ */
+export function sessionArgs(target: SshTarget, remoteCommand: string, logFile?: string): string[] {
+  return ['ssh', ...commonOptions(target), '-o', 'ControlMaster=no', ...(logFile === undefined ? [] : ['-E', logFile]), '-T', '--', target.host, remoteCommand];
 }
 
 export function closeArgs(target: SshTarget): string[] {
-  return ['ssh', '-o', `ControlPath=${target.controlPath}`, '-O', 'exit', '--', target.host];
+  return ['ssh', '-o', `ControlPath=${optionPath(target.controlPath)}`, '-O', 'exit', '--', target.host];
 }
 
 /** Exits 0 while the master is alive. */
 export function checkArgs(target: SshTarget): string[] {
-  return ['ssh', '-o', `ControlPath=${target.controlPath}`, '-O', 'check', '--', target.host];
+  return ['ssh', '-o', `ControlPath=${optionPath(target.controlPath)}`, '-O', 'check', '--', target.host];
 }
 
 /** A session ended 255 with nothing from ssh, and its master is gone: the host dropped the connection. */
@@ -74,15 +86,27 @@ export function lostConnection(target: Pick<SshTarget, 'name' | 'host' | 'port' 
  * The remote side of one command: into the run's directory, record the process id (the
  * shell's, which `exec` hands to the command) so an interrupt can stop it, then run the
  * arguments exactly as given. Every word is single-quoted: nothing in them is shell syntax there.
+ * The pid is written before the cancel marker is looked at, and the kill script makes the
+ * marker before it reads the pid: a Ctrl-C that comes before the command starts stops it either way.
  */
 export function remoteCommand(cwd: string, argv: readonly string[], pidFile: string): string {
-  return `cd -- ${shellWord(cwd)} && echo $$ > ${shellWord(pidFile)} && exec ${shellCommand(argv)}`;
+  const pid = shellWord(pidFile);
+  return `cd -- ${shellWord(cwd)} && echo $$ > ${pid} && if [ -e ${shellWord(`${pidFile}.cancel`)} ]; then exit 143; fi && exec ${shellCommand(argv)}`;
 }
 
-/** Creates the run's private directory on the host and writes stdin (the run's authfile) into it, mode 0600. */
+/**
+ * What the host's login shell must give back unchanged: sshd runs every command through it,
+ * and quoting for POSIX sh means nothing to fish or csh.
+ */
+export const SHELL_PROBE = `q'uote "d" $(x) \`y\` \\ %s\n\tz`;
+
+/**
+ * Creates the run's private directory on the host, writes stdin (the run's authfile) into it
+ * with mode 0600, and echoes SHELL_PROBE back (checked: the login shell is POSIX).
+ */
 export function setupCommand(runDir: string): string {
   const dir = shellWord(runDir);
-  return `umask 077 && mkdir -p -- ${dir}/.pids && cat > ${dir}/auth.json`;
+  return `umask 077 && mkdir -p -- ${dir}/.pids && cat > ${dir}/auth.json && printf '%s' ${shellWord(SHELL_PROBE)}`;
 }
 
 export function removeRunDirCommand(runDir: string): string {
@@ -99,6 +123,7 @@ export function readFileCommand(cwd: string, file: string): string {
  * group), SIGTERM, then SIGKILL to what is left after 5 s. Needs only sh, ps, awk and kill.
  */
 export const KILL_TREE_SCRIPT = [
+  ': > "$1.cancel"',
   'pid=$(cat -- "$1" 2>/dev/null) || exit 0',
   `tree=$(ps -e -o pid= -o ppid= | awk -v root="$pid" '{ parent[$1] = $2 } END { for (p in parent) { q = p; while (q != root && (q in parent) && q > 1) q = parent[q]; if (q == root) print p } }')`,
   '[ -n "$tree" ] || exit 0',
@@ -124,7 +149,7 @@ export function remoteRunDir(workdir: string | undefined, runId: string, host: s
  * What ssh itself said, when it (not the remote command) failed: ssh exits 255 for its own
  * errors. Undefined when the output is not one of ssh's errors.
  */
-export function diagnoseSsh(target: Pick<SshTarget, 'name' | 'host' | 'port' | 'knownHosts' | 'user'>, exitCode: number, stderr: string): TaskFailure | undefined {
+export function diagnoseSsh(target: Pick<SshTarget, 'name' | 'host' | 'port' | 'knownHosts' | 'user' | 'identityFile'>, exitCode: number, stderr: string): TaskFailure | undefined {
   if (exitCode !== 255) return undefined;
   const where = `${target.name} (${target.user}@${target.host}:${target.port})`;
   const knownHosts = target.knownHosts ?? '~/.ssh/known_hosts';
@@ -154,7 +179,7 @@ export function diagnoseSsh(target: Pick<SshTarget, 'name' | 'host' | 'port' | '
     return {
       reason: 'host-unreachable', exitCode,
       message: `cannot reach ${where}: ${lastSshLine(stderr)}`,
-      hint: `check that ${target.host} is up and sshd listens on port ${target.port} (ssh -p ${target.port} ${target.user}@${target.host} true); with "fallback: emulate" its platforms are built here instead`,
+      hint: `check that ${target.host} is up and sshd listens on port ${target.port} (ssh -p ${target.port}${target.identityFile === undefined ? '' : ` -i ${target.identityFile}`}${target.knownHosts === undefined ? '' : ` -o UserKnownHostsFile=${target.knownHosts}`} ${target.user}@${target.host} true); with "fallback: emulate" its platforms are built here instead`,
     };
   }
   if (/client_loop|Broken pipe|Connection reset|Timeout, server .* not responding|Connection to .* closed by remote host|mux_client_request_session/i.test(stderr)) {

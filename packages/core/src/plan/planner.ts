@@ -366,7 +366,8 @@ class Planner {
    */
   private remoteInput(image: Image, host: Host, input: BuildInput): { input: BuildInput; after: string[] } {
     if (host.kind !== 'ssh') return { input, after: [] };
-    const layout = uploadLayout(image.context, image.containerfile, image.name);
+    // One flat directory per image: "web" and "web/admin" must not unpack into each other.
+    const layout = uploadLayout(image.context, image.containerfile, encodeURIComponent(image.name));
     const id = `upload:${image.name}@${host.name}`;
     if (!this.uploads.has(id)) {
       this.uploads.add(id);

@@ -6,6 +6,7 @@ import { Readable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
 import { executePlan, type RunEvent } from '../../src/exec/run.js';
 import type { Invocation, ProcessOutcome } from '../../src/exec/runner.js';
+import { SHELL_PROBE } from '../../src/exec/ssh.js';
 import type { Plan } from '../../src/plan/types.js';
 import { planOf as planSpec } from '../helpers.js';
 import { FakePodman } from './fake-podman.js';
@@ -64,10 +65,15 @@ function execWords(remote: string): string[] | undefined {
 interface Remote {
   /** The master's answer. */
   master?: Partial<ProcessOutcome>;
-  /** A remote command's own answer, instead of FakePodman's. */
-  fault?: (words: readonly string[]) => ReturnType<Script> | undefined;
+  /**
+   * A remote command's answer, instead of FakePodman's. An exit 255's stderr is taken for
+   * ssh's own message (it goes to ssh's -E log), unless `own`: the command's own stderr.
+   */
+  fault?: (words: readonly string[]) => (ReturnType<Script> & { own?: boolean }) | undefined;
   /** The answer to reading a file on the host (a digest), instead of what the remote push wrote. */
   read?: (file: string) => Partial<ProcessOutcome> | undefined;
+  /** The answer to the run directory's setup, instead of a POSIX shell's. */
+  setup?: Partial<ProcessOutcome>;
 }
 
 /** A digest the remote push "wrote" on the host, read back through an ssh `cat`. */
@@ -86,6 +92,17 @@ async function run(plan: Plan, remote: Remote, keepGoing = false) {
     if (isMaster(argv)) return remote.master ?? {};
     if (isControl(argv)) return {};
     expect(isSession(argv)).toBe(true);
+    // Like ssh with -E: its own messages (exit 255) go to the log file, not to stderr.
+    const { own, ...answer } = session(invocation, call);
+    const log = argv[argv.indexOf('-E') + 1];
+    if (!own && answer.exitCode === 255 && answer.stderr !== undefined && argv.includes('-E') && log !== undefined) {
+      writeFileSync(log, answer.stderr);
+      return { ...answer, stderr: '' };
+    }
+    return answer;
+  });
+  const session = (invocation: Invocation, call: number): ReturnType<Script> & { own?: boolean } => {
+    const argv = invocation.argv;
     const command = argv.at(-1)!;
     const words = execWords(command);
     if (words === undefined) {
@@ -94,6 +111,8 @@ async function run(plan: Plan, remote: Remote, keepGoing = false) {
       const answer = read && remote.read?.(read[1]!);
       if (answer) return answer;
       if (read) return remoteFiles.has(read[1]!) ? { stdout: remoteFiles.get(read[1]!)! } : { exitCode: 1, stderr: `cat: ${read[1]}: No such file or directory` };
+      // The setup echoes the shell probe back, as a POSIX login shell does.
+      if (command.includes('/auth.json && printf')) return remote.setup ?? { stdout: SHELL_PROBE };
       return {};
     }
     remoteRuns.push({ words, ...(invocation.stdin !== undefined && { stdin: invocation.stdin }) });
@@ -110,7 +129,7 @@ async function run(plan: Plan, remote: Remote, keepGoing = false) {
       return {};
     }
     return podman.script({ ...invocation, argv: words }, call);
-  });
+  };
   const specDir = tempDir();
   mkdirSync(path.join(specDir, 'app'));
   writeFileSync(path.join(specDir, 'app/Containerfile'), 'FROM docker.io/library/busybox:1.36\n');
@@ -307,5 +326,32 @@ describe('executePlan with a build host over ssh', () => {
     expect(task('push:app:linux/arm64')?.failure?.reason).toBe('host-lost');
     expect(task('push:app:linux/arm64@fallback')?.status).toBe('succeeded');
     expect(report.status).toBe('succeeded');
+  });
+  it('a RUN step that fails at ssh itself is the build failing, not the host: no host-key, no fallback', async () => {
+    const plan = planOf();
+    const { report, task } = await run(plan, {
+      // The command's own stderr, exit 255: ssh's log stays empty and the master is alive.
+      fault: (words) => (words[0] === 'podman' && words[1] === 'build' ? { exitCode: 255, stderr: 'Host key verification failed.\nfatal: Could not read from remote repository.\n', own: true } : undefined),
+    });
+    expect(task('build:app:linux/arm64')?.failure?.reason).toBe('command-failed');
+    // Not rebuilt here (not needed, or not started once the run stopped), and the host is not down.
+    expect(['not-needed', 'skipped']).toContain(task('build:app:linux/arm64@fallback')?.status);
+    expect(task('cleanup:app@arm')?.status).toBe('succeeded');
+    expect(report.status).toBe('failed');
+  });
+
+  it('an image pinned to the fallen host, with no stand-in, fails the run even when the others fell back', async () => {
+    const spec = SPEC.replace('images:\n', 'images:\n  pinned:\n    context: app\n    strategy: manifest-first\n    host: arm\n    platforms: [linux/arm64]\n');
+    const { report } = await run(planOf(spec), { master: { exitCode: 255, stderr: REFUSED } });
+    expect(report.images['app']?.status).toBe('published');
+    expect(report.images['pinned']?.status).not.toBe('published');
+    expect(report.status).toBe('failed');
+  });
+
+  it('refuses a host whose login shell changes quoted text (not POSIX)', async () => {
+    const { report, task } = await run(planOf(), { setup: { stdout: 'q\'uote' } });
+    expect(task('login:reg@arm')?.failure?.message).toMatch(/login shell of ci changes quoted text/);
+    expect(task('login:reg@arm')?.failure?.hint).toMatch(/POSIX login shell/);
+    expect(report.status).toBe('failed');
   });
 });

@@ -22,6 +22,8 @@ describe('diagnoseExit', () => {
     ['aarch64\ntime="2026-11-23T10:52:09Z" level=error msg="Waiting for container 8a19: getting exit code of container 8a19 from DB: no such exit code"', 'storage-race', true],
     ['Error: creating build container: checking platform of image r/tools@sha256:36a7: inspecting image: fetching target platform image selected from image index: reading manifest for image instance "sha256:286c": locating item named "manifest-sha256:286c" for image with ID "8e7a"', 'storage-race', true],
     ['Error: creating build container: locating pulled image "r:5000/base:1" name in containers storage: r:5000/base:1: image not known', 'storage-race', true],
+    ['sh: 1: exec: skopeo: not found', 'command-not-found', false],
+    ['/bin/sh: 1: frobnicate: not found\nError: building at STEP "RUN frobnicate": while running runtime: exit status 127', 'command-failed', false],
   ] as const)('%s -> %s', (text, reason, transient) => {
     const diagnosis = diagnoseExit(125, text);
     expect(diagnosis.failure.reason).toBe(reason);

@@ -3,9 +3,11 @@ import { rmSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { remoteAuths } from '../../src/exec/hosts.js';
 import { executePlan, checkRunInputs, type ExecuteOptions, type RunEvent } from '../../src/exec/run.js';
+import { planBuild } from '../../src/plan/planner.js';
 import type { Plan } from '../../src/plan/types.js';
-import { planOf as planSpec } from '../helpers.js';
+import { modelOf, planOf as planSpec } from '../helpers.js';
 import { FakePodman } from './fake-podman.js';
 import { FakeRunner } from './fake-runner.js';
 
@@ -237,7 +239,39 @@ describe('checkRunInputs', () => {
     ]);
   });
 
+  it('refuses a podman connection whose URI is not a plain ssh://user@host', async () => {
+    const plan = planOf(SPEC.replace('images:', 'hosts:\n  arm: { connection: farm-arm, platforms: [linux/arm64] }\nimages:'));
+    for (const uri of ['unix:///run/podman/podman.sock', 'ssh://-oProxyCommand=x@h:22/run/podman/podman.sock']) {
+      const podman = new FakeRunner(() => ({ stdout: JSON.stringify([{ Name: 'farm-arm', URI: uri, Identity: '' }]) }));
+      const diagnostics = await checkRunInputs(plan, '/', { REG_PASSWORD: 'x' }, podman);
+      expect(diagnostics, uri).toEqual([expect.objectContaining({ code: 'invalid-ssh-address', message: expect.stringContaining(uri) })]);
+    }
+  });
+
   it('is content with the variable set', async () => {
     expect(await checkRunInputs(planOf(), '/', { REG_PASSWORD: 'x' })).toEqual([]);
+  });
+});
+
+describe('remoteAuths', () => {
+  const SSH_SPEC = SPEC.replace('images:', 'hosts:\n  arm: { ssh: "ci@arm.example.com:22", platforms: [linux/arm64] }\nimages:').replace('    strategy: per-arch', '    strategy: per-arch\n    buildArgs: { X: "1" }');
+  const auths = {
+    'localhost:5000': { auth: 'spec registry' },
+    'https://index.docker.io/v1/': { auth: 'docker hub' },
+    'quay.io': { auth: 'unrelated' },
+    'ghcr.io/acme': { auth: 'unrelated too' },
+  };
+
+  it('sends a build host only the credentials for the registries its commands use', () => {
+    const plan = planOf(SSH_SPEC);
+    // The spec's registry, and Docker Hub, where the arm64 build's base image comes from; not quay.io or ghcr.io.
+    expect(plan.tasks.some((t) => t.host === 'arm' && t.kind === 'pull' && t.argv.some((a) => typeof a === 'string' && a.startsWith('docker://docker.io/')))).toBe(true);
+    expect(Object.keys(remoteAuths(plan, auths))).toEqual(['localhost:5000', 'https://index.docker.io/v1/']);
+  });
+
+  it('sends nothing when no command there reads the authfile (--no-push)', () => {
+    const planned = planBuild(modelOf(SSH_SPEC), { images: [], platforms: [], push: false });
+    if (!planned.ok) throw new Error('no plan');
+    expect(remoteAuths(planned.value, auths)).toEqual({});
   });
 });

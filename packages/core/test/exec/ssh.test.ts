@@ -66,7 +66,7 @@ describe('ssh command lines', () => {
     expect(o.get('BatchMode')).toEqual(['yes']);
     expect(o.get('StrictHostKeyChecking')).toEqual(['yes']);
     expect(o.get('ConnectTimeout')).toEqual(['7']);
-    expect(o.get('ControlPath')).toEqual(['/tmp/orchestrate-run-x/ssh-0']);
+    expect(o.get('ControlPath')).toEqual(['"/tmp/orchestrate-run-x/ssh-0"']);
     expect(o.get('ControlMaster')).toEqual(['yes']);
     expect(o.get('ControlPersist')?.[0]).toMatch(/^\d+$/);
     expect(Number(o.get('ServerAliveInterval')?.[0])).toBeGreaterThan(0);
@@ -80,15 +80,17 @@ describe('ssh command lines', () => {
     expect(argv.slice(-2)).toEqual(['--', 'arm.example.com']);
     expect(argv.indexOf('--')).toBe(argv.length - 2);
     // No identity or known_hosts of our own unless the spec names them.
-    expect(argv).not.toContain('-i');
+    expect(o.has('IdentityFile')).toBe(false);
     expect(o.has('UserKnownHostsFile')).toBe(false);
   });
 
   it('runs a session through the master, never becoming one, with the command as the one last word', () => {
-    const argv = sessionArgs(TARGET, 'cd -- x && exec true');
+    const argv = sessionArgs(TARGET, 'cd -- x && exec true', '/tmp/orchestrate-run-x/ssh-0.1.log');
+    // ssh's own messages go to a log of their own, apart from the command's stderr.
+    expect(argv.slice(argv.indexOf('-E'), argv.indexOf('-E') + 2)).toEqual(['-E', '/tmp/orchestrate-run-x/ssh-0.1.log']);
     const o = options(argv);
     expect(o.get('ControlMaster')).toEqual(['no']);
-    expect(o.get('ControlPath')).toEqual(['/tmp/orchestrate-run-x/ssh-0']);
+    expect(o.get('ControlPath')).toEqual(['"/tmp/orchestrate-run-x/ssh-0"']);
     expect(o.get('BatchMode')).toEqual(['yes']);
     expect(o.get('StrictHostKeyChecking')).toEqual(['yes']);
     expect(argv).toContain('-T');
@@ -99,27 +101,30 @@ describe('ssh command lines', () => {
   it('names the identity and the known_hosts file when the spec does, and nothing else', () => {
     const argv = masterArgs({ ...TARGET, identityFile: '/keys/id ed25519', knownHosts: '/keys/known_hosts' });
     const o = options(argv);
-    expect(o.get('UserKnownHostsFile')).toEqual(['/keys/known_hosts']);
+    // Double-quoted, "%" doubled: ssh splits these values at spaces and expands %-tokens in them.
+    expect(o.get('UserKnownHostsFile')).toEqual(['"/keys/known_hosts"']);
     expect(o.get('GlobalKnownHostsFile')).toEqual(['/dev/null']);
     expect(o.get('IdentitiesOnly')).toEqual(['yes']);
-    expect(argv[argv.indexOf('-i') + 1]).toBe('/keys/id ed25519');
+    expect(o.get('IdentityFile')).toEqual(['"/keys/id ed25519"']);
   });
 
   it('closes the master through its socket', () => {
     const argv = closeArgs(TARGET);
     expect(argv.slice(argv.indexOf('-O'), argv.indexOf('-O') + 2)).toEqual(['-O', 'exit']);
-    expect(options(argv).get('ControlPath')).toEqual(['/tmp/orchestrate-run-x/ssh-0']);
+    expect(options(argv).get('ControlPath')).toEqual(['"/tmp/orchestrate-run-x/ssh-0"']);
     expect(argv.slice(-2)).toEqual(['--', 'arm.example.com']);
   });
 
   it.runIf(hasSsh)('means to OpenSSH what it says (ssh -G)', () => {
-    const master = sshConfig(masterArgs({ ...TARGET, knownHosts: '/keys/known_hosts' }));
+    const master = sshConfig(masterArgs({ ...TARGET, knownHosts: '/keys/known hosts 100%', identityFile: '/keys/id ed25519' }));
     expect(master.get('batchmode')).toBe('yes');
     expect(master.get('stricthostkeychecking')).toBe('true');
     expect(master.get('connecttimeout')).toBe('7');
     expect(master.get('controlpath')).toBe('/tmp/orchestrate-run-x/ssh-0');
     expect(master.get('controlmaster')).toBe('true');
-    expect(master.get('userknownhostsfile')).toBe('/keys/known_hosts');
+    // One file each, spaces and "%" as written: not split, not taken for tokens.
+    expect(master.get('userknownhostsfile')).toBe('/keys/known hosts 100%');
+    expect(master.get('identityfile')).toBe('/keys/id ed25519');
     expect(master.get('hostname')).toBe('arm.example.com');
     expect(master.get('port')).toBe('2222');
     expect(master.get('user')).toBe('ci');
@@ -261,6 +266,17 @@ describe('KILL_TREE_SCRIPT', () => {
     expect(out.status, out.stderr).toBe(0);
     expect(await until(() => [root, ...sleeps].every(gone), 10_000)).toBe(true);
   }, 20_000);
+
+  it('a kill that comes before the command starts stops it from starting (the cancel marker)', async () => {
+    const dir = tempDir();
+    mkdirSync(path.join(dir, '.pids'));
+    const ran = path.join(dir, 'ran');
+    const kill = await shAsync(['-c', killTreeCommand(dir, '.pids/1')], tmpdir());
+    expect(kill.status).toBe(0);
+    const out = spawnSync('sh', ['-c', remoteCommand(dir, ['touch', ran], '.pids/1')], { encoding: 'utf8' });
+    expect(out.status).toBe(143);
+    expect(existsSync(ran)).toBe(false);
+  });
 
   it('leaves everything alone when there is no pid file, and exits 0', async () => {
     const { root, sleeps, dir } = await startTree();

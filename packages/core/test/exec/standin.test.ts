@@ -258,3 +258,26 @@ describe('schedule with stand-ins', () => {
     );
   });
 });
+
+describe('fallbackGate', () => {
+  const standIn = { standIn: { host: 'arm', for: 'build', after: ['build', 'test', 'push'] } };
+  const down = new Map([['arm', { reason: 'host-lost' as const, message: 'lost' }]]);
+  const ends = (build: TaskEnd): Map<string, TaskEnd> =>
+    new Map<string, TaskEnd>([
+      ['build', build],
+      ['test', { status: 'skipped', failure: { reason: 'dependency-failed', message: 'not run' } }],
+      ['push', { status: 'skipped', failure: { reason: 'dependency-failed', message: 'not run' } }],
+    ]);
+
+  it('runs the stand-in when the chain failed through its host', () => {
+    expect(fallbackGate(standIn, ends({ status: 'failed', failure: { reason: 'host-lost', message: 'lost' } }), down)).toBeUndefined();
+  });
+
+  it('does not rebuild here a chain that failed on its own, even with its host down meanwhile', () => {
+    expect(fallbackGate(standIn, ends({ status: 'failed', failure: { reason: 'command-failed', message: 'RUN exit 1' } }), down)).toEqual({ status: 'not-needed' });
+  });
+
+  it('is not needed while the host is up', () => {
+    expect(fallbackGate(standIn, ends({ status: 'failed', failure: { reason: 'host-lost', message: 'lost' } }), new Map())).toEqual({ status: 'not-needed' });
+  });
+});
