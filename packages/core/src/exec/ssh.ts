@@ -120,16 +120,24 @@ export function readFileCommand(cwd: string, file: string): string {
 /**
  * Stops a remote command and everything under it: the pid it recorded and all its
  * descendants (a RUN step's process sits in a session of its own, out of reach of the
- * group), SIGTERM, then SIGKILL to what is left after 5 s. Needs only sh, ps, awk and kill.
+ * group). The tree is read again every 0.1 s, and what appears (a RUN step starting as we
+ * stop it, children of what we saw) is stopped too; SIGTERM first, SIGKILL to whatever is
+ * left after 5 s. Needs only sh, ps, awk and kill. The cancel marker comes first: a command
+ * that has not started yet sees it and does not start.
  */
 export const KILL_TREE_SCRIPT = [
   ': > "$1.cancel"',
   'pid=$(cat -- "$1" 2>/dev/null) || exit 0',
-  `tree=$(ps -e -o pid= -o ppid= | awk -v root="$pid" '{ parent[$1] = $2 } END { for (p in parent) { q = p; while (q != root && (q in parent) && q > 1) q = parent[q]; if (q == root) print p } }')`,
-  '[ -n "$tree" ] || exit 0',
-  'kill -TERM $tree 2>/dev/null',
+  'seen=',
+  // Every process whose ancestry reaches the command or something already seen under it.
+  `scan() { ps -e -o pid= -o ppid= | awk -v root="$pid" -v seen="$seen" 'BEGIN { n = split(seen, s, " "); for (i = 1; i <= n; i++) known[s[i]] = 1 } { parent[$1] = $2 } END { for (p in parent) { q = p; while (q != root && !(q in known) && (q in parent) && q > 1) q = parent[q]; if (q == root || (q in known)) print p } }'; }`,
   'i=0',
-  'while [ $i -lt 50 ]; do alive=; for p in $tree; do kill -0 $p 2>/dev/null && alive="$alive $p"; done; [ -z "$alive" ] && exit 0; sleep 0.1; i=$((i+1)); done',
+  'while [ $i -lt 50 ]; do',
+  '  for p in $(scan); do case " $seen " in *" $p "*) ;; *) seen="$seen $p"; kill -TERM $p 2>/dev/null;; esac; done',
+  '  alive=; for p in $seen; do kill -0 $p 2>/dev/null && alive="$alive $p"; done',
+  '  [ -z "$alive" ] && exit 0',
+  '  sleep 0.1; i=$((i+1))',
+  'done',
   'kill -KILL $alive 2>/dev/null',
   'exit 0',
 ].join('\n');

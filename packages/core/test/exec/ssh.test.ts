@@ -267,6 +267,21 @@ describe('KILL_TREE_SCRIPT', () => {
     expect(await until(() => [root, ...sleeps].every(gone), 10_000)).toBe(true);
   }, 20_000);
 
+  it('also stops what starts under the command after the kill began, and SIGKILLs what ignores SIGTERM', async () => {
+    // Ignores SIGTERM (as a container's PID 1 does), and starts a child only once the kill has begun.
+    tree = spawn('sh', ['-c', 'trap "" TERM; sleep 0.6; sleep 300 & wait; sleep 300'], { detached: true, stdio: 'ignore' });
+    const root = tree.pid!;
+    const dir = tempDir();
+    mkdirSync(path.join(dir, '.pids'));
+    writeFileSync(path.join(dir, '.pids/1'), `${root}\n`);
+    const killing = shAsync(['-c', KILL_TREE_SCRIPT, 'sh', path.join(dir, '.pids/1')]);
+    let late: number[] = [];
+    expect(await until(() => (late = childrenOf(root).filter((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('300'))).length > 0, 5_000)).toBe(true);
+    leftovers.push(...late);
+    expect((await killing).status).toBe(0);
+    expect(await until(() => [root, ...late].every(gone), 10_000)).toBe(true);
+  }, 30_000);
+
   it('a kill that comes before the command starts stops it from starting (the cancel marker)', async () => {
     const dir = tempDir();
     mkdirSync(path.join(dir, '.pids'));
