@@ -56,7 +56,8 @@ ${REGISTRY}images:
   it('smoke-tests each platform of the local list, never pulling another copy', () => {
     const p = plan(spec);
     expect(ids(p, 'test')).toEqual(['test:app:linux/amd64', 'test:app:linux/arm64', 'test:app:linux/s390x']);
-    expect(argv(task(p, 'test:app:linux/arm64'))).toBe('podman run --rm --pull=never --platform linux/arm64 registry.example.com/team/app:v1 uname -m');
+    // Named per run and task: an interrupted test's container is removed by that name.
+    expect(argv(task(p, 'test:app:linux/arm64'))).toBe('podman run --rm --pull=never --name orchestrate-<run-id>-test-app-linux-arm64 --platform linux/arm64 registry.example.com/team/app:v1 uname -m');
   });
 
   it('stages the list under a run-unique tag, verifies it, and only then moves each final tag to the verified digest', () => {

@@ -221,6 +221,23 @@ describe.skipIf(unavailable !== undefined && !mustRun)('orchestrate build with s
     // Its run directory on the host (context, authfile) went too.
     expect(existsSync(`/root/.cache/orchestrate/run-${run.runId}-arm-builder`)).toBe(false);
   });
+  it('stops a remote smoke test on Ctrl-C: its container, detached under conmon, is removed too', async () => {
+    const dir = copyExample('per-arch', scratch('sigint-test'));
+    const spec = path.join(dir, 'multiarch.yaml');
+    writeFileSync(spec, readFileSync(spec, 'utf8').replace('command: [uname, -m]', 'command: [sleep, "121"]').replace(/expect: \{[^}]*\}/, ''));
+    const report = path.join(dir, 'report.json');
+    const cli = startCli(['build', '--report', report, '--platform', 'linux/arm64'], { cwd: dir, env: env({ GIT_SHA: `${tag}-int-test` }) });
+    await cli.waitFor(/start test:app:linux\/arm64/);
+    const deadline = Date.now() + 60_000;
+    while (processesMatching('sleep 121').length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    expect(processesMatching('sleep 121').length, cli.output()).toBeGreaterThan(0);
+    cli.signal('SIGINT');
+    const result = await cli.done;
+    expect(result.code, cli.output()).toBe(130);
+    expect(processesMatching('sleep 121')).toEqual([]);
+    expect(await hostA().podman(['ps', '--all', '--format', '{{.Names}}'])).not.toMatch(/orchestrate-/);
+  });
+
   it('takes the address and identity from a podman system connection', async () => {
     const dir = scratch('connection');
     writeFileSync(path.join(dir, 'Containerfile'), 'ARG BASE\nFROM ${BASE}\nRUN uname -m > /built-on\n');

@@ -82,7 +82,10 @@ export async function runTask(task: PlanTask, ctx: TaskContext): Promise<TaskRec
     const stderr = ctx.redact(outcome.stderr);
     // A command that finished its work counts, even if Ctrl-C came meanwhile: its tag did move.
     if (outcome.exitCode === 0 && !outcome.spawnError && !outcome.terminated) return done({ ...(await checkOutcome(task, stdout, ctx)), retries: attempt });
-    if (outcome.terminated || ctx.signal.aborted) return interrupted(attempt);
+    if (outcome.terminated || ctx.signal.aborted) {
+      if (task.kind === 'test') await removeContainer(argv, ctx);
+      return interrupted(attempt);
+    }
     // The build host failed, not the command: never retried here (a fallback may take over).
     if (outcome.hostFailure) return done({ status: 'failed', retries: attempt, failure: redactFailure(outcome.hostFailure, ctx.redact) });
     if (outcome.spawnError) return done({ status: 'failed', retries: attempt, failure: redactFailure(diagnoseSpawn(argv[0] ?? '', outcome.spawnError), ctx.redact) });
@@ -160,6 +163,16 @@ async function checkOutcome(task: PlanTask, stdout: string, ctx: TaskContext): P
 function digestRead(task: PlanTask, digests: ReadonlyMap<string, string>): string | undefined {
   for (const arg of task.argv) if (typeof arg !== 'string' && arg.ref === 'digest') return digests.get(arg.task);
   return undefined;
+}
+
+/**
+ * An interrupted smoke test's container: conmon detached from `podman run`, so the container
+ * may still run after podman was stopped. Removed by the name the plan gave it, where it ran.
+ */
+async function removeContainer(argv: readonly string[], ctx: TaskContext): Promise<void> {
+  const name = argv[argv.indexOf('--name') + 1];
+  if (!argv.includes('--name') || name === undefined) return;
+  await ctx.runner.run({ argv: [argv[0]!, 'rm', '--force', '--time', '0', '--ignore', name], cwd: ctx.cwd, hideEnv: ctx.secretEnv }, { signal: new AbortController().signal, onLine: () => {} });
 }
 
 function redactFailure(failure: TaskFailure, redact: Redact): TaskFailure {

@@ -85,8 +85,12 @@ export function copyToStorageArgs(source: string, platform: string, localName: s
   ];
 }
 
-export function smokeTestArgs(podman: string, platform: string, image: Arg, command: readonly string[]): Arg[] {
-  return [podman, 'run', '--rm', '--pull=never', '--platform', platform, image, ...command];
+/**
+ * `name`: the container's, unique to the run. conmon detaches from podman, so stopping
+ * `podman run` can leave the container running; after an interrupt it is removed by name.
+ */
+export function smokeTestArgs(podman: string, platform: string, image: Arg, command: readonly string[], name: Arg): Arg[] {
+  return [podman, 'run', '--rm', '--pull=never', '--name', name, '--platform', platform, image, ...command];
 }
 
 export function pushImageArgs(podman: string, image: Arg, destination: Arg, options: RegistryAccess): Arg[] {

@@ -426,7 +426,7 @@ class Planner {
     return [this.add({
       id: id + suffix, kind: 'test', image: image.name, platforms: [platform], host: host.name,
       dependsOn: [build],
-      argv: smokeTestArgs(podmanOn(host), platform, reference, image.test.command),
+      argv: smokeTestArgs(podmanOn(host), platform, reference, image.test.command, withRunValue({ ref: 'run-id' }, 'orchestrate-', `-${(id + suffix).replace(/[^a-zA-Z0-9_.-]+/g, '-')}`)),
       ...(output !== undefined && { expect: { output } }),
       ...(standIn && { standIn: { host: standIn.host, for: id, after: standIn.after } }),
     })];
