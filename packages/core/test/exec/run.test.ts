@@ -138,7 +138,8 @@ describe('executePlan', () => {
 
   it('gives up after the retries, saying how many', async () => {
     const podman = new FakePodman();
-    podman.fault = (argv) => (argv[0] === 'skopeo' && argv[1] === 'copy' ? { stderr: 'Error: 429 Too Many Requests\n' } : undefined);
+    // Only the tag moves (copy --all): the base-image pulls (copy --override-arch) must not fail first and stop the run.
+    podman.fault = (argv) => (argv[0] === 'skopeo' && argv[1] === 'copy' && argv.includes('--all') ? { stderr: 'Error: 429 Too Many Requests\n' } : undefined);
     const { report } = await run(planOf(), podman);
     const publish = report.tasks.find((t) => t.kind === 'publish')!;
     expect(publish).toMatchObject({ status: 'failed', retries: 3, failure: { reason: 'registry-unavailable' } });
