@@ -53,7 +53,7 @@ async function emptySessionMs(host: BuildHost, identityFile: string, knownHosts:
     await run('ssh', ssh.sessionArgs(target, 'true').slice(1));
     times.push(performance.now() - started);
   }
-  await run('ssh', ssh.closeArgs(target).slice(1), { allowFailure: true });
+  await run('ssh', ssh.controlArgs(target, 'exit').slice(1), { allowFailure: true });
   return median(times);
 }
 

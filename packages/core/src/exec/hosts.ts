@@ -8,6 +8,7 @@ import { access } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import path from 'node:path';
 import type { Diagnostic } from '../diagnostics.js';
+import { SSH_HOST, SSH_USER } from '../model/infrastructure.js';
 import type { Plan, PlanHost } from '../plan/types.js';
 import type { Runner } from './runner.js';
 import { remoteRunDir, type SshTarget } from './ssh.js';
@@ -103,10 +104,9 @@ export function parseConnectionUri(uri: string): { user: string; host: string; p
   }
   if (url.protocol !== 'ssh:' || url.username === '') return undefined;
   const user = decodeURIComponent(url.username);
-  const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
   // The same rules as an ssh address written in the spec: nothing ssh or a shell reads as an option or syntax.
-  if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/.test(user) || !/^(?:[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?|[0-9A-Fa-f:.]+)$/.test(host)) return undefined;
-  return { user, host, port: url.port === '' ? 22 : Number(url.port) };
+  if (!SSH_USER.test(user) || !SSH_HOST.test(url.hostname)) return undefined;
+  return { user, host: url.hostname.replace(/^\[(.*)\]$/, '$1'), port: url.port === '' ? 22 : Number(url.port) };
 }
 
 /** Before a run: every podman connection named exists, every identity and known_hosts file is readable. */

@@ -8,8 +8,7 @@ import { readFile, rm } from 'node:fs/promises';
 import { diagnoseExit, type TaskFailure } from './failure.js';
 import { HostFailure, type Invocation, type ProcessOutcome, type RunOptions, type Runner } from './runner.js';
 import {
-  checkArgs,
-  closeArgs,
+  controlArgs,
   diagnoseSsh,
   killTreeCommand,
   lostConnection,
@@ -172,8 +171,11 @@ export class SshRunner implements Runner {
   }
 
   private async masterAlive(): Promise<boolean> {
-    const check = await this.local.run({ argv: checkArgs(this.target), cwd: this.localDir, hideEnv: this.hideEnv }, { signal: new AbortController().signal, onLine: () => {} });
-    return check.exitCode === 0;
+    return (await this.control('check')).exitCode === 0;
+  }
+
+  private control(operation: 'check' | 'exit'): Promise<ProcessOutcome> {
+    return this.local.run({ argv: controlArgs(this.target, operation), cwd: this.localDir, hideEnv: this.hideEnv }, { signal: new AbortController().signal, onLine: () => {} });
   }
 
   /** A file the run wrote on the host (a digest), relative to `cwd` there. */
@@ -200,7 +202,7 @@ export class SshRunner implements Runner {
     if (!this.opened) return { removed: true };
     await this.opened;
     const removed = this.connected ? (await this.session(removeRunDirCommand(this.runDir))).exitCode === 0 : true;
-    await this.local.run({ argv: closeArgs(this.target), cwd: this.localDir, hideEnv: this.hideEnv }, { signal: new AbortController().signal, onLine: () => {} });
+    await this.control('exit');
     return { removed };
   }
 

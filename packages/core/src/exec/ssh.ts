@@ -64,13 +64,9 @@ export function sessionArgs(target: SshTarget, remoteCommand: string, logFile?: 
   return ['ssh', ...commonOptions(target), '-o', 'ControlMaster=no', ...(logFile === undefined ? [] : ['-E', logFile]), '-T', '--', target.host, remoteCommand];
 }
 
-export function closeArgs(target: SshTarget): string[] {
-  return ['ssh', '-o', `ControlPath=${optionPath(target.controlPath)}`, '-O', 'exit', '--', target.host];
-}
-
-/** Exits 0 while the master is alive. */
-export function checkArgs(target: SshTarget): string[] {
-  return ['ssh', '-o', `ControlPath=${optionPath(target.controlPath)}`, '-O', 'check', '--', target.host];
+/** Asks the master (`check`: exits 0 while it is alive) or tells it to close (`exit`), through its socket. */
+export function controlArgs(target: SshTarget, operation: 'check' | 'exit'): string[] {
+  return ['ssh', '-o', `ControlPath=${optionPath(target.controlPath)}`, '-O', operation, '--', target.host];
 }
 
 /** A session ended 255 with nothing from ssh, and its master is gone: the host dropped the connection. */

@@ -6,8 +6,9 @@ import { checkPlatform } from './platform.js';
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 /** Letters, digits and `._-`, not starting with "-": nothing a shell or ssh would read as an option or syntax. */
-const SSH_USER = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
-const SSH_HOST = /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*|\[[0-9A-Fa-f:.]+\])$/;
+export const SSH_USER = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
+/** A DNS name, or an IP address (IPv6 in brackets). */
+export const SSH_HOST = /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*|\[[0-9A-Fa-f:.]+\])$/;
 
 export function resolveRegistries(ctx: ResolveContext, spec: SpecDocument, files: SpecFiles): Registry[] {
   return Object.entries(spec.registries ?? {}).map(([name, registry]) => resolveRegistry(ctx, name, registry, files));

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import {
-  closeArgs,
+  controlArgs,
   diagnoseSsh,
   KILL_TREE_SCRIPT,
   killTreeCommand,
@@ -109,7 +109,7 @@ describe('ssh command lines', () => {
   });
 
   it('closes the master through its socket', () => {
-    const argv = closeArgs(TARGET);
+    const argv = controlArgs(TARGET, 'exit');
     expect(argv.slice(argv.indexOf('-O'), argv.indexOf('-O') + 2)).toEqual(['-O', 'exit']);
     expect(options(argv).get('ControlPath')).toEqual(['"/tmp/orchestrate-run-x/ssh-0"']);
     expect(argv.slice(-2)).toEqual(['--', 'arm.example.com']);
