@@ -14,6 +14,7 @@ export { formatArg } from './plan/commands.js';
 export * from './plan/types.js';
 export { executePlan, checkRunInputs, type ExecuteOptions, type RunEvent } from './exec/run.js';
 export { LocalRunner } from './exec/local-runner.js';
+export { descendants, signalProcess } from './exec/process-tree.js';
 export { SshRunner } from './exec/ssh-runner.js';
 export { shellWord, shellCommand } from './exec/quote.js';
 export * as ssh from './exec/ssh.js';
