@@ -1,12 +1,65 @@
 /**
  * Secrets are replaced by *** in everything we print or write: output lines, errors,
- * the report. Registry passwords never reach argv in the first place (they go on stdin).
+ * the report. Registry passwords never reach argv in the first place (they go on stdin),
+ * but a registry may echo them back, e.g. a 403 body quoting the Authorization header;
+ * so the forms a secret takes in HTTP and JSON are masked as well as the secret itself.
  */
 export type Redact = (text: string) => string;
 
+/**
+ * Base64 fragments shorter than this would mask random text (7 characters are 42 bits):
+ * secrets of 6 bytes or more get every alignment masked, shorter ones only themselves.
+ */
+const MIN_BASE64 = 7;
+
 export function redactor(secrets: Iterable<string>): Redact {
-  // Longest first, so a secret that contains another is masked whole.
-  const values = [...new Set(secrets)].filter((s) => s.length > 0).sort((a, b) => b.length - a.length);
-  if (values.length === 0) return (text) => text;
-  return (text) => values.reduce((out, secret) => out.split(secret).join('***'), text);
+  const forms = new Set<string>();
+  for (const secret of secrets) if (secret.length > 0) for (const form of encodedForms(secret)) forms.add(form);
+  if (forms.size === 0) return (text) => text;
+  // One pass per line whatever the number of forms. Longest first, because alternation
+  // takes the first alternative that matches: a form that contains another is masked whole.
+  const pattern = new RegExp([...forms].sort((a, b) => b.length - a.length).map(escapeRegExp).join('|'), 'g');
+  return (text) => text.replace(pattern, '***');
+}
+
+/** The secret as written, and as URL encoding, JSON and base64 would carry it. */
+function encodedForms(secret: string): string[] {
+  const bytes = Buffer.from(secret, 'utf8');
+  // What goes over the wire: a lone surrogate is U+FFFD (and encodeURIComponent would throw on it).
+  const wellFormed = bytes.toString('utf8');
+  const json = JSON.stringify(secret).slice(1, -1);
+  const url = new URL('http://host');
+  url.password = wellFormed;
+  const percent = [
+    encodeURIComponent(wellFormed),
+    encodeURIComponent(wellFormed).replaceAll('%20', '+'),
+    new URLSearchParams([['', wellFormed]]).toString().slice(1), // application/x-www-form-urlencoded
+    url.password, // userinfo: https://user:secret@host
+  ];
+  return [
+    secret,
+    json,
+    json.replace(/[^ -~]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`), // ASCII-only JSON (Python's default)
+    ...percent.flatMap((form) => [form, form.replace(/%[0-9A-F]{2}/g, (hex) => hex.toLowerCase())]),
+    ...base64Forms(bytes),
+  ].filter((form) => form.length > 0);
+}
+
+/**
+ * Base64 of the secret alone, and the fragments of it inside any longer base64 string
+ * (`Basic ` + base64(`user:secret`)): at each of the 3 byte alignments, the characters
+ * whose 6 bits all come from the secret, so they do not depend on what surrounds it.
+ * The same idea as the GitHub Actions runner's masks for base64 of secrets.
+ */
+function base64Forms(bytes: Buffer): string[] {
+  const forms = [bytes.toString('base64')];
+  for (const shift of [0, 1, 2]) {
+    const encoded = Buffer.concat([Buffer.alloc(shift), bytes]).toString('base64');
+    forms.push(encoded.slice(Math.ceil((8 * shift) / 6), Math.floor((8 * (shift + bytes.length)) / 6)));
+  }
+  return forms.filter((form) => form.length >= MIN_BASE64).flatMap((form) => [form, form.replaceAll('+', '-').replaceAll('/', '_').replace(/=+$/, '')]);
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
