@@ -1,10 +1,11 @@
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import path from 'node:path';
 import { hasErrors, sortDiagnostics, type Diagnostic, type Result } from './diagnostics.js';
 import { loadSpec } from './config/load.js';
 import type { SpecSource } from './config/source.js';
 import type { SpecFiles } from './model/context.js';
+import { readRegularFile, walkContext } from './model/context-files.js';
 import { resolveModel } from './model/resolve.js';
 import type { Model } from './model/types.js';
 import { validateSchema } from './schema/validate.js';
@@ -60,14 +61,15 @@ export function diskFiles(specDir: string): SpecFiles {
   const cache = new Map<string, string | undefined>();
   return {
     readText(relative) {
-      if (!cache.has(relative)) {
-        try {
-          cache.set(relative, readFileSync(path.resolve(specDir, relative), 'utf8'));
-        } catch {
-          cache.set(relative, undefined);
-        }
-      }
+      if (!cache.has(relative)) cache.set(relative, readRegularFile(path.resolve(specDir, relative))?.content.toString('utf8'));
       return cache.get(relative);
+    },
+    specialFiles(context, containerfile) {
+      try {
+        return walkContext(path.resolve(specDir, context), path.posix.relative(context, containerfile)).special;
+      } catch {
+        return []; // an unreadable directory: the upload that cannot send it says so, with the system's reason
+      }
     },
     exists(relative) {
       return existsSync(path.resolve(specDir, relative.replace(/^~(?=\/)/, homedir())));

@@ -38,6 +38,8 @@ export type DiagnosticCode =
   | 'containerfile-not-found'
   | 'context-not-found'
   | 'invalid-ssh-address'
+  | 'special-file'
+  | 'env-in-build-arg'
   | 'filter-no-match'
   | 'filter-drops-dependency'
   | 'secret-not-set'

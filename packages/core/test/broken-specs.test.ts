@@ -25,6 +25,8 @@
  *   # dir: PATH              PATH is an (empty) directory
  *   # nodir: PATH            PATH does not exist, nor anything under it
  *   # env: NAME=VALUE        the environment has NAME set (default: empty environment)
+ *   # special: PATH KIND     PATH is a FIFO, socket, character device or block device
+ *                            (KIND as the walk names it), found by the walk of its context
  *
  * Each fixture is parsed with parseYamlSpec('multiarch.yaml', text) and, when that works,
  * analysed with analyzeSource(source, { env: {}, localPlatform: 'linux/amd64', localJobs: 2, files }).
@@ -37,6 +39,7 @@ import { analyzeSource } from '../src/analyze.js';
 import { parseYamlSpec } from '../src/config/source.js';
 import type { Diagnostic, DiagnosticCode, Severity } from '../src/diagnostics.js';
 import type { SpecFiles } from '../src/model/context.js';
+import type { SpecialKind } from '../src/model/context-files.js';
 
 const SPEC_FILE = 'multiarch.yaml';
 const FIXTURES = fileURLToPath(new URL('./fixtures/broken/', import.meta.url));
@@ -71,6 +74,8 @@ const SPEC_CODES: readonly DiagnosticCode[] = [
   'containerfile-not-found',
   'context-not-found',
   'invalid-ssh-address',
+  'special-file',
+  'env-in-build-arg',
   // Not here: config-not-found, file-unreadable and file-too-large are about finding and
   // reading the file (load.test.ts); filter-* come from the planner's
   // command-line filters; unknown-host has no spec field that names a host.
@@ -97,15 +102,16 @@ interface Fixture {
   dirs: string[];
   noDirs: string[];
   env: Record<string, string>;
+  special: { path: string; kind: SpecialKind }[];
 }
 
 function readFixture(name: string): Fixture {
   const text = readFileSync(path.join(FIXTURES, name), 'utf8');
-  const fixture: Fixture = { name, text, expectations: [], never: [], files: {}, noFiles: [], dirs: [], noDirs: [], env: {} };
+  const fixture: Fixture = { name, text, expectations: [], never: [], files: {}, noFiles: [], dirs: [], noDirs: [], env: {}, special: [] };
   for (const line of text.split('\n')) {
     if (!line.startsWith('#')) break;
     const body = line.slice(1).trim();
-    const directive = /^(expect|message|hint|hint-not|never|file|nofile|dir|nodir|env):\s*(.*)$/.exec(body);
+    const directive = /^(expect|message|hint|hint-not|never|file|nofile|dir|nodir|env|special):\s*(.*)$/.exec(body);
     if (!directive) continue;
     const [, kind, rest] = directive as unknown as [string, string, string];
     const last = fixture.expectations.at(-1);
@@ -141,6 +147,12 @@ function readFixture(name: string): Fixture {
         const eq = rest.indexOf('=');
         if (eq < 1) throw new Error(`${name}: "env:" needs "NAME=VALUE"`);
         fixture.env[rest.slice(0, eq)] = rest.slice(eq + 1);
+        break;
+      }
+      case 'special': {
+        const match = /^(\S+)\s+(FIFO|socket|character device|block device)$/.exec(rest.trim());
+        if (!match) throw new Error(`${name}: "special:" needs "PATH KIND"`);
+        fixture.special.push({ path: normalise(match[1]!), kind: match[2] as SpecialKind });
         break;
       }
     }
@@ -203,6 +215,10 @@ function filesFor(fixture: Fixture, data: unknown): SpecFiles {
     readText: (relative) => files.get(normalise(relative)),
     isDirectory: (relative) => dirs.has(normalise(relative)),
     exists: (relative) => files.has(normalise(relative)) || dirs.has(normalise(relative)),
+    specialFiles: (context) => {
+      const dir = normalise(context);
+      return fixture.special.filter((f) => dir === '.' || f.path.startsWith(`${dir}/`)).map((f) => ({ ...f, path: dir === '.' ? f.path : f.path.slice(dir.length + 1) }));
+    },
   };
 }
 

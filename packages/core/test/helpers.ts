@@ -13,7 +13,7 @@ export function memoryFiles(files: Record<string, string>, dirs: readonly string
     const parts = file.split('/');
     for (let i = 1; i < parts.length; i++) directories.add(parts.slice(0, i).join('/'));
   }
-  return { readText: (p) => files[p], isDirectory: (p) => directories.has(p), exists: (p) => p in files || directories.has(p) };
+  return { readText: (p) => files[p], isDirectory: (p) => directories.has(p), exists: (p) => p in files || directories.has(p), specialFiles: () => [] };
 }
 
 export interface AnalyzeTextOptions {

@@ -53,9 +53,17 @@ export async function makePlan(io: Io, options: PlanFilterOptions): Promise<{ pl
   return { plan: planned.value };
 }
 
-/** Repeatable options that also take comma-separated lists: --platform a,b --platform c. */
+/**
+ * Repeatable options that also take comma-separated lists: --platform a,b --platform c.
+ * An empty item (`--platform ''`, `a,,b`, `a,`) is refused, not dropped: dropped, an empty
+ * `--platform ''` would quietly mean no filter at all, and publish. Platforms are checked
+ * by the planner's selection, with the spec's own parser (exit 2 there too).
+ */
 export function collectList(value: string, previous: string[] = []): string[] {
-  return [...previous, ...value.split(',').map((v) => v.trim()).filter((v) => v !== '')];
+  const items = value.split(',').map((v) => v.trim());
+  if (items.every((v) => v === '')) throw new InvalidArgumentError('it is empty: name one, or leave the option out');
+  if (items.includes('')) throw new InvalidArgumentError('an item of the comma-separated list is empty');
+  return [...previous, ...items];
 }
 
 /** An option parser for whole numbers of at least `min`. */

@@ -1,47 +1,15 @@
 /**
- * A build context as a tar stream for a build host, honouring `.containerignore` (else
- * `.dockerignore`) with Docker's own matching rules (@balena/dockerignore), so what stays
- * out of a local build (node_modules, .env) never leaves this machine for a remote one.
- * The containerfile and the ignore file always go: podman on the host reads them.
+ * A build context as a tar stream for a build host: the entries of walkContext (the walk
+ * `validate` reports from, so what is checked is what is sent), then the containerfile and
+ * the ignore file by content (see model/context-files.ts for the rules and why). What the
+ * ignore rules leave out (node_modules, .env) never leaves this machine for a remote build.
  */
-import { readFile } from 'node:fs/promises';
+import { lstatSync } from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import dockerignore from '@balena/dockerignore';
-import { create } from 'tar';
+import { Header, Pack, ReadEntry } from 'tar';
+import { IGNORE_FILES, readRegularFile, specialKind, walkContext } from '../model/context-files.js';
 import type { UploadLayout } from '../plan/upload.js';
-
-// A CommonJS `module.exports = factory` typed as `export default`: at run time the default import is the factory.
-const createIgnore = dockerignore as unknown as typeof dockerignore.default;
-
-export const IGNORE_FILES = ['.containerignore', '.dockerignore'] as const;
-
-/** The ignore rules podman applies to this context: the first ignore file found, else none. */
-export async function readIgnoreRules(contextDir: string): Promise<{ file?: string; patterns: string[] }> {
-  for (const name of IGNORE_FILES) {
-    const text = await readFile(path.join(contextDir, name), 'utf8').catch(() => undefined);
-    if (text !== undefined) return { file: name, patterns: text.split(/\r?\n/).filter((line) => line.trim() !== '' && !line.trimStart().startsWith('#')) };
-  }
-  return { patterns: [] };
-}
-
-/** Whether a path (relative to the base of the layout) is sent. */
-export function contextFilter(layout: UploadLayout, patterns: readonly string[]): (entry: string, isDirectory: boolean) => boolean {
-  const ignore = createIgnore().add([...patterns]);
-  // A "!" exception can bring back a file inside an ignored directory: then directories are walked, and only files dropped.
-  const exceptions = patterns.some((p) => p.trim().startsWith('!'));
-  const containerfile = path.posix.relative(layout.context, layout.containerfile);
-  const keep = new Set([containerfile, ...IGNORE_FILES]);
-  // Directories on the way to the containerfile are walked even if ignored: it always goes.
-  const ancestors = new Set(containerfile.split('/').slice(0, -1).map((_, i, parts) => parts.slice(0, i + 1).join('/')));
-  return (entry, isDirectory) => {
-    const inContext = path.posix.relative(path.posix.relative(layout.base, layout.context) || '.', path.posix.normalize(entry));
-    if (inContext === '' || inContext === '.' || inContext === '..' || inContext.startsWith('../')) return true; // the context itself, or the containerfile beside it
-    if (keep.has(inContext) || (isDirectory && ancestors.has(inContext))) return true;
-    if (isDirectory && exceptions) return true;
-    return !ignore.ignores(inContext);
-  };
-}
 
 /** The tar stream: entries under `layout.into`, without owners or times that say nothing to the host. */
 export async function contextTar(specDir: string, layout: UploadLayout): Promise<Readable> {
@@ -49,11 +17,29 @@ export async function contextTar(specDir: string, layout: UploadLayout): Promise
     throw new Error(`${layout.containerfile} lies outside its context (${layout.context}) and above it: it cannot be sent to a build host; move it into the context, or beside it`);
   }
   const contextDir = path.resolve(specDir, layout.context);
-  const { patterns } = await readIgnoreRules(contextDir);
-  const filter = contextFilter(layout, patterns);
-  const pack = create(
-    { cwd: path.resolve(specDir, layout.base), portable: true, prefix: layout.into, filter: (entry, stat) => filter(entry, 'isDirectory' in stat && typeof stat.isDirectory === 'function' ? stat.isDirectory() : false) },
-    layout.paths,
-  );
+  const root = path.posix.relative(layout.base, layout.context) || '.';
+  const inBase = (entry: string): string => (root === '.' ? entry : `${root}/${entry}`);
+  const walk = walkContext(contextDir, path.posix.relative(layout.context, layout.containerfile));
+  const containerfile = readRegularFile(path.resolve(specDir, layout.containerfile));
+  if (!containerfile) throw new Error(`${layout.containerfile} is not a regular file (symlinks followed): there is nothing to send as the containerfile`);
+
+  // The stat filter only guards against a file turned into a FIFO since the walk: tar would block opening it.
+  const pack = new Pack({ cwd: path.resolve(specDir, layout.base), portable: true, noDirRecurse: true, prefix: layout.into, filter: (_entry, stat) => stat instanceof ReadEntry || specialKind(stat) === undefined });
+  // The context directory itself, unless it is a symlink to one: tar makes it for what it holds.
+  if (lstatSync(contextDir).isDirectory()) pack.add(root);
+  for (const entry of walk.entries) pack.add(inBase(entry));
+  pack.add(fileEntry(path.posix.relative(layout.base, layout.containerfile), containerfile));
+  for (const name of IGNORE_FILES) {
+    const file = readRegularFile(path.join(contextDir, name));
+    if (file) pack.add(fileEntry(inBase(name), file));
+  }
+  pack.end();
   return Readable.from(pack);
+}
+
+/** A regular file entry holding `content`, whatever the path is on this machine (a symlink, say). */
+function fileEntry(entryPath: string, file: NonNullable<ReturnType<typeof readRegularFile>>): ReadEntry {
+  const entry = new ReadEntry(new Header({ path: entryPath, type: 'File', mode: file.stats.mode & 0o7777, size: file.content.length, mtime: file.stats.mtime }));
+  entry.end(file.content);
+  return entry;
 }

@@ -1,13 +1,21 @@
 import type { Diagnostic, DiagnosticCode, Range, Severity } from '../diagnostics.js';
 import type { SpecPath, SpecSource } from '../config/source.js';
+import type { SpecialKind } from './context-files.js';
 import { expandSpecString } from './variables.js';
 
 /** Reads files the spec names, relative to the spec's directory. Injected so resolution stays testable without a disk. */
 export interface SpecFiles {
+  /** A regular file's text, through symlinks; undefined for anything else (never blocks on a FIFO). */
   readText(relativePath: string): string | undefined;
   isDirectory(relativePath: string): boolean;
   /** Whether anything is there, without reading it (an authfile holds secrets). */
   exists(relativePath: string): boolean;
+  /**
+   * What in a build context is neither a regular file, a directory nor a symlink (FIFOs,
+   * sockets, devices), as the upload to a build host walks it (walkContext: ignore files
+   * applied, the containerfile left to the caller). Paths relative to the context.
+   */
+  specialFiles(context: string, containerfile: string): { path: string; kind: SpecialKind }[];
 }
 
 /** Collects diagnostics with ranges, and interpolates `${VAR}` with the location of each problem. */
@@ -23,6 +31,8 @@ export class ResolveContext {
     private readonly unusable: ReadonlySet<string> = new Set(),
     /** Names each file variable reads, transitively. */
     private readonly reads: ReadonlyMap<string, ReadonlySet<string>> = new Map(),
+    /** Names declared under `variables:`. */
+    private readonly declared: ReadonlySet<string> = new Set(),
   ) {}
 
   report(severity: Severity, code: DiagnosticCode, path: SpecPath, message: string, hint?: string, part: 'key' | 'value' = 'value'): void {
@@ -76,6 +86,29 @@ export class ResolveContext {
     const unusable = [...expansion.referenced].some((name) => this.unusable.has(name));
     // A value holding a secret is not checked any further: no later message may repeat it.
     return { value: expansion.value, ok: expansion.undefinedNames.length === 0 && !unusable && !secret };
+  }
+
+  /**
+   * `${NAME}` reads any environment variable, and build args may stay in the image's history
+   * for anyone who pulls it: a name in a build arg that the spec neither declares under
+   * `variables:` nor gives a default where it is used (`${NAME:-value}` says here what the
+   * value is) is a warning, so that what the spec reads from a CI runner is listed in one
+   * place. Unset, such a name is an undefined-variable error already; a registry's
+   * secret is secret-in-argument. Names inside defaults count too: they are read when
+   * the outer one is unset.
+   */
+  checkBuildArgReads(path: SpecPath, arg: string, text: string): void {
+    const withoutDefault = new Set(expandSpecString(text, () => undefined).undefinedNames.map((missing) => missing.name));
+    for (const name of withoutDefault) {
+      if (this.declared.has(name) || this.secretNames.has(name) || this.lookup(name) === undefined) continue;
+      this.push(
+        'warning',
+        'env-in-build-arg',
+        this.nameRange(path, name),
+        `build arg ${arg} reads the environment variable "${name}", which the spec does not declare; build args can stay in the image's history`,
+        `declare it under "variables:" (${name}: a default) if the image is meant to get it; a secret goes in a build secret (RUN --mount=type=secret), never a build arg`,
+      );
+    }
   }
 
   /** The range of NAME in `${NAME...}` inside the value at path. */

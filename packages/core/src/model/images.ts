@@ -1,4 +1,6 @@
 import path from 'node:path/posix';
+import type { SpecPath } from '../config/source.js';
+import type { Severity } from '../diagnostics.js';
 import { writtenScalar, type ResolveContext, type SpecFiles } from './context.js';
 import type { ImageSpec, SpecDocument } from './spec.js';
 import type { Image, Registry, SmokeTest } from './types.js';
@@ -35,6 +37,7 @@ function resolveImage(ctx: ResolveContext, name: string, spec: ImageSpec, scope:
   const expandedContext = ctx.expand([...at, 'context'], spec.context);
   const context = normalise(expandedContext.value);
   const containerfile = expandedContext.ok ? locateContainerfile(ctx, at, context, spec, scope.files) : path.join(context, spec.containerfile ?? 'Containerfile');
+  if (expandedContext.ok && scope.files.isDirectory(context)) checkContextFiles(ctx, [...at, 'context'], context, containerfile, scope.files);
 
   const expandedRepository = spec.repository === undefined ? { value: name, ok: true } : ctx.expand([...at, 'repository'], spec.repository);
   const repository = expandedRepository.value;
@@ -61,6 +64,7 @@ function resolveImage(ctx: ResolveContext, name: string, spec: ImageSpec, scope:
   for (const [key, value] of Object.entries(spec.buildArgs ?? {})) {
     const written = writtenScalar(ctx.source, [...at, 'buildArgs', key], value, (d) => ctx.diagnostics.push(d));
     buildArgs[key] = ctx.interpolate([...at, 'buildArgs', key], written);
+    ctx.checkBuildArgReads([...at, 'buildArgs', key], key, written);
   }
 
   const platforms = spec.platforms ? resolvePlatformList(ctx, [...at, 'platforms'], spec.platforms) : scope.defaultPlatforms;
@@ -136,16 +140,46 @@ function locateContainerfile(ctx: ResolveContext, at: string[], context: string,
     const expanded = ctx.expand([...at, 'containerfile'], spec.containerfile);
     const file = normalise(path.join(context, expanded.value));
     if (expanded.ok && files.readText(file) === undefined) {
-      ctx.error('containerfile-not-found', [...at, 'containerfile'], `containerfile "${file}" does not exist`, 'containerfile is relative to the context directory');
+      if (files.exists(file)) ctx.error('containerfile-not-found', [...at, 'containerfile'], `containerfile "${file}" is not a readable regular file`, NOT_REGULAR_HINT);
+      else ctx.error('containerfile-not-found', [...at, 'containerfile'], `containerfile "${file}" does not exist`, 'containerfile is relative to the context directory');
     }
     return file;
   }
-  for (const candidate of ['Containerfile', 'Dockerfile']) {
-    const file = path.join(context, candidate);
-    if (files.readText(file) !== undefined) return file;
-  }
-  ctx.error('containerfile-not-found', [...at, 'context'], `no Containerfile or Dockerfile in "${context}"`, 'add one, or name it with "containerfile:"');
+  const candidates = ['Containerfile', 'Dockerfile'].map((candidate) => path.join(context, candidate));
+  const found = candidates.find((file) => files.readText(file) !== undefined);
+  if (found !== undefined) return found;
+  const other = candidates.find((file) => files.exists(file));
+  if (other !== undefined) ctx.error('containerfile-not-found', [...at, 'context'], `"${other}" is not a readable regular file`, NOT_REGULAR_HINT);
+  else ctx.error('containerfile-not-found', [...at, 'context'], `no Containerfile or Dockerfile in "${context}"`, 'add one, or name it with "containerfile:"');
   return path.join(context, 'Containerfile');
+}
+
+const NOT_REGULAR_HINT = 'the containerfile must be a file (a symlink to one is followed, here and for build hosts, which are sent its content)';
+
+/**
+ * FIFOs, sockets and devices in a context, as the upload walks it (ignore files applied):
+ * they are never sent to a build host (tar would block opening a FIFO). podman here copies
+ * FIFOs and devices into the image (COPY . keeps them as they are), so an image would differ
+ * by where it is built: an error. podman leaves sockets out itself: a warning.
+ */
+function checkContextFiles(ctx: ResolveContext, at: SpecPath, context: string, containerfile: string, files: SpecFiles): void {
+  const special = files.specialFiles(context, containerfile);
+  const ignoreFile = path.join(context, ['.containerignore', '.dockerignore'].find((name) => files.exists(path.join(context, name))) ?? '.containerignore');
+  const report = (severity: Severity, found: typeof special, effect: string): void => {
+    if (found.length === 0) return;
+    const one = found.length === 1;
+    const named = found.slice(0, 5).map((f) => `${path.join(context, f.path)} (${f.kind})`).join(', ') + (found.length > 5 ? ` and ${found.length - 5} more` : '');
+    const lines = found.slice(0, 3).map((f) => `"${f.path}"`).join(', ') + (found.length > 3 ? ', ...' : '');
+    ctx.report(
+      severity,
+      'special-file',
+      at,
+      `build context "${context}" holds ${one ? 'a file that is' : `${found.length} files that are`} not a regular file, directory or symlink: ${named}; ${effect}`,
+      `remove ${one ? 'it' : 'them'}, or leave ${one ? 'it' : 'them'} out of the context: add ${lines} to ${ignoreFile}`,
+    );
+  };
+  report('error', special.filter((f) => f.kind !== 'socket'), 'such files are never sent to a build host, and podman here copies them into the image: the image would depend on where it is built');
+  report('warning', special.filter((f) => f.kind === 'socket'), 'sockets are left out, here and on build hosts (podman itself leaves them out of images)');
 }
 
 function resolveTest(ctx: ResolveContext, at: string[], spec: NonNullable<ImageSpec['test']>, platforms: readonly string[]): SmokeTest {

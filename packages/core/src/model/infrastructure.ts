@@ -135,8 +135,13 @@ function resolveRemoteHost(ctx: ResolveContext, name: string, spec: HostSpec): H
   }
   const address = spec.ssh === undefined ? undefined : ctx.expand([...at, 'ssh'], spec.ssh);
   const ssh = address?.ok ? parseSshAddress(ctx, [...at, 'ssh'], address.value) : undefined;
-  const optional = <K extends 'identityFile' | 'knownHosts' | 'workdir' | 'connection'>(key: K) =>
-    spec[key] === undefined ? {} : { [key]: ctx.interpolate([...at, key], spec[key]) };
+  const optional = <K extends 'identityFile' | 'knownHosts' | 'workdir' | 'connection'>(key: K) => {
+    if (spec[key] === undefined) return {};
+    const { value, ok } = ctx.expand([...at, key], spec[key]);
+    if (ok && key !== 'connection') checkHostPath(ctx, [...at, key], key, value);
+    return { [key]: value };
+  };
+  if (spec.podman !== undefined) checkHostPath(ctx, [...at, 'podman'], 'podman', spec.podman);
   return {
     kind: 'ssh',
     name,
@@ -151,6 +156,26 @@ function resolveRemoteHost(ctx: ResolveContext, name: string, spec: HostSpec): H
     podman: spec.podman ?? 'podman',
     fallback: spec.fallback ?? 'fail',
   };
+}
+
+/** podman's path on a host, the first word of every command there: no option, whitespace or shell syntax. */
+const HOST_PROGRAM = /^[A-Za-z0-9_./+@%,:=][A-Za-z0-9_./+@%,:=-]*$/;
+const CONTROL_CHARACTER = /[\u0000-\u001f\u007f]/;
+
+/**
+ * Paths a host's commands are given: refused when the spec is read rather than failing at
+ * run time. A leading "-" would be an option to whatever gets the path (or to the shell,
+ * for podman's). podman's path is also one plain word: commands there are quoted, so "~"
+ * or "$HOME" would not expand (a relative path starts from the login directory anyway).
+ */
+function checkHostPath(ctx: ResolveContext, at: readonly (string | number)[], key: 'podman' | 'workdir' | 'identityFile' | 'knownHosts', value: string): void {
+  const shown = JSON.stringify(value);
+  const hint = key === 'podman'
+    ? 'write a path of letters, digits and "/._-+@%,:=" that does not start with "-", e.g. /usr/local/bin/podman (relative: from the login directory)'
+    : `write a path that does not start with "-", e.g. ./${value.replace(/^-+/, '') || 'NAME'}`;
+  if (value.startsWith('-')) ctx.error('invalid-value', at, `${key} ${shown} starts with "-" and would be read as an option`, hint);
+  else if (CONTROL_CHARACTER.test(value)) ctx.error('invalid-value', at, `${key} ${shown} holds a control character (a newline, a tab...)`, hint);
+  else if (key === 'podman' && !HOST_PROGRAM.test(value)) ctx.error('invalid-value', at, `podman ${shown} is not a plain path: it holds whitespace or shell characters`, hint);
 }
 
 /** `user@host[:port]`, refusing anything ssh or a shell could read as an option or syntax. */

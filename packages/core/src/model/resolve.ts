@@ -33,7 +33,7 @@ export function resolveModel(source: SpecSource, options: ResolveOptions): Resul
     Object.values(spec.registries ?? {}).flatMap((r) => (r.auth?.passwordEnv === undefined ? [] : [r.auth.passwordEnv])),
   );
   const unusable = new Set(variables.problems.map((problem) => problem.name));
-  const ctx = new ResolveContext(source, (name) => options.env[name] ?? variables.values.get(name), secretNames, unusable, variables.reads);
+  const ctx = new ResolveContext(source, (name) => options.env[name] ?? variables.values.get(name), secretNames, unusable, variables.reads, new Set(Object.keys(declared)));
   ctx.diagnostics.push(...early);
 
   for (const problem of variables.problems) {

@@ -26,7 +26,8 @@ export function selectImages(model: Model, imageFilter: readonly string[], platf
       for (const dependency of byName.get(name)?.dependsOn ?? []) add(dependency);
     };
     for (const name of imageFilter) {
-      if (byName.has(name)) add(name);
+      if (name === '') diagnostics.push(emptyFilter('--image', 'name an image of the spec'));
+      else if (byName.has(name)) add(name);
       else diagnostics.push({ severity: 'error', code: 'filter-no-match', message: `--image ${name}: no such image in ${model.file}`, hint: suggestion(name, names, 'images') });
     }
   }
@@ -34,7 +35,8 @@ export function selectImages(model: Model, imageFilter: readonly string[], platf
   const platforms: string[] = [];
   for (const written of platformFilter) {
     const check = checkPlatform(written);
-    if (check.ok) platforms.push(check.platform);
+    if (written.trim() === '') diagnostics.push(emptyFilter('--platform', 'name a platform, e.g. linux/arm64'));
+    else if (check.ok) platforms.push(check.platform);
     else diagnostics.push({ severity: 'error', code: 'invalid-platform', message: `--platform ${written}: ${check.reason}`, hint: check.hint });
   }
 
@@ -80,6 +82,11 @@ export function selectImages(model: Model, imageFilter: readonly string[], platf
   }
   if (diagnostics.some((d) => d.severity === 'error')) return { ok: false, diagnostics };
   return { ok: true, value: { images: dependencyOrder([...kept.values()]), narrowed, notes }, diagnostics };
+}
+
+/** An empty filter is refused, never dropped: dropped, it would select everything (and publish). */
+function emptyFilter(option: string, what: string): Diagnostic {
+  return { severity: 'error', code: option === '--image' ? 'filter-no-match' : 'invalid-platform', message: `${option} is empty`, hint: `${what}, or leave ${option} out` };
 }
 
 /** Dependencies first; among images that are ready at the same time, spec order. Assumes no cycles (resolve checked). */
