@@ -15,6 +15,8 @@ export interface Io {
   stderr: (text: string) => void;
   /** Colors for stdout and stderr, off when they are not terminals or NO_COLOR is set. */
   colors: { stdout: Colors; stderr: Colors };
+  /** Called once when the reader of stdout or stderr went away (`orchestrate build | head`): output stops there. */
+  onOutputClosed?: (listener: () => void) => void;
 }
 
 export function processIo(): Io {
@@ -23,12 +25,25 @@ export function processIo(): Io {
     const enabled = env['FORCE_COLOR'] !== undefined && env['FORCE_COLOR'] !== '0' ? true : env['NO_COLOR'] === undefined && stream.isTTY === true && env['TERM'] !== 'dumb';
     return pc.createColors(enabled);
   };
+  // A closed pipe is an EPIPE error event on the stream, never to be thrown: nothing is written
+  // to that stream again, and whoever listens (a build) winds down as on Ctrl-C.
+  const listeners: (() => void)[] = [];
+  const closed = new Set<NodeJS.WriteStream>();
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EPIPE' && error.code !== 'ERR_STREAM_DESTROYED') throw error;
+      if (closed.size === 0) for (const listener of listeners.splice(0)) listener();
+      closed.add(stream);
+    });
+  }
+  const writer = (stream: NodeJS.WriteStream) => (text: string) => void (closed.has(stream) || stream.write(text));
   return {
     cwd: process.cwd(),
     env: process.env,
-    stdout: (text) => void process.stdout.write(text),
-    stderr: (text) => void process.stderr.write(text),
+    stdout: writer(process.stdout),
+    stderr: writer(process.stderr),
     colors: { stdout: colorFor(process.stdout), stderr: colorFor(process.stderr) },
+    onOutputClosed: (listener) => void listeners.push(listener),
   };
 }
 

@@ -1,10 +1,17 @@
 import { createRequire } from 'node:module';
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { DEFAULT_REGISTRY_IDLE_MS, formatDuration, parseDuration } from '@multiarch/core';
 import { BUILD_OUTPUTS, buildCommand, type BuildCommandOptions } from './commands/build.js';
 import { collectList, FALLBACK_MODES, nonNegativeInteger, platformOption, positiveInteger } from './commands/common.js';
 import { PLAN_FORMATS, planCommand, type PlanCommandOptions } from './commands/plan.js';
 import { validateCommand, type ValidateOptions } from './commands/validate.js';
 import { EXIT, type Io } from './io.js';
+
+function durationOption(value: string): number {
+  const ms = parseDuration(value);
+  if (ms === undefined) throw new InvalidArgumentError('expected a duration with its unit, e.g. 90s, 5m, 1h');
+  return ms;
+}
 
 const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
 
@@ -53,6 +60,11 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
       .addOption(new Option('-j, --jobs <n>', 'at most this many tasks at once (default: twice the sum of the hosts\' jobs; a host\'s jobs caps its builds and tests)').argParser(positiveInteger))
       .option('-k, --keep-going', 'after a failure, go on with everything that does not depend on it', false)
       .addOption(new Option('--retries <n>', 'retries of a registry operation that failed transiently (5xx, 429, reset)').argParser(nonNegativeInteger).default(4))
+      .addOption(
+        new Option('--registry-timeout <duration>', 'stop and retry a registry operation that moved no byte for this long (e.g. 90s, 5m)')
+          .argParser(durationOption)
+          .default(DEFAULT_REGISTRY_IDLE_MS, formatDuration(DEFAULT_REGISTRY_IDLE_MS)),
+      )
       .option('--report <file>', 'write a JSON report of every task (times, status, digests, failures)')
       .addOption(new Option('-o, --output <format>', 'progress: text (live in a terminal, plain lines otherwise) or json lines').choices(BUILD_OUTPUTS).default('text')),
   ).action(async (options: BuildCommandOptions) => {

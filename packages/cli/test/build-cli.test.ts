@@ -22,9 +22,20 @@ describe('orchestrate build, before anything runs', () => {
 
   it('exits 2 on bad options', async () => {
     const dir = project(files);
-    for (const args of [['--jobs', '0'], ['--retries', '-1'], ['--output', 'yaml'], ['--platform', 'linux/mips99']]) {
+    for (const args of [['--jobs', '0'], ['--retries', '-1'], ['--output', 'yaml'], ['--platform', 'linux/mips99'], ['--registry-timeout', '60'], ['--registry-timeout', 'soon']]) {
       const run = await orchestrate(['build', ...args], { cwd: dir, env: { TEAM_TOKEN: 'x' } });
       expect(run.code, args.join(' ')).toBe(2);
+    }
+  });
+
+  it('refuses a --report path it could not write, before anything runs (not after every tag moved)', async () => {
+    const dir = project(files);
+    for (const report of ['/nonexistent/r.json', dir]) {
+      const run = await orchestrate(['build', '--report', report], { cwd: dir, env: { TEAM_TOKEN: 'x' } });
+      expect(run.code, report).toBe(2);
+      expect(run.stderr).toContain(`cannot write the report to ${report}`);
+      expect(run.stderr).toContain('file-unwritable');
+      expect(run.stdout).toBe('');
     }
   });
 

@@ -1,6 +1,7 @@
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { PLAN_FORMAT_VERSION } from '@multiarch/core';
 import { orchestrate, REPO } from './helpers.js';
 
 /**
@@ -26,7 +27,7 @@ describe.each(EXAMPLES)('examples/%s', (name) => {
     expect((await orchestrate(['validate', ...MACHINE], { cwd })).code).toBe(0);
     const text = await orchestrate(['plan', ...MACHINE], { cwd });
     expect(text.code).toBe(0);
-    expect(text.stdout).toMatch(/^Plan for multiarch\.yaml \(format 2\)/);
+    expect(text.stdout).toMatch(new RegExp(`^Plan for multiarch\\.yaml \\(format ${PLAN_FORMAT_VERSION}\\)`));
     const mermaid = await orchestrate(['plan', '--format', 'mermaid', ...MACHINE], { cwd });
     expect(mermaid.stdout.startsWith('flowchart LR\n')).toBe(true);
     const dot = await orchestrate(['plan', '--format', 'dot', ...MACHINE], { cwd });

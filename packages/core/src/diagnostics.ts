@@ -43,7 +43,8 @@ export type DiagnosticCode =
   | 'filter-no-match'
   | 'filter-drops-dependency'
   | 'secret-not-set'
-  | 'connection-not-found';
+  | 'connection-not-found'
+  | 'file-unwritable';
 
 export interface Position {
   /** 1-based line. */

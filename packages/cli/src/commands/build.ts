@@ -3,9 +3,10 @@
  * Ctrl-C once: nothing new starts, running commands are terminated, a begun publish
  * finishes, exit 130. Twice: everything is killed at once.
  */
-import { writeFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { checkRunInputs, DEFAULT_RETRY, executePlan, LocalRunner, unreachable, type RunReport } from '@multiarch/core';
+import { checkRunInputs, DEFAULT_RETRY, executePlan, LocalRunner, unreachable, type Diagnostic, type RunReport } from '@multiarch/core';
 import { EXIT, reportDiagnostics, type Io } from '../io.js';
 import { jsonView } from '../render/progress-json.js';
 import { linesView } from '../render/progress-lines.js';
@@ -22,6 +23,7 @@ export interface BuildCommandOptions extends PlanFilterOptions {
   report?: string;
   output: (typeof BUILD_OUTPUTS)[number];
   retries: number;
+  registryTimeout: number;
 }
 
 export async function buildCommand(io: Io, options: BuildCommandOptions): Promise<number> {
@@ -29,7 +31,7 @@ export async function buildCommand(io: Io, options: BuildCommandOptions): Promis
   if ('exitCode' in made) return made.exitCode;
   const { plan } = made;
   const runner = new LocalRunner();
-  const problems = await checkRunInputs(plan, io.cwd, io.env, runner);
+  const problems = [...(await checkRunInputs(plan, io.cwd, io.env, runner)), ...(await checkReportPath(io.cwd, options.report))];
   if (problems.length > 0) {
     reportDiagnostics(io, problems);
     return EXIT.usage;
@@ -49,6 +51,10 @@ export async function buildCommand(io: Io, options: BuildCommandOptions): Promis
   // SIGHUP too: a closed terminal must not leave the run's authfile behind, nor orphaned podman.
   const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
   for (const signal of signals) process.on(signal, onSignal);
+  // Whoever read our output went away (`| head`): wind down as after one Ctrl-C, cleaning up.
+  io.onOutputClosed?.(() => {
+    if (!interrupt.signal.aborted) interrupt.abort();
+  });
 
   const view = progressView(io, options.output);
   let report: RunReport;
@@ -60,6 +66,7 @@ export async function buildCommand(io: Io, options: BuildCommandOptions): Promis
       ...(options.jobs !== undefined && { jobs: options.jobs }),
       keepGoing: options.keepGoing,
       retry: { ...DEFAULT_RETRY, retries: options.retries },
+      registryIdleMs: options.registryTimeout,
       interrupt: interrupt.signal,
       kill: kill.signal,
       retryAfter: registryRetryAfter(plan),
@@ -82,6 +89,24 @@ export async function buildCommand(io: Io, options: BuildCommandOptions): Promis
     default:
       return unreachable(report.status);
   }
+}
+
+/**
+ * The report is written after the run: a path that cannot be written must stop the build
+ * before it starts, not after every tag moved.
+ */
+async function checkReportPath(cwd: string, report: string | undefined): Promise<Diagnostic[]> {
+  if (report === undefined) return [];
+  const file = path.resolve(cwd, report);
+  const existing = await stat(file).catch(() => undefined);
+  const problem = existing?.isDirectory()
+    ? 'it is a directory'
+    : await access(existing ? file : path.dirname(file), constants.W_OK).then(
+        () => undefined,
+        (error: NodeJS.ErrnoException) => (error.code === 'ENOENT' ? `${path.dirname(report)} does not exist` : `it cannot be written (${error.code ?? error.message})`),
+      );
+  if (problem === undefined) return [];
+  return [{ severity: 'error', code: 'file-unwritable', message: `cannot write the report to ${report}: ${problem}`, hint: 'give --report a file in a directory that exists and that you may write to' }];
 }
 
 function progressView(io: Io, output: BuildCommandOptions['output']): ProgressView {

@@ -25,6 +25,9 @@ export function jsonView(write: (text: string) => void, now: () => Date = () => 
         case 'task-end':
           emit({ type: event.type, task: event.task.id, report: event.report });
           break;
+        case 'notice':
+          emit({ type: event.type, message: event.message });
+          break;
         case 'run-end':
           emit({ type: event.type, report: event.report });
           break;

@@ -52,6 +52,9 @@ export function linesView(write: (text: string) => void, c: Colors, now: () => D
           }
           break;
         }
+        case 'notice':
+          line(`${c.yellow('note')}  ${event.message}`);
+          break;
         case 'run-end':
           for (const text of failureLines(event.report, c)) line(text);
           line(summaryLine(event.report, c));

@@ -23,6 +23,7 @@ export function listrView(write: (text: string) => void, c: Colors): ProgressVie
   const rows = new Map<string, Pending>();
   let listr: Promise<unknown> | undefined;
   let summary: string[] = [];
+  const notices: string[] = [];
 
   const settle = (id: string): void => {
     const pending = rows.get(id);
@@ -102,8 +103,12 @@ export function listrView(write: (text: string) => void, c: Colors): ProgressVie
           settle(event.task.id);
           break;
         }
+        case 'notice':
+          // listr owns the terminal while it runs: said with the summary.
+          notices.push(`${c.yellow('note')} ${event.message}`);
+          break;
         case 'run-end':
-          summary = [...failureLines(event.report, c), summaryLine(event.report, c)];
+          summary = [...notices, ...failureLines(event.report, c), summaryLine(event.report, c)];
           break;
         default:
           unreachable(event);

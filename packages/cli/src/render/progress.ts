@@ -40,7 +40,8 @@ export function summaryLine(report: RunReport, c: Colors): string {
   const images = Object.entries(report.images);
   const published = images.filter(([, i]) => i.status === 'published').map(([n]) => n);
   const notDone = images.filter(([, i]) => i.status === 'failed' || i.status === 'skipped' || i.status === 'interrupted').map(([n, i]) => `${n} ${i.status}`);
-  const verdict = report.status === 'succeeded' ? c.green('done') : report.status === 'interrupted' ? c.yellow('interrupted') : c.red('failed');
+  const everyTagMoved = images.length > 0 && published.length === images.length;
+  const verdict = report.status === 'succeeded' ? c.green('done') : report.status === 'interrupted' ? c.yellow(everyTagMoved ? 'interrupted after every tag moved' : 'interrupted') : c.red('failed');
   const imageText = [published.length > 0 ? `published ${published.join(', ')}` : '', ...notDone].filter((s) => s !== '').join('; ');
   return `${verdict}: ${report.tasks.length} tasks: ${parts.join(', ')}${imageText ? `; ${imageText}` : ''} in ${seconds(report.durationMs)} (run ${report.runId})`;
 }

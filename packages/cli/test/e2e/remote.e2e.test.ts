@@ -6,7 +6,7 @@
  * Ctrl-C during a remote build. Under CI=true this suite runs or fails; it never skips.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunReport } from '@multiarch/core';
@@ -100,6 +100,36 @@ describe.skipIf(unavailable !== undefined && !mustRun)('orchestrate build with s
       expect(list?.entries.find((e) => e.platform === platform)?.digest).toBe(taskOf(run, `push:app:${platform}`)?.digest);
     }
     expect(list?.digest).toBe(run.images['app']?.digest);
+  });
+
+  it('rebuilds after a Containerfile change, here and on the hosts (a list pinned to host A too), and sweeps a dead run\'s directory there', async () => {
+    const dir = copyExample('per-arch', scratch('rebuild'));
+    const spec = path.join(dir, 'multiarch.yaml');
+    writeFileSync(spec, `${readFileSync(spec, 'utf8')}  pinned:\n    context: app\n    strategy: manifest-first\n    host: arm-builder\n    platforms: [linux/arm64]\n    tags: ["\${TAG}-pinned"]\n    buildArgs: { BASE: "\${BASE_IMAGE}" }\n`);
+    // A run of this machine killed before its cleanup, its authfile still on host A.
+    const dead = '/root/.cache/orchestrate/run-19990101-000000-dead00-arm-builder';
+    mkdirSync(dead, { recursive: true });
+    writeFileSync(path.join(dead, 'auth.json'), '{"auths":{}}');
+    writeFileSync(path.join(dead, 'owner'), `${readFileSync('/etc/machine-id', 'utf8').trim()} ${2 ** 22 + 1} 1\n`);
+    const tagged = env({ GIT_SHA: `${tag}-rebuild` });
+    const report = path.join(dir, 'report.json');
+    const first = await startCli(['build', '--report', report], { cwd: dir, env: tagged }).done;
+    expect(first.code, first.stdout + first.stderr).toBe(0);
+    expect(existsSync(dead)).toBe(false);
+    expect(readJson<RunReport>(report).notices?.join('\n')).toContain(`arm-builder: removed run directories of runs that died before their cleanup: .cache/orchestrate/run-19990101-000000-dead00-arm-builder`);
+    const before = await inspectList(`${registry.host}/examples/app:${tag}-rebuild`, authfile);
+    const pinnedBefore = await inspectList(`${registry.host}/examples/pinned:${tag}-rebuild-pinned`, authfile);
+
+    writeFileSync(path.join(dir, 'app', 'Containerfile'), `${readFileSync(path.join(dir, 'app', 'Containerfile'), 'utf8')}RUN echo changed > /changed\n`);
+    const second = await startCli(['build', '--report', report], { cwd: dir, env: tagged }).done;
+    expect(second.code, second.stdout + second.stderr).toBe(0);
+    const after = await inspectList(`${registry.host}/examples/app:${tag}-rebuild`, authfile);
+    expect(after?.entries.map((e) => e.platform)).toEqual(['linux/amd64', 'linux/arm64', 'linux/s390x']);
+    expect(after?.digest).not.toBe(before?.digest);
+    const pinnedAfter = await inspectList(`${registry.host}/examples/pinned:${tag}-rebuild-pinned`, authfile);
+    expect(pinnedAfter?.entries.map((e) => e.platform)).toEqual(['linux/arm64']);
+    expect(pinnedAfter?.digest).not.toBe(pinnedBefore?.digest);
+    expect(taskOf(readJson<RunReport>(report), 'reset:pinned')).toMatchObject({ host: 'arm-builder', status: 'succeeded' });
   });
 
   it('passes a build argument with $(...), backticks, quotes and newlines to the host byte for byte, and rejects a host name that is an option', async () => {

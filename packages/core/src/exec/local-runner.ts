@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { constants } from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
-import { descendants, signalProcess, startTime } from './process-tree.js';
+import { descendants, ioBytes, signalProcess, startTime } from './process-tree.js';
 import type { Invocation, ProcessOutcome, RunOptions, Runner } from './runner.js';
 
 /** How long a terminated command gets to clean up before SIGKILL. */
@@ -24,8 +24,10 @@ export class LocalRunner implements Runner {
   async run(invocation: Invocation, options: RunOptions): Promise<ProcessOutcome> {
     const [file, ...args] = invocation.argv;
     if (file === undefined) throw new Error('empty argv');
+    let lines = 0;
     const lineTap = (stream: 'stdout' | 'stderr') =>
       function* (line: unknown): Generator<unknown> {
+        lines++;
         options.onLine(String(line), stream);
         yield line;
       };
@@ -62,6 +64,11 @@ export class LocalRunner implements Runner {
       killTimer.unref();
     };
     if (pid !== undefined) this.groups.set(pid, seen);
+    let stalled = false;
+    const idleTimer = pid === undefined || options.idleTimeoutMs === undefined ? undefined : watchIdle(pid, options.idleTimeoutMs, () => lines, () => {
+      stalled = true;
+      terminate();
+    });
     if (options.signal.aborted) terminate();
     else options.signal.addEventListener('abort', terminate, { once: true });
     try {
@@ -71,6 +78,7 @@ export class LocalRunner implements Runner {
         stdout: String(result.stdout ?? ''),
         stderr: String(result.stderr ?? ''),
         terminated: terminated || result.isCanceled,
+        ...((stalled as boolean) ? { stalled: true as const } : {}),
       };
       if (result.failed && result.exitCode === undefined && result.signal === undefined && result.cause instanceof Error) {
         outcome.spawnError = result.cause;
@@ -79,6 +87,7 @@ export class LocalRunner implements Runner {
     } finally {
       options.signal.removeEventListener('abort', terminate);
       if (killTimer) clearTimeout(killTimer);
+      if (idleTimer) clearInterval(idleTimer);
       if (pollTimer) clearInterval(pollTimer);
       if (pid !== undefined) {
         // What outlived its leader (a RUN step's process, podman's helpers) goes too.
@@ -103,6 +112,21 @@ export class LocalRunner implements Runner {
       this.kill(pid, seen);
     }
   }
+}
+
+/** Calls `onIdle` once the command's output and its process tree's I/O have not moved for `idleMs`. */
+function watchIdle(pid: number, idleMs: number, lines: () => number, onIdle: () => void): NodeJS.Timeout {
+  let last = { lines: lines(), bytes: ioBytes([pid]), at: performance.now() };
+  const timer = setInterval(() => {
+    const now = { lines: lines(), bytes: ioBytes([pid, ...descendants(pid)]), at: performance.now() };
+    if (now.lines !== last.lines || now.bytes !== last.bytes) last = now;
+    else if (now.at - last.at >= idleMs) {
+      clearInterval(timer);
+      onIdle();
+    }
+  }, Math.max(100, Math.min(1_000, idleMs / 5)));
+  timer.unref();
+  return timer;
 }
 
 /** The whole process group a detached command leads. */

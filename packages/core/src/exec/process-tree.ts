@@ -56,3 +56,20 @@ export function signalProcess(pid: number, signal: NodeJS.Signals, started?: str
     // Already gone.
   }
 }
+
+/**
+ * Bytes the processes read and wrote so far, all I/O included (rchar + wchar of /proc/PID/io):
+ * a command moving data over the network keeps this growing even when it prints nothing.
+ */
+export function ioBytes(pids: readonly number[]): number {
+  let total = 0;
+  for (const pid of pids) {
+    try {
+      const io = readFileSync(`/proc/${pid}/io`, 'utf8');
+      total += Number(/^rchar: (\d+)/m.exec(io)?.[1] ?? 0) + Number(/^wchar: (\d+)/m.exec(io)?.[1] ?? 0);
+    } catch {
+      // Gone, or not ours to read.
+    }
+  }
+  return total;
+}

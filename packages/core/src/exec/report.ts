@@ -50,6 +50,8 @@ export interface RunReport {
   durationMs: number;
   jobs: number;
   keepGoing: boolean;
+  /** What the run said about itself as a whole (leftovers of dead runs removed, locks waited for). */
+  notices?: string[];
   /** The most tasks that ran at once, in all and per host. */
   peak: { total: number; hosts: Record<string, number> };
   /** Build hosts over ssh: connections opened (one ControlMaster each, unless it was lost), time to connect, to send contexts, and in all its tasks. */

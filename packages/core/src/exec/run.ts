@@ -18,6 +18,8 @@ import { criticalPathPriority, schedule, type SchedulableTask, type TaskEnd } fr
 import { redactor } from './secrets.js';
 import { runTask, type TaskContext } from './task.js';
 import { newRunId, resolveArgv } from './values.js';
+import { stampRunDir, sweepLocalRunDirs } from './leftovers.js';
+import { lockListNames, type ListLocks } from './list-locks.js';
 
 export type RunEvent =
   | { type: 'run-start'; runId: string; plan: Plan }
@@ -25,6 +27,8 @@ export type RunEvent =
   | { type: 'task-output'; task: PlanTask; line: string; stream: 'stdout' | 'stderr' }
   | { type: 'task-retry'; task: PlanTask; retry: number; delayMs: number; failure: TaskFailure }
   | { type: 'task-end'; task: PlanTask; report: TaskReport }
+  /** Something about the run as a whole a reader should know (a lock waited for, a dead run's leftovers removed). */
+  | { type: 'notice'; message: string }
   | { type: 'run-end'; report: RunReport };
 
 export interface ExecuteOptions {
@@ -36,6 +40,8 @@ export interface ExecuteOptions {
   jobs?: number;
   keepGoing: boolean;
   retry?: RetryPolicy;
+  /** How long a registry operation may make no progress at all before it is stopped and retried. Default: DEFAULT_REGISTRY_IDLE_MS. */
+  registryIdleMs?: number;
   /** First Ctrl-C: start nothing new, terminate what runs (but let a begun publish finish). */
   interrupt: AbortSignal;
   /** Second Ctrl-C: terminate everything, publishes too. */
@@ -45,6 +51,13 @@ export interface ExecuteOptions {
   now?: () => Date;
   random?: () => number;
   tmpDir?: string;
+  /** Where the locks on local list names live. Default: per user and machine, whatever TMPDIR a run has. */
+  lockDir?: string;
+}
+
+/** One per user and machine (podman's storage is): not under TMPDIR, which two CI jobs on one runner may set apart. */
+export function defaultLockDir(env: ExecuteOptions['env']): string {
+  return path.join(env['XDG_RUNTIME_DIR'] || '/tmp', `orchestrate-locks-${process.getuid?.() ?? env['USER'] ?? 'user'}`);
 }
 
 /**
@@ -100,6 +113,9 @@ async function readAuths(file: string): Promise<Record<string, unknown>> {
   return parsed.auths ?? {};
 }
 
+/** Long enough for a registry that is slow, short enough that one that went silent does not hold the run for minutes. */
+export const DEFAULT_REGISTRY_IDLE_MS = 60_000;
+
 const WEIGHTS: Record<PlanTask['kind'], number> = { build: 10, test: 3, push: 2, stage: 2, upload: 1, pull: 1, assemble: 1, verify: 1, publish: 1, login: 1, reset: 1, cleanup: 1 };
 
 export async function executePlan(plan: Plan, options: ExecuteOptions): Promise<RunReport> {
@@ -112,11 +128,21 @@ export async function executePlan(plan: Plan, options: ExecuteOptions): Promise<
   const redact = redactor(secretEnv.map((name) => options.env[name] ?? ''));
   const jobs = options.jobs ?? defaultJobs(plan);
 
+  const tmp = options.tmpDir ?? tmpdir();
+  const notices: string[] = [];
+  const notice = (message: string): void => {
+    notices.push(message);
+    options.onEvent({ type: 'notice', message });
+  };
+  // Runs killed before their cleanup left their directories (and authfiles) here.
+  const swept = await sweepLocalRunDirs(tmp);
   // Private to this run: only we can read the authfile podman login writes into.
-  const runDir = await mkdtemp(path.join(options.tmpDir ?? tmpdir(), 'orchestrate-run-'));
+  const runDir = await mkdtemp(path.join(tmp, 'orchestrate-run-'));
   const reports = new Map<string, TaskReport>();
   let hosts = new Map<string, HostContext>();
+  let locks: ListLocks | undefined;
   try {
+    await stampRunDir(runDir);
     const authfile = path.join(runDir, 'auth.json');
     // What the user is logged in to already (base images from private registries) comes
     // first; the spec's authfiles and this run's logins take precedence over it.
@@ -134,6 +160,11 @@ export async function executePlan(plan: Plan, options: ExecuteOptions): Promise<
     /** Build hosts found unreachable, lost or out of disk in this run: their remaining tasks fail at once, and their fallbacks run. */
     const down = new Map<string, TaskFailure>();
     options.onEvent({ type: 'run-start', runId, plan });
+    if (swept.length > 0) notice(`removed ${swept.length === 1 ? 'the directory' : 'directories'} of a run that died before its cleanup (with its authfile): ${swept.join(', ')}`);
+    const localLists = plan.tasks.flatMap((t) => (t.kind === 'reset' && t.host === 'local' && t.reset ? [t.reset.list] : []));
+    locks = await lockListNames(options.lockDir ?? defaultLockDir(options.env), localLists, `run ${runId} of ${plan.spec}`, options.interrupt, (name, holder) =>
+      notice(`waiting for ${holder}: it builds the local list ${name} too`),
+    );
 
     const record = (task: PlanTask, report: TaskReport): void => {
       reports.set(task.id, report);
@@ -158,6 +189,7 @@ export async function executePlan(plan: Plan, options: ExecuteOptions): Promise<
           secretEnv,
           redact,
           retry: options.retry ?? DEFAULT_RETRY,
+          registryIdleMs: options.registryIdleMs ?? DEFAULT_REGISTRY_IDLE_MS,
           random,
           // A publish is not cut short by the first Ctrl-C: tags move whole or not at all.
           signal: task.kind === 'publish' ? options.kill : interruptOrKill,
@@ -220,6 +252,9 @@ export async function executePlan(plan: Plan, options: ExecuteOptions): Promise<
       },
     });
     coverFallenHosts(plan, reports, down);
+    for (const [name, host] of hosts) {
+      if (host.ssh && host.ssh.swept.length > 0) notice(`${name}: removed run directories of runs that died before their cleanup: ${host.ssh.swept.join(', ')}`);
+    }
 
     // A task the scheduler ended without our report (it threw): its end is the truth.
     for (const task of plan.tasks) {
@@ -231,11 +266,15 @@ export async function executePlan(plan: Plan, options: ExecuteOptions): Promise<
     const endedAt = now();
     const tasks = plan.tasks.map((t) => reports.get(t.id) ?? base(t));
     const images = imageOutcomes(plan, reports);
+    const interrupted = options.interrupt.aborted || options.kill.aborted;
+    // A publish already begun finishes after Ctrl-C: the run may have done all it was for.
+    const allPublished = Object.values(images).length > 0 && Object.values(images).every((i) => i.status === 'published');
+    if (interrupted && allPublished) notice('interrupted, but only after every image was published: all tags moved');
     const report: RunReport = {
       formatVersion: REPORT_FORMAT_VERSION,
       runId,
       spec: plan.spec,
-      status: options.interrupt.aborted || options.kill.aborted ? 'interrupted' : failed(tasks, images) ? 'failed' : 'succeeded',
+      status: interrupted ? 'interrupted' : failed(tasks, images) ? 'failed' : 'succeeded',
       startedAt: startedAt.toISOString(),
       endedAt: endedAt.toISOString(),
       durationMs: endedAt.getTime() - startedAt.getTime(),
@@ -243,6 +282,7 @@ export async function executePlan(plan: Plan, options: ExecuteOptions): Promise<
       keepGoing: options.keepGoing,
       peak,
       hosts: sshFigures(hosts, reports, closed),
+      ...(notices.length > 0 && { notices }),
       images,
       tasks,
     };
@@ -251,6 +291,7 @@ export async function executePlan(plan: Plan, options: ExecuteOptions): Promise<
   } finally {
     // Also after an error: closing twice is closing once.
     await closeHosts(hosts);
+    await locks?.release();
     await rm(runDir, { recursive: true, force: true });
   }
 }

@@ -25,6 +25,8 @@ export interface ProcessOutcome {
   spawnError?: Error;
   /** Ended by a signal we sent (interrupt), not by itself. */
   terminated: boolean;
+  /** Terminated by us because it made no progress for RunOptions.idleTimeoutMs (a registry that stopped answering). */
+  stalled?: true;
   /** The build host, not the command, failed: ssh could not connect, or lost the connection. */
   hostFailure?: TaskFailure;
 }
@@ -32,6 +34,12 @@ export interface ProcessOutcome {
 export interface RunOptions {
   /** Aborting terminates the command's whole process group (SIGTERM, then SIGKILL after a grace period). */
   signal: AbortSignal;
+  /**
+   * Terminate the command when it has neither printed a line nor read or written a byte
+   * (its whole process tree, here) for this long: a registry that accepts a connection and
+   * then goes silent would otherwise hold a push for minutes.
+   */
+  idleTimeoutMs?: number;
   /** Each line of output as it comes, for live display. */
   onLine: (line: string, stream: 'stdout' | 'stderr') => void;
 }

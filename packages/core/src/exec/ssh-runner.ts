@@ -6,6 +6,7 @@
  */
 import { readFile, rm } from 'node:fs/promises';
 import { diagnoseExit, type TaskFailure } from './failure.js';
+import { deadRemoteRunDirs, ownerStamp } from './leftovers.js';
 import { HostFailure, type Invocation, type ProcessOutcome, type RunOptions, type Runner } from './runner.js';
 import {
   controlArgs,
@@ -18,6 +19,7 @@ import {
   removeRunDirCommand,
   sessionArgs,
   setupCommand,
+  RUN_DIRS_MARKER,
   SHELL_PROBE,
   type SshTarget,
 } from './ssh.js';
@@ -44,6 +46,8 @@ export class SshRunner implements Runner {
   /** The master came up: from then on the run's directory may exist on the host and must be removed. */
   private connected = false;
   readonly timings: SshTimings = { connections: 0, connectMs: 0 };
+  /** Run directories of dead runs (on this machine) found on the host when connecting, and removed. */
+  readonly swept: string[] = [];
 
   /**
    * @param local spawns the ssh client processes.
@@ -80,7 +84,7 @@ export class SshRunner implements Runner {
     if (master.spawnError) return done({ reason: 'command-not-found', message: `ssh could not be started: ${master.spawnError.message}`, hint: 'install the OpenSSH client (openssh-client)' });
     if (master.exitCode !== 0) return done(this.sshFailure(master.exitCode, master.stderr, 'could not connect'));
     this.connected = true;
-    const setup = await this.session(setupCommand(this.runDir), { stdin: authfile, signal });
+    const setup = await this.session(setupCommand(this.runDir, ownerStamp()), { stdin: authfile, signal });
     if (setup.terminated) return done({ reason: 'interrupted', message: `stopped while setting up ${this.target.name}` });
     if (setup.exitCode === 255) return done(this.sshFailure(255, setup.sshLog || setup.stderr, 'could not create the run directory'));
     if (setup.exitCode !== 0) {
@@ -93,14 +97,17 @@ export class SshRunner implements Runner {
         hint: "set the host's workdir to a directory its user may write to",
       });
     }
-    // (The local runner hands output back line by line: a final newline is its own.)
-    if (setup.stdout.replace(/\n$/, '') !== SHELL_PROBE) {
+    const marker = setup.stdout.indexOf(RUN_DIRS_MARKER);
+    if (marker < 0 || setup.stdout.slice(0, marker) !== SHELL_PROBE) {
       return done({
         reason: 'command-failed',
         message: `${this.target.name}: the login shell of ${this.target.user} changes quoted text (${JSON.stringify(setup.stdout.slice(0, 60))}); commands would not arrive as written`,
         hint: `give ${this.target.user} a POSIX login shell on ${this.target.host} (sh, bash, dash, zsh): chsh -s /bin/sh ${this.target.user}`,
       });
     }
+    // A run killed before its cleanup left its authfile there: removed now, and said in the report.
+    const dead = deadRemoteRunDirs(setup.stdout.slice(marker + RUN_DIRS_MARKER.length), this.runDir);
+    if (dead.length > 0 && (await this.session(removeRunDirCommand(...dead))).exitCode === 0) this.swept.push(...dead);
     return done(undefined);
   }
 

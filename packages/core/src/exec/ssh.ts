@@ -96,17 +96,27 @@ export function remoteCommand(cwd: string, argv: readonly string[], pidFile: str
  */
 export const SHELL_PROBE = `q'uote "d" $(x) \`y\` \\ %s\n\tz`;
 
+/** Between the shell probe and the listing of run directories in what setupCommand prints. */
+export const RUN_DIRS_MARKER = '\n--- run directories\n';
+
 /**
  * Creates the run's private directory on the host, writes stdin (the run's authfile) into it
- * with mode 0600, and echoes SHELL_PROBE back (checked: the login shell is POSIX).
+ * with mode 0600 and the owner stamp beside it, echoes SHELL_PROBE back (checked: the login
+ * shell is POSIX), then lists the run directories beside it with their owners
+ * (`DIR<TAB>STAMP`), so that those of dead runs can be removed.
  */
-export function setupCommand(runDir: string): string {
+export function setupCommand(runDir: string, owner: string): string {
   const dir = shellWord(runDir);
-  return `umask 077 && mkdir -p -- ${dir}/.pids && cat > ${dir}/auth.json && printf '%s' ${shellWord(SHELL_PROBE)}`;
+  const parent = shellWord(runDir.includes('/') ? runDir.slice(0, runDir.lastIndexOf('/')) || '/' : '.');
+  return [
+    `umask 077 && mkdir -p -- ${dir}/.pids && cat > ${dir}/auth.json && printf '%s\\n' ${shellWord(owner)} > ${dir}/owner`,
+    `printf '%s' ${shellWord(SHELL_PROBE + RUN_DIRS_MARKER)}`,
+    `{ for d in ${parent}/run-*/; do [ -f "$d/owner" ] && printf '%s\\t%s\\n' "$d" "$(head -n 1 "$d/owner")"; done; true; }`,
+  ].join(' && ');
 }
 
-export function removeRunDirCommand(runDir: string): string {
-  return `rm -rf -- ${shellWord(runDir)}`;
+export function removeRunDirCommand(...runDirs: string[]): string {
+  return `rm -rf -- ${runDirs.map(shellWord).join(' ')}`;
 }
 
 export function readFileCommand(cwd: string, file: string): string {

@@ -6,12 +6,14 @@
 import type { PlanTask } from '../plan/types.js';
 import { checkPushedList, checkTestOutput } from './checks.js';
 import { contextTar } from './context-upload.js';
+import { orderListByPlatform } from './list-order.js';
 import { diagnoseExit, diagnoseSpawn, type TaskFailure } from './failure.js';
 import { backoffDelay, sleep, type RetryPolicy } from './retry.js';
 import { HostFailure, type Runner } from './runner.js';
 import type { Redact } from './secrets.js';
 import type { TaskEnd } from './scheduler.js';
-import { MissingRunValue, resolveArgv, type RunValues } from './values.js';
+import { formatDuration } from '../util/duration.js';
+import { MissingRunValue, resolveArg, resolveArgv, type RunValues } from './values.js';
 
 export interface TaskContext {
   runner: Runner;
@@ -25,6 +27,8 @@ export interface TaskContext {
   secretEnv: readonly string[];
   redact: Redact;
   retry: RetryPolicy;
+  /** A registry operation that moves no byte and prints nothing for this long is stopped and retried. */
+  registryIdleMs: number;
   random: () => number;
   /** Terminates this task's process (Ctrl-C). */
   signal: AbortSignal;
@@ -74,7 +78,11 @@ export async function runTask(task: PlanTask, ctx: TaskContext): Promise<TaskRec
     }
     const outcome = await ctx.runner.run(
       { argv, cwd: ctx.cwd, ...(input !== undefined && { stdin: input }), hideEnv: ctx.secretEnv },
-      { signal: ctx.signal, onLine: (line, stream) => ctx.onLine(ctx.redact(line), stream) },
+      {
+        signal: ctx.signal,
+        onLine: (line, stream) => ctx.onLine(ctx.redact(line), stream),
+        ...(task.retry === 'registry' && { idleTimeoutMs: ctx.registryIdleMs }),
+      },
     );
     processMs += performance.now() - spawned;
     // Masked before anything reads them: a cut made later (a message's length) must not split a secret.
@@ -82,6 +90,20 @@ export async function runTask(task: PlanTask, ctx: TaskContext): Promise<TaskRec
     const stderr = ctx.redact(outcome.stderr);
     // A command that finished its work counts, even if Ctrl-C came meanwhile: its tag did move.
     if (outcome.exitCode === 0 && !outcome.spawnError && !outcome.terminated) return done({ ...(await checkOutcome(task, stdout, ctx)), retries: attempt });
+    if (outcome.stalled && !ctx.signal.aborted) {
+      const stalled: TaskFailure = {
+        reason: 'registry-unavailable',
+        message: `no answer: nothing moved for ${formatDuration(ctx.registryIdleMs)}, so it was stopped`,
+        hint: 'the registry (or a proxy in front of it) accepted the connection and went silent; check it, or give slow links more time with --registry-timeout',
+      };
+      if (attempt < ctx.retry.retries) {
+        const delay = backoffDelay(ctx.retry, attempt + 1, ctx.random);
+        ctx.onRetry(attempt + 1, delay, stalled);
+        await sleep(delay, ctx.signal);
+        continue;
+      }
+      return done({ status: 'failed', retries: attempt, failure: { ...stalled, message: `${stalled.message} (after ${attempt} ${attempt === 1 ? 'retry' : 'retries'})` } });
+    }
     if (outcome.terminated || ctx.signal.aborted) {
       if (task.kind === 'test') await removeContainer(argv, ctx);
       return interrupted(attempt);
@@ -92,10 +114,7 @@ export async function runTask(task: PlanTask, ctx: TaskContext): Promise<TaskRec
 
     const errorOutput = `${stderr}\n${lastLines(stdout, 20)}`;
     const diagnosis = diagnoseExit(outcome.exitCode, errorOutput);
-    if (task.kind === 'reset' && /not known|no such image/i.test(errorOutput)) {
-      // rmi --ignore still fails when the name's repository exists under another tag.
-      return done({ status: 'succeeded', retries: attempt, note: 'nothing to remove' });
-    }
+    if (task.kind === 'reset') return done({ ...(await resetOutcome(task, errorOutput, ctx)), retries: attempt });
     if (task.kind === 'cleanup') {
       // Housekeeping: an image still in use (by another run's container, say) is left, and said so.
       return done({ status: 'succeeded', retries: attempt, note: `left in place: ${ctx.redact(diagnosis.failure.message)}` });
@@ -144,10 +163,18 @@ async function checkOutcome(task: PlanTask, stdout: string, ctx: TaskContext): P
       const failure = checkTestOutput(stdout, task.expect?.output);
       return failure ? { status: 'failed', failure: redactFailure(failure, ctx.redact) } : { status: 'succeeded' };
     }
+    case 'build': {
+      if (!task.orderList) return { status: 'succeeded' };
+      const { podman, list } = task.orderList;
+      const ordered = await orderListByPlatform(podman, list, (argv) =>
+        ctx.runner.run({ argv: argv.map((arg) => resolveArg(arg, ctx.values, task)), cwd: ctx.cwd, hideEnv: ctx.secretEnv }, { signal: ctx.signal, onLine: () => {} }),
+      );
+      if ('reason' in ordered) return { status: 'failed', failure: redactFailure(ordered, ctx.redact) };
+      return { status: 'succeeded', ...(ordered.reordered && { note: 'list entries put in platform order' }) };
+    }
     case 'login':
     case 'pull':
     case 'reset':
-    case 'build':
     case 'assemble':
     case 'cleanup':
     case 'upload':
@@ -163,6 +190,24 @@ async function checkOutcome(task: PlanTask, stdout: string, ctx: TaskContext): P
 function digestRead(task: PlanTask, digests: ReadonlyMap<string, string>): string | undefined {
   for (const arg of task.argv) if (typeof arg !== 'string' && arg.ref === 'digest') return digests.get(arg.task);
   return undefined;
+}
+
+/**
+ * A reset that did not remove a list: nothing under that name is fine, a plain image there is
+ * removed as an image; anything else fails loudly, since `build --manifest` would append to
+ * the stale list and every later run would fail verify the same way.
+ */
+async function resetOutcome(task: PlanTask, errorOutput: string, ctx: TaskContext): Promise<Omit<TaskRecord, 'retries' | 'processMs'>> {
+  if (/image not known|no such image|no such manifest/i.test(errorOutput)) return { status: 'succeeded', note: 'nothing to remove' };
+  const byHand = `remove it by hand (podman manifest rm ${task.reset?.list ?? 'LIST'}) and build again`;
+  if (/not a manifest list/i.test(errorOutput) && task.reset) {
+    const argv = task.reset.ifNotAList.map((arg) => resolveArg(arg, ctx.values, task));
+    const removed = await ctx.runner.run({ argv, cwd: ctx.cwd, hideEnv: ctx.secretEnv }, { signal: ctx.signal, onLine: (line, stream) => ctx.onLine(ctx.redact(line), stream) });
+    if (removed.exitCode === 0 && !removed.spawnError && !removed.terminated) return { status: 'succeeded', note: 'removed an image (not a list) of that name' };
+    return { status: 'failed', failure: { reason: 'command-failed', message: `cannot free the list's name: ${lastLines(ctx.redact(removed.stderr), 3).trim()}`, hint: byHand } };
+  }
+  const cause = diagnoseExit(1, errorOutput).failure;
+  return { status: 'failed', failure: redactFailure({ ...cause, message: `cannot remove the stale local list: ${cause.message}`, hint: cause.hint ?? byHand }, ctx.redact) };
 }
 
 /**

@@ -30,11 +30,17 @@ export function loginArgs(podman: string, server: string, username: string, tlsV
 }
 
 /**
- * Frees the list's name before `build --manifest`: removes a stale list (its instances stay)
- * or a plain image pulled under that name. --ignore: nothing there is fine.
+ * Frees the list's name before `build --manifest` (which appends to a list already there):
+ * removes a stale list, its instances staying. podman 4.3's `rmi` cannot remove a list
+ * ("tag not known"); `manifest rm` can, and there also untags a plain image of that name.
  */
 export function removeListArgs(podman: string, list: string): Arg[] {
-  return [podman, 'rmi', '--ignore', list];
+  return [podman, 'manifest', 'rm', list];
+}
+
+/** Newer podman's `manifest rm` refuses a plain image (one pulled under the list's name, say): that goes with `rmi`. */
+export function removeImageArgs(podman: string, image: string): Arg[] {
+  return [podman, 'rmi', image];
 }
 
 export interface BuildInput {
@@ -91,6 +97,25 @@ export function copyToStorageArgs(source: string, platform: string, localName: s
  */
 export function smokeTestArgs(podman: string, platform: string, image: Arg, command: readonly string[], name: Arg): Arg[] {
   return [podman, 'run', '--rm', '--pull=never', '--name', name, '--platform', platform, image, ...command];
+}
+
+/** The local list's entries (digest, platform), as JSON. */
+export function inspectListArgs(podman: string, list: string): Arg[] {
+  return [podman, 'manifest', 'inspect', list];
+}
+
+/** Every local image with its id and digests, as JSON: how a list's instance digest finds its image. */
+export function listImagesArgs(podman: string): Arg[] {
+  return [podman, 'images', '--all', '--no-trunc', '--format', 'json'];
+}
+
+export function removeFromListArgs(podman: string, list: string, digest: string): Arg[] {
+  return [podman, 'manifest', 'remove', list, digest];
+}
+
+/** A local image into a local list, by image id: `containers-storage:@ID` names exactly that image, tagged or not. */
+export function addLocalToListArgs(podman: string, list: string, imageId: string): Arg[] {
+  return [podman, 'manifest', 'add', list, `containers-storage:@${imageId}`];
 }
 
 export function pushImageArgs(podman: string, image: Arg, destination: Arg, options: RegistryAccess): Arg[] {

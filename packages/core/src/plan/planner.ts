@@ -14,6 +14,7 @@ import {
   loginArgs,
   pushImageArgs,
   pushListArgs,
+  removeImageArgs,
   removeListArgs,
   smokeTestArgs,
   withRunValue,
@@ -253,6 +254,7 @@ class Planner {
       placement: emulated.length === 0 ? `all native ${where}` : `${where}, ${emulated.join(', ')} under QEMU emulation`,
       ...(emulated.length > 0 && { emulated }),
       ...(image.pulls.length > 0 && { pulls: image.pulls.map((p) => p.reference) }),
+      ...(image.platforms.length > 1 && { orderList: { podman: podmanOn(host), list } }),
     });
     const tests = image.platforms.flatMap((platform) => this.smokeTest(image, platform, host, list, build));
     return { list: { host, ready: build }, usableLocally: true, tests };
@@ -297,6 +299,8 @@ class Planner {
       dependsOn: [reset],
       argv: createListArgs('podman', list),
     });
+    // In platform order, whatever order the spec names them in: a list's digest depends on its content only.
+    instances.sort((a, b) => (a.platform < b.platform ? -1 : a.platform > b.platform ? 1 : 0));
     // One `manifest add` at a time: each rewrites the list in local storage.
     const access: RegistryAccess = primary ? this.access(primary) : { authfile: false, tlsVerify: true };
     for (const { platform, instance, after } of instances) {
@@ -381,6 +385,7 @@ class Planner {
     return this.add({
       id: `reset:${image.name}`, kind: 'reset', image: image.name, platforms: [], host: host.name, dependsOn: [],
       argv: removeListArgs(podmanOn(host), list),
+      reset: { list, ifNotAList: removeImageArgs(podmanOn(host), list) },
     });
   }
 

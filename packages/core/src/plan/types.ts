@@ -2,10 +2,12 @@
  * The plan: what `orchestrate build` runs, exactly. Versioned, so a plan written by one
  * version is refused, not misread, by another. `orchestrate plan --format json` prints it.
  * Version 2: build hosts over ssh (upload tasks, host connection settings, fallback stand-ins).
+ * Version 3: lists reset with `manifest rm` (and `rmi` for a plain image), ordered by platform
+ * after a multi-platform build.
  */
 import type { UploadLayout } from './upload.js';
 
-export const PLAN_FORMAT_VERSION = 2;
+export const PLAN_FORMAT_VERSION = 3;
 
 export type TaskKind =
   /** podman login into the run's private authfile, secret on stdin. */
@@ -80,6 +82,13 @@ export interface PlanTask {
    * tasks' copies instead.
    */
   pulls?: string[];
+  /**
+   * For a multi-platform build into a list: afterwards, its entries are put in platform order
+   * (podman adds them as the platforms finish), so a list's digest depends on its content only.
+   */
+  orderList?: { podman: string; list: string };
+  /** For a reset: the list's name, and what removes that name instead when it is a plain image (newer podman's `manifest rm` refuses those). */
+  reset?: { list: string; ifNotAList: Arg[] };
   /** Runs once its dependencies have ended, whether or not they succeeded (cleanups). */
   always?: true;
   /** For an upload: what goes on stdin, as a tar stream (honouring .containerignore/.dockerignore). */

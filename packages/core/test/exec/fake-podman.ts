@@ -17,6 +17,8 @@ export class FakePodman {
   readonly blobs = new Map<string, string>(); // digest -> raw manifest
   readonly tags = new Map<string, string>(); // repo:tag -> digest
   readonly stdins: string[] = [];
+  /** Images built into lists, untagged: digest -> image id and platform. */
+  readonly instances = new Map<string, { id: string; platform: string }>();
   fault: (argv: readonly string[]) => Partial<ProcessOutcome> | undefined = () => undefined;
 
   readonly script: Script = (invocation: Invocation) => {
@@ -31,7 +33,13 @@ export class FakePodman {
     if (tool === 'podman' && verb === 'build') {
       const platforms = option('--platform')!.split(',');
       const list = option('--manifest');
-      if (list) this.lists.set(list, platforms.map((platform) => ({ platform, digest: sha(`${list}${platform}${Math.random()}`) })));
+      // As podman does: a list already under that name is added to, not replaced, and each
+      // platform joins it as it finishes (here: last named, first done).
+      if (list) {
+        const built = platforms.map((platform) => ({ platform, digest: sha(`${list}${platform}${Math.random()}`) })).reverse();
+        for (const entry of built) this.instances.set(entry.digest, { id: sha(entry.digest).slice(7), platform: entry.platform });
+        this.lists.set(list, [...(this.lists.get(list) ?? []), ...built]);
+      }
       else this.images.set(option('--tag')!, platforms[0]!);
       return { lines: [`STEP 1/1: FROM base`, 'COMMIT'] };
     }
@@ -44,12 +52,38 @@ export class FakePodman {
     }
     if (tool === 'podman' && verb === 'rmi') {
       for (const name of argv.slice(2).filter((a) => !a.startsWith('--'))) {
+        // podman 4.3's rmi cannot remove a manifest list, --ignore or not.
+        if (this.lists.has(name)) return { exitCode: 1, stderr: `Error: ${name}: tag not known\n` };
         if (!this.lists.delete(name) && !this.images.delete(name) && !argv.includes('--ignore')) return { exitCode: 1, stderr: `Error: ${name}: image not known\n` };
       }
       return {};
     }
+    if (tool === 'podman' && verb === 'manifest' && sub === 'rm') {
+      return this.lists.delete(last) || this.images.delete(last) ? {} : { exitCode: 1, stderr: `Error: ${last}: image not known\n` };
+    }
     if (tool === 'podman' && verb === 'manifest' && sub === 'create') {
+      if (this.lists.has(last)) return { exitCode: 125, stderr: `Error: creating manifest: image name "${last}" is already associated with image "0123"\n` };
       this.lists.set(last, []);
+      return {};
+    }
+    if (tool === 'podman' && verb === 'manifest' && sub === 'inspect') {
+      const entries = this.lists.get(last);
+      if (!entries) return { exitCode: 125, stderr: `Error: ${last}: image not known\n` };
+      return { stdout: JSON.stringify({ schemaVersion: 2, manifests: entries.map((e) => ({ digest: e.digest, platform: { os: e.platform.split('/')[0], architecture: e.platform.split('/')[1] } })) }) };
+    }
+    if (tool === 'podman' && verb === 'images') {
+      return { stdout: JSON.stringify([...this.instances].map(([digest, { id }]) => ({ Id: id, Digest: digest, Digests: [digest] }))) };
+    }
+    if (tool === 'podman' && verb === 'manifest' && sub === 'remove') {
+      const entries = this.lists.get(argv.at(-2)!) ?? [];
+      this.lists.set(argv.at(-2)!, entries.filter((e) => e.digest !== last));
+      return {};
+    }
+    if (tool === 'podman' && verb === 'manifest' && sub === 'add' && last.startsWith('containers-storage:@')) {
+      const id = last.slice('containers-storage:@'.length);
+      const found = [...this.instances].find(([, instance]) => instance.id === id);
+      if (!found) return { exitCode: 125, stderr: 'Error: identifier is not an image\n' };
+      this.lists.get(argv.at(-2)!)!.push({ platform: found[1].platform, digest: found[0] });
       return {};
     }
     if (tool === 'podman' && verb === 'manifest' && sub === 'add') {

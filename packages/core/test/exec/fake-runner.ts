@@ -41,6 +41,8 @@ export class FakeRunner implements Runner {
         const file = invocation.argv[at + 1];
         if (at >= 0 && file !== undefined) writeFileSync(file, answer.writeDigest);
       }
+      // A stall is the runner's own doing: it terminated the command.
+      if (answer.stalled) return { exitCode: 143, stdout: answer.stdout ?? '', stderr: answer.stderr ?? '', terminated: true, stalled: true };
       return { exitCode: terminated ? 143 : (answer.exitCode ?? 0), stdout: answer.stdout ?? '', stderr: answer.stderr ?? '', terminated, ...(answer.spawnError && { spawnError: answer.spawnError }) };
     } finally {
       this.running--;

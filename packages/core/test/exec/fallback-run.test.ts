@@ -6,7 +6,7 @@ import { Readable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
 import { executePlan, type RunEvent } from '../../src/exec/run.js';
 import type { Invocation, ProcessOutcome } from '../../src/exec/runner.js';
-import { SHELL_PROBE } from '../../src/exec/ssh.js';
+import { RUN_DIRS_MARKER, SHELL_PROBE } from '../../src/exec/ssh.js';
 import type { Plan } from '../../src/plan/types.js';
 import { planOf as planSpec } from '../helpers.js';
 import { FakePodman } from './fake-podman.js';
@@ -112,7 +112,7 @@ async function run(plan: Plan, remote: Remote, keepGoing = false) {
       if (answer) return answer;
       if (read) return remoteFiles.has(read[1]!) ? { stdout: remoteFiles.get(read[1]!)! } : { exitCode: 1, stderr: `cat: ${read[1]}: No such file or directory` };
       // The setup echoes the shell probe back, as a POSIX login shell does.
-      if (command.includes('/auth.json && printf')) return remote.setup ?? { stdout: SHELL_PROBE };
+      if (command.includes('/auth.json && printf')) return remote.setup ?? { stdout: SHELL_PROBE + RUN_DIRS_MARKER };
       return {};
     }
     remoteRuns.push({ words, ...(invocation.stdin !== undefined && { stdin: invocation.stdin }) });
@@ -209,7 +209,7 @@ describe('executePlan with a build host over ssh', () => {
     expect(list['linux/amd64']).toBe(task('push:app:linux/amd64')?.digest);
     expect(report.images['app']?.digest).toBe(task('stage:app@reg')?.digest);
 
-    expect(readdirSync(tmpDir)).toEqual([]);
+    expect(readdirSync(tmpDir).filter((entry) => entry.startsWith('orchestrate-run-'))).toEqual([]);
     expect(JSON.stringify(runner.invocations.map((i) => i.argv))).not.toContain(SECRET);
   });
 

@@ -41,4 +41,26 @@ describe('LocalRunner', () => {
     const outcome = await new LocalRunner().run({ argv: ['orchestrate-no-such-command'], cwd: '/' }, { ...quiet, signal: new AbortController().signal });
     expect(outcome.spawnError).toBeDefined();
   });
+
+  it('stops a command that neither prints nor moves a byte for the idle timeout, and says it stalled', async () => {
+    const started = Date.now();
+    const outcome = await new LocalRunner(200).run({ argv: ['sleep', '30'], cwd: '/' }, { ...quiet, idleTimeoutMs: 600, signal: new AbortController().signal });
+    expect(outcome.stalled).toBe(true);
+    expect(outcome.terminated).toBe(true);
+    expect(Date.now() - started).toBeLessThan(20_000);
+  });
+
+  it('leaves alone a command that prints nothing but keeps moving bytes (a large upload)', async () => {
+    // ~2.5 s of silent writes, past an idle timeout of 0.8 s: I/O alone counts as progress.
+    const script = "const fs=require('fs');const fd=fs.openSync('/dev/null','w');let n=0;const t=setInterval(()=>{fs.writeSync(fd,Buffer.alloc(4096));if(++n===50){clearInterval(t)}},50)";
+    const outcome = await new LocalRunner(200).run({ argv: [process.execPath, '-e', script], cwd: '/' }, { ...quiet, idleTimeoutMs: 800, signal: new AbortController().signal });
+    expect(outcome.stalled).toBeUndefined();
+    expect(outcome.exitCode).toBe(0);
+  });
+
+  it('leaves alone a command that keeps printing', async () => {
+    const outcome = await new LocalRunner(200).run({ argv: ['sh', '-c', 'for i in 1 2 3 4 5 6 7 8; do echo $i; sleep 0.25; done'], cwd: '/' }, { ...quiet, idleTimeoutMs: 800, signal: new AbortController().signal });
+    expect(outcome.stalled).toBeUndefined();
+    expect(outcome.stdout.trim().split('\n')).toHaveLength(8);
+  });
 });

@@ -1,17 +1,14 @@
 import { createHash } from 'node:crypto';
-import { rmSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
 import { remoteAuths } from '../../src/exec/hosts.js';
-import { executePlan, checkRunInputs, type ExecuteOptions, type RunEvent } from '../../src/exec/run.js';
+import { executePlan, checkRunInputs } from '../../src/exec/run.js';
 import { planBuild } from '../../src/plan/planner.js';
 import type { Plan } from '../../src/plan/types.js';
 import { modelOf, planOf as planSpec } from '../helpers.js';
 import { FakePodman } from './fake-podman.js';
 import { FakeRunner } from './fake-runner.js';
-
-const SECRET = 's3cr3t-Pa55word';
+import { execute, SECRET } from './execute.js';
 
 const SPEC = `version: 1
 platforms: [linux/amd64, linux/arm64]
@@ -31,42 +28,10 @@ images:
 
 const planOf = (spec = SPEC): Plan => planSpec(spec);
 
-const made: string[] = [];
-afterAll(() => {
-  for (const dir of made.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
-
-async function run(plan: Plan, podman: FakePodman, extra: Partial<ExecuteOptions> = {}) {
-  const events: RunEvent[] = [];
-  const runner = new FakeRunner(podman.script);
-  const tmpDir = mkdtempSync(path.join(tmpdir(), 'orchestrate-unit-'));
-  made.push(tmpDir);
-  let authfileMode: number | undefined;
-  const report = await executePlan(plan, {
-    cwd: '/project',
-    env: { REG_PASSWORD: SECRET },
-    runner,
-    keepGoing: false,
-    retry: { retries: 3, baseMs: 1, maxMs: 5 },
-    interrupt: new AbortController().signal,
-    kill: new AbortController().signal,
-    tmpDir,
-    onEvent: (event) => {
-      events.push(event);
-      if (event.type === 'task-start' && authfileMode === undefined) {
-        const dir = readdirSync(tmpDir)[0]!;
-        authfileMode = statSync(path.join(tmpDir, dir, 'auth.json')).mode & 0o777;
-      }
-    },
-    ...extra,
-  });
-  return { report, events, runner, tmpDir, authfileMode };
-}
-
 describe('executePlan', () => {
   it('runs both strategies to published, verified tags', async () => {
     const podman = new FakePodman();
-    const { report, runner, tmpDir, authfileMode } = await run(planOf(), podman);
+    const { report, runner, tmpDir, authfileMode } = await execute(planOf(), podman);
     expect(report.status).toBe('succeeded');
     expect(report.images).toMatchObject({ first: { status: 'published' }, second: { status: 'published' } });
     expect(report.images['first']?.published).toEqual(['localhost:5000/acme/first:v1', 'localhost:5000/acme/first:latest']);
@@ -80,7 +45,7 @@ describe('executePlan', () => {
     expect(second.manifests.map((m) => m.digest).sort()).toEqual([...pushed].sort());
     // The authfile was private while the run lasted and is gone after it.
     expect(authfileMode).toBe(0o600);
-    expect(readdirSync(tmpDir)).toEqual([]);
+    expect(readdirSync(tmpDir).filter((entry) => entry.startsWith('orchestrate-run-'))).toEqual([]);
     // The password went on stdin, never into argv.
     expect(podman.stdins).toEqual([SECRET]);
     expect(JSON.stringify(runner.invocations.map((i) => i.argv))).not.toContain(SECRET);
@@ -91,7 +56,7 @@ describe('executePlan', () => {
   it('fails an image whose smoke test does not match, and moves none of its tags', async () => {
     const podman = new FakePodman();
     podman.fault = (argv) => (argv[1] === 'run' && argv.includes('linux/arm64') && argv.join(' ').includes('first') ? { exitCode: 0, stdout: 'armv7l\n' } : undefined);
-    const { report } = await run(planOf(), podman, { keepGoing: true });
+    const { report } = await execute(planOf(), podman, { keepGoing: true });
     expect(report.status).toBe('failed');
     const test = report.tasks.find((t) => t.id === 'test:first:linux/arm64')!;
     expect(test.failure).toMatchObject({ reason: 'expectation-failed' });
@@ -112,7 +77,7 @@ describe('executePlan', () => {
       if (argv[1] === 'build' && argv.includes('linux/arm64') && argv.join(' ').includes('second')) return { exitCode: 1, stderr: 'Error: building at STEP "RUN make": while running runtime: exit status 2\n' };
       return undefined;
     };
-    const { report, events } = await run(planOf(), podman, { keepGoing: true });
+    const { report, events } = await execute(planOf(), podman, { keepGoing: true });
     const stage = report.tasks.find((t) => t.id === 'stage:first@reg')!;
     expect(stage).toMatchObject({ status: 'succeeded', retries: 2 });
     expect(events.filter((e) => e.type === 'task-retry')).toHaveLength(2);
@@ -132,7 +97,7 @@ describe('executePlan', () => {
       }
       return undefined;
     };
-    const { report } = await run(planOf(), podman);
+    const { report } = await execute(planOf(), podman);
     expect(report.tasks.find((t) => t.id === 'build:first')).toMatchObject({ status: 'succeeded', retries: 1 });
   });
 
@@ -140,7 +105,7 @@ describe('executePlan', () => {
     const podman = new FakePodman();
     // Only the tag moves (copy --all): the base-image pulls (copy --override-arch) must not fail first and stop the run.
     podman.fault = (argv) => (argv[0] === 'skopeo' && argv[1] === 'copy' && argv.includes('--all') ? { stderr: 'Error: 429 Too Many Requests\n' } : undefined);
-    const { report } = await run(planOf(), podman);
+    const { report } = await execute(planOf(), podman);
     const publish = report.tasks.find((t) => t.kind === 'publish')!;
     expect(publish).toMatchObject({ status: 'failed', retries: 3, failure: { reason: 'registry-unavailable' } });
     expect(publish.failure?.message).toContain('after 3 retries');
@@ -149,7 +114,7 @@ describe('executePlan', () => {
   it('keeps the password out of output, failures and the report', async () => {
     const podman = new FakePodman();
     podman.fault = (argv) => (argv[1] === 'login' ? { stderr: `Error: logging in to "localhost:5000": invalid username/password for ci:${SECRET}\n` } : undefined);
-    const { report, events } = await run(planOf(), podman);
+    const { report, events } = await execute(planOf(), podman);
     expect(report.status).toBe('failed');
     expect(report.tasks.find((t) => t.kind === 'login')?.failure?.reason).toBe('registry-auth');
     expect(JSON.stringify(report)).not.toContain(SECRET);
@@ -188,7 +153,7 @@ describe('executePlan', () => {
   it('leaves an image in use in place, and says so, without failing the run', async () => {
     const podman = new FakePodman();
     podman.fault = (argv) => (argv[1] === 'rmi' && argv.includes('--no-prune') ? { stderr: 'Error: image used by 5d2d: image is in use by a container\n' } : undefined);
-    const { report } = await run(planOf(), podman);
+    const { report } = await execute(planOf(), podman);
     expect(report.status).toBe('succeeded');
     expect(report.tasks.find((t) => t.kind === 'cleanup')?.note).toContain('left in place: image used by 5d2d');
   });
@@ -215,7 +180,7 @@ describe('executePlan', () => {
   it('cleans up per-run images even when the image failed', async () => {
     const podman = new FakePodman();
     podman.fault = (argv) => (argv[1] === 'run' && argv.join(' ').includes('second') ? { exitCode: 1, stderr: 'Error: exec format error\n' } : undefined);
-    const { report } = await run(planOf(), podman, { keepGoing: true });
+    const { report } = await execute(planOf(), podman, { keepGoing: true });
     expect(report.tasks.find((t) => t.kind === 'cleanup')?.status).toBe('succeeded');
     expect(report.tasks.find((t) => t.id.startsWith('test:second'))?.failure?.reason).toBe('emulation-missing');
   });

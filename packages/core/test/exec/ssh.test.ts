@@ -16,8 +16,11 @@ import {
   removeRunDirCommand,
   sessionArgs,
   setupCommand,
+  RUN_DIRS_MARKER,
+  SHELL_PROBE,
   type SshTarget,
 } from '../../src/exec/ssh.js';
+import { deadRemoteRunDirs, ownerStamp } from '../../src/exec/leftovers.js';
 
 const TARGET: SshTarget = { name: 'arm', user: 'ci', host: 'arm.example.com', port: 2222, connectTimeout: 7, controlPath: '/tmp/orchestrate-run-x/ssh-0' };
 
@@ -172,9 +175,10 @@ describe('remote shell commands, run by a real sh', () => {
   it('setupCommand: a private run directory with .pids, and the authfile from stdin, 0600', () => {
     const home = tempDir();
     const runDir = "cache dir/run-20260101-abc-arm's";
-    const out = spawnSync('sh', ['-c', setupCommand(runDir)], { cwd: home, input: '{"auths":{}}', encoding: 'utf8' });
+    const out = spawnSync('sh', ['-c', setupCommand(runDir, 'machine 42 1000')], { cwd: home, input: '{"auths":{}}', encoding: 'utf8' });
     expect(out.status, out.stderr).toBe(0);
     const abs = path.join(home, runDir);
+    expect(readFileSync(path.join(abs, 'owner'), 'utf8')).toBe('machine 42 1000\n');
     expect(statSync(path.join(abs, '.pids')).isDirectory()).toBe(true);
     expect(readFileSync(path.join(abs, 'auth.json'), 'utf8')).toBe('{"auths":{}}');
     expect(statSync(path.join(abs, 'auth.json')).mode & 0o777).toBe(0o600);
@@ -402,5 +406,23 @@ describe('diagnoseSsh', () => {
     }
     // 255 with something that is not one of ssh's own errors: not diagnosed either.
     expect(diagnoseSsh(target, 255, 'Error: building at STEP "RUN make": exit status 2\n')).toBeUndefined();
+  });
+
+  it('setupCommand lists the run directories beside the new one with their owners; a dead run of this machine is swept, a live or foreign one is not', () => {
+    const home = tempDir();
+    const base = path.join(home, '.cache/orchestrate');
+    const dead = spawnSync('sh', ['-c', 'echo $$'], { encoding: 'utf8' }).stdout.trim(); // a pid that has exited
+    for (const [name, stamp] of [['run-old-a', ownerStamp(Number(dead)).replace(/ \S+$/, ' 1')], ['run-live-a', ownerStamp()], ['run-other-a', 'another-machine 1 1']] as const) {
+      mkdirSync(path.join(base, name), { recursive: true });
+      writeFileSync(path.join(base, name, 'owner'), `${stamp}\n`);
+    }
+    mkdirSync(path.join(base, 'run-unstamped-a'));
+    const own = '.cache/orchestrate/run-new-a';
+    const out = spawnSync('sh', ['-c', setupCommand(own, ownerStamp())], { cwd: home, input: '{}', encoding: 'utf8' });
+    expect(out.status, out.stderr).toBe(0);
+    const [probe, listing] = out.stdout.split(RUN_DIRS_MARKER);
+    expect(probe).toBe(SHELL_PROBE);
+    expect(listing!.trim().split('\n')).toHaveLength(4);
+    expect(deadRemoteRunDirs(listing!, own)).toEqual(['.cache/orchestrate/run-old-a']);
   });
 });

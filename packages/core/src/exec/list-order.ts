@@ -1,0 +1,53 @@
+/**
+ * podman adds each platform to a `build --manifest` list as that platform finishes, so the
+ * same builds give lists whose entries differ in order, and so in digest: an unchanged
+ * rebuild would move the tag. After the build, the entries are put in platform order, by
+ * removing and adding back (by image id, digests unchanged) those out of place.
+ */
+import { addLocalToListArgs, inspectListArgs, listImagesArgs, removeFromListArgs } from '../plan/commands.js';
+import type { Arg } from '../plan/types.js';
+import type { TaskFailure } from './failure.js';
+import type { ProcessOutcome } from './runner.js';
+
+interface ListEntry {
+  digest: string;
+  platform?: { os?: string; architecture?: string; variant?: string };
+}
+
+const platformKey = (entry: ListEntry): string => [entry.platform?.os ?? '', entry.platform?.architecture ?? '', entry.platform?.variant ?? ''].join('/');
+
+/** Undefined when the list is in order (now or already), else what went wrong. */
+export async function orderListByPlatform(
+  podman: string,
+  list: string,
+  run: (argv: readonly Arg[]) => Promise<ProcessOutcome>,
+): Promise<{ reordered: boolean } | TaskFailure> {
+  const fail = (what: string, outcome: ProcessOutcome): TaskFailure => ({
+    reason: 'command-failed',
+    message: `cannot put the list's entries in platform order (${what}): ${outcome.stderr.trim().split('\n').at(-1) ?? `exit ${outcome.exitCode}`}`,
+  });
+  const inspected = await run(inspectListArgs(podman, list));
+  if (inspected.exitCode !== 0) return fail('manifest inspect', inspected);
+  const entries = (JSON.parse(inspected.stdout) as { manifests?: ListEntry[] }).manifests ?? [];
+  const sorted = [...entries].sort((a, b) => (platformKey(a) < platformKey(b) ? -1 : platformKey(a) > platformKey(b) ? 1 : 0));
+  // The entries before the first one out of place stay; the rest go and come back in order.
+  const firstOut = sorted.findIndex((entry, i) => entry.digest !== entries[i]?.digest);
+  if (firstOut < 0) return { reordered: false };
+  const images = await run(listImagesArgs(podman));
+  if (images.exitCode !== 0) return fail('images', images);
+  const idOf = new Map<string, string>();
+  for (const image of JSON.parse(images.stdout) as { Id: string; Digest?: string; Digests?: string[] | null }[]) {
+    for (const digest of [image.Digest, ...(image.Digests ?? [])]) if (digest && !idOf.has(digest)) idOf.set(digest, image.Id);
+  }
+  const moving = sorted.slice(firstOut);
+  for (const entry of moving) if (!idOf.has(entry.digest)) return { reason: 'command-failed', message: `cannot put the list's entries in platform order: no local image has the digest ${entry.digest}` };
+  for (const entry of moving) {
+    const removed = await run(removeFromListArgs(podman, list, entry.digest));
+    if (removed.exitCode !== 0) return fail('manifest remove', removed);
+  }
+  for (const entry of moving) {
+    const added = await run(addLocalToListArgs(podman, list, idOf.get(entry.digest)!));
+    if (added.exitCode !== 0) return fail('manifest add', added);
+  }
+  return { reordered: true };
+}
