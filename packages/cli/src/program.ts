@@ -53,6 +53,7 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
     program
       .command('build')
       .description('Build, test, push, verify and publish what the plan says, with podman. Exit 0 if all went well, 1 if a task failed.')
+      .option('--plan <file>', 'run this plan, saved by `plan --format json`, instead of planning now (refused if its spec or Containerfiles changed)')
       .option('--image <name>', 'only this image and what it depends on (repeatable, or comma-separated)', collectList, [])
       .option('--platform <platform>', 'only these platforms; narrowed images are not published (repeatable)', collectList, [])
       .option('--no-push', 'build and test only: no login, push or publish')

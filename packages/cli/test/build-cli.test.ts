@@ -1,3 +1,5 @@
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { orchestrate, project } from './helpers.js';
 
@@ -37,6 +39,35 @@ describe('orchestrate build, before anything runs', () => {
       expect(run.stderr).toContain('file-unwritable');
       expect(run.stdout).toBe('');
     }
+  });
+
+  it('--plan: runs a saved plan, refused when its Containerfile changed, its format is another, or planning options come with it', async () => {
+    const dir = project(files);
+    const saved = await orchestrate(['plan', '--format', 'json'], { cwd: dir });
+    expect(saved.code).toBe(0);
+    const plan = JSON.parse(saved.stdout) as { formatVersion: number; inputs: Record<string, string> };
+    expect(Object.keys(plan.inputs)).toEqual(['app/Containerfile', 'multiarch.yaml']);
+    writeFileSync(path.join(dir, 'plan.json'), saved.stdout);
+    // As it is: it goes on to the checks before a run (here: the password variable is not set).
+    const unchanged = await orchestrate(['build', '--plan', 'plan.json'], { cwd: dir });
+    expect(unchanged.code).toBe(2);
+    expect(unchanged.stderr).toContain('TEAM_TOKEN is not set');
+
+    const mixed = await orchestrate(['build', '--plan', 'plan.json', '--image', 'app'], { cwd: dir, env: { TEAM_TOKEN: 'x' } });
+    expect(mixed.code).toBe(2);
+    expect(mixed.stderr).toContain('--image shapes a plan, and --plan runs one already made');
+
+    writeFileSync(path.join(dir, 'other.json'), JSON.stringify({ ...plan, formatVersion: 99 }));
+    const other = await orchestrate(['build', '--plan', 'other.json'], { cwd: dir, env: { TEAM_TOKEN: 'x' } });
+    expect(other.code).toBe(2);
+    expect(other.stderr).toContain('invalid-plan');
+    expect(other.stderr).toContain('the plan is of format 99; this orchestrate runs plans of format');
+
+    writeFileSync(path.join(dir, 'app/Containerfile'), 'FROM docker.io/library/busybox:1.37\n');
+    const changed = await orchestrate(['build', '--plan', 'plan.json'], { cwd: dir, env: { TEAM_TOKEN: 'x' } });
+    expect(changed.code).toBe(2);
+    expect(changed.stderr).toContain('plan-out-of-date');
+    expect(changed.stderr).toContain('app/Containerfile changed since the plan was made');
   });
 
   it('exits 2 on a broken spec, with the diagnostics plan shows', async () => {

@@ -7,6 +7,7 @@ const plan: Plan = {
   formatVersion: PLAN_FORMAT_VERSION,
   spec: 'multiarch.yaml',
   cwd: '.',
+  inputs: { 'multiarch.yaml': 'sha256:0' },
   localPlatform: 'linux/amd64',
   filters: { images: [], platforms: [], push: true },
   registries: {},

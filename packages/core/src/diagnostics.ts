@@ -44,7 +44,9 @@ export type DiagnosticCode =
   | 'filter-drops-dependency'
   | 'secret-not-set'
   | 'connection-not-found'
-  | 'file-unwritable';
+  | 'file-unwritable'
+  | 'invalid-plan'
+  | 'plan-out-of-date';
 
 export interface Position {
   /** 1-based line. */

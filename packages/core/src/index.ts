@@ -10,6 +10,7 @@ export { checkPlatform, canEmulate, platformOfNodeArch, platformSlug } from './m
 export { imageReferences, repositoryOf, isFullyQualified } from './model/containerfile.js';
 export { expandSpecString, expandContainerfileString, resolveVariables } from './model/variables.js';
 export { planBuild, type PlanOptions } from './plan/planner.js';
+export { planInputs, readPlanFile } from './plan-file.js';
 export { formatArg } from './plan/commands.js';
 export * from './plan/types.js';
 export { executePlan, checkRunInputs, DEFAULT_REGISTRY_IDLE_MS, type ExecuteOptions, type RunEvent } from './exec/run.js';

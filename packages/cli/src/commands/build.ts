@@ -6,7 +6,7 @@
 import { constants } from 'node:fs';
 import { access, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { checkRunInputs, DEFAULT_RETRY, executePlan, LocalRunner, unreachable, type Diagnostic, type RunReport } from '@multiarch/core';
+import { checkRunInputs, DEFAULT_RETRY, executePlan, LocalRunner, readPlanFile, unreachable, type Diagnostic, type Plan, type RunReport } from '@multiarch/core';
 import { EXIT, reportDiagnostics, type Io } from '../io.js';
 import { jsonView } from '../render/progress-json.js';
 import { linesView } from '../render/progress-lines.js';
@@ -18,6 +18,8 @@ import { makePlan, type PlanFilterOptions } from './common.js';
 export const BUILD_OUTPUTS = ['text', 'json'] as const;
 
 export interface BuildCommandOptions extends PlanFilterOptions {
+  /** A plan saved by `plan --format json`, run as it is instead of planning now. */
+  plan?: string;
   jobs?: number;
   keepGoing: boolean;
   report?: string;
@@ -27,7 +29,7 @@ export interface BuildCommandOptions extends PlanFilterOptions {
 }
 
 export async function buildCommand(io: Io, options: BuildCommandOptions): Promise<number> {
-  const made = await makePlan(io, options);
+  const made = options.plan === undefined ? await makePlan(io, options) : await savedPlan(io, options.plan, options);
   if ('exitCode' in made) return made.exitCode;
   const { plan } = made;
   const runner = new LocalRunner();
@@ -89,6 +91,30 @@ export async function buildCommand(io: Io, options: BuildCommandOptions): Promis
     default:
       return unreachable(report.status);
   }
+}
+
+/** `--plan FILE`: the plan as saved, refused (exit 2) when it is of another format or its files changed. Planning options do not mix with it. */
+async function savedPlan(io: Io, file: string, options: BuildCommandOptions): Promise<{ plan: Plan } | { exitCode: number }> {
+  const planning = [
+    options.config !== undefined && '--config',
+    options.image.length > 0 && '--image',
+    options.platform.length > 0 && '--platform',
+    !options.push && '--no-push',
+    options.fallback !== undefined && '--fallback',
+    options.localPlatform !== undefined && '--local-platform',
+    options.localJobs !== undefined && '--local-jobs',
+  ].filter((flag): flag is string => flag !== false);
+  if (planning.length > 0) {
+    io.stderr(`orchestrate: ${planning.join(', ')} shape${planning.length === 1 ? 's' : ''} a plan, and --plan runs one already made: give them to \`orchestrate plan\` instead
+`);
+    return { exitCode: EXIT.usage };
+  }
+  const read = await readPlanFile(file, io.cwd);
+  if (!read.ok) {
+    reportDiagnostics(io, read.diagnostics);
+    return { exitCode: EXIT.usage };
+  }
+  return { plan: read.value };
 }
 
 /**

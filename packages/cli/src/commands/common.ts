@@ -1,6 +1,6 @@
 import { InvalidArgumentError } from 'commander';
 import { availableParallelism } from 'node:os';
-import { analyze, checkPlatform, planBuild, platformOfNodeArch, type Plan } from '@multiarch/core';
+import { analyze, checkPlatform, planBuild, planInputs, platformOfNodeArch, type Plan } from '@multiarch/core';
 import { EXIT, reportDiagnostics, type Io } from '../io.js';
 
 export interface SpecOptions {
@@ -47,7 +47,8 @@ export async function makePlan(io: Io, options: PlanFilterOptions): Promise<{ pl
   const written = analysis.value.model;
   const fallback = options.fallback;
   const model = fallback === undefined ? written : { ...written, hosts: written.hosts.map((h) => (h.kind === 'ssh' ? { ...h, fallback } : h)) };
-  const planned = planBuild(model, { images: options.image, platforms: options.platform, push: options.push });
+  const inputs = await planInputs(analysis.value.specDir, analysis.value.source.file, model);
+  const planned = planBuild(model, { images: options.image, platforms: options.platform, push: options.push, inputs });
   reportDiagnostics(io, [...analysis.diagnostics, ...planned.diagnostics], analysis.value.source);
   if (!planned.ok) return { exitCode: EXIT.usage };
   return { plan: planned.value };

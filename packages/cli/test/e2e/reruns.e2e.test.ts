@@ -88,6 +88,19 @@ describe.skipIf(unavailable !== undefined && !mustRun)('reruns and faults mid-ru
     expect(platformsOf((await lists('change')).mf)).toEqual(['linux/amd64', 'linux/arm64']);
   });
 
+  it('build --plan runs a plan saved by `plan --format json`, exactly: the same tasks, published', async () => {
+    const dir = project('saved');
+    const planned = await startCli(['plan', '--format', 'json'], { cwd: dir, env: env(dir) }).done;
+    expect(planned.code, planned.stderr).toBe(0);
+    writeFileSync(path.join(dir, 'plan.json'), planned.stdout);
+    const report = path.join(dir, 'report.json');
+    const result = await orchestrateBuild(['--plan', 'plan.json', '--report', report], { cwd: dir, env: env(dir) });
+    expect(result.code, result.stdout + result.stderr).toBe(0);
+    const plan = JSON.parse(planned.stdout) as { tasks: { id: string }[] };
+    expect(readJson<RunReport>(report).tasks.map((t) => t.id)).toEqual(plan.tasks.map((t) => t.id));
+    expect(platformsOf((await lists('saved')).pa)).toEqual(['linux/amd64', 'linux/arm64']);
+  });
+
   it('two runs of one spec at once: the second waits for the first, both publish whole lists', async () => {
     const dir = project('twice');
     const a = startCli(['build'], { cwd: dir, env: env(dir) });

@@ -34,6 +34,8 @@ export interface PlanOptions {
   platforms?: readonly string[];
   /** false with `--no-push`: build and test only. */
   push?: boolean;
+  /** The files the model was read from, with their hashes (see plan-file.ts): recorded, not read, here. */
+  inputs?: Readonly<Record<string, string>>;
 }
 
 /** What building an image left behind. */
@@ -73,6 +75,7 @@ export function planBuild(model: Model, options: PlanOptions = {}): Result<Plan>
     formatVersion: PLAN_FORMAT_VERSION,
     spec: model.file,
     cwd: path.dirname(model.file.replaceAll('\\', '/')),
+    inputs: { ...options.inputs },
     localPlatform: model.localPlatform,
     filters: { images: [...(options.images ?? [])], platforms: [...(options.platforms ?? [])], push },
     registries: Object.fromEntries(model.registries.map((r) => [r.name, describeRegistry(r)])),

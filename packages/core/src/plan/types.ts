@@ -3,7 +3,7 @@
  * version is refused, not misread, by another. `orchestrate plan --format json` prints it.
  * Version 2: build hosts over ssh (upload tasks, host connection settings, fallback stand-ins).
  * Version 3: lists reset with `manifest rm` (and `rmi` for a plain image), ordered by platform
- * after a multi-platform build.
+ * after a multi-platform build; `inputs`, so that `build --plan` refuses a plan whose files changed.
  */
 import type { UploadLayout } from './upload.js';
 
@@ -145,6 +145,8 @@ export interface Plan {
   spec: string;
   /** The spec's directory, relative to where the plan was made: argv paths are relative to it. */
   cwd: string;
+  /** The spec and the Containerfiles the plan was made from (relative to `cwd`) and the sha256 of each: `build --plan` refuses a plan whose inputs changed. */
+  inputs: Record<string, string>;
   localPlatform: string;
   /** Filters the plan was made with. */
   filters: { images: string[]; platforms: string[]; push: boolean };
