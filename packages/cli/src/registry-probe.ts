@@ -7,13 +7,24 @@ import { readdir, readFile } from 'node:fs/promises';
 import { request } from 'node:https';
 import { homedir } from 'node:os';
 import path from 'node:path';
-import { parseRetryAfter, type Plan } from '@multiarch/core';
+import { parseRetryAfter, policyOf, type Plan, type PlanTask, type RunValues } from '@multiarch/core';
 
 const PROBE_TIMEOUT_MS = 5000;
 
-/** The manifest a command asked a registry for: its last docker:// reference, as server and /v2/ path. */
-export function manifestOf(argv: readonly string[]): { server: string; path: string } | undefined {
-  const reference = argv.filter((a) => a.startsWith('docker://')).at(-1)?.slice('docker://'.length);
+/**
+ * The manifest a registry task reads or writes, as server and /v2/ path: the staged list a
+ * verify or publish reads by digest, an outside image a pull copies; else the repository's
+ * `latest` (a rate limit answers for the whole registry). From the task's fields, not its argv.
+ */
+export function manifestOf(task: PlanTask, values: RunValues): { server: string; path: string } | undefined {
+  const byDigest = (repository: string, stage: string) => {
+    const digest = values.digests.get(stage);
+    return digest === undefined ? repository : `${repository}@${digest}`;
+  };
+  const reference =
+    task.kind === 'verify' || task.kind === 'publish' ? byDigest(task.repository, task.stage)
+    : task.kind === 'pull' ? task.source
+    : policyOf(task).registries(task)[0];
   const match = reference === undefined ? null : /^([^/]+)\/(.+?)(?:@(sha256:[0-9a-f]+)|:([\w][\w.-]*))?$/.exec(reference);
   if (!match) return undefined;
   const [, server, repository, digest, tag] = match;
@@ -21,9 +32,9 @@ export function manifestOf(argv: readonly string[]): { server: string; path: str
 }
 
 /** Asks the registry for the same manifest (GET, no credentials): a 429 there says how long to wait. */
-export function registryRetryAfter(plan: Plan): (argv: readonly string[]) => Promise<number | undefined> {
-  return async (argv) => {
-    const manifest = manifestOf(argv);
+export function registryRetryAfter(plan: Plan): (task: PlanTask, values: RunValues) => Promise<number | undefined> {
+  return async (task, values) => {
+    const manifest = manifestOf(task, values);
     if (manifest === undefined) return undefined;
     const tlsVerify = Object.values(plan.registries).find((r) => r.server === manifest.server)?.tlsVerify ?? true;
     return probe(manifest.server, manifest.path, tlsVerify).catch(() => undefined);

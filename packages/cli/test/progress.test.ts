@@ -4,7 +4,7 @@ import type { PlanTask, RunEvent, RunReport } from '@multiarch/core';
 import { linesView } from '../src/render/progress-lines.js';
 import { jsonView } from '../src/render/progress-json.js';
 
-const task: PlanTask = { id: 'build:app', kind: 'build', image: 'app', platforms: ['linux/arm64'], host: 'local', dependsOn: [], argv: ['podman', 'build'], retry: 'never', placement: 'here under QEMU emulation' };
+const task: PlanTask = { id: 'build:app', kind: 'build', image: 'app', platforms: ['linux/arm64'], host: 'local', dependsOn: [], argv: ['podman', 'build'], placement: 'here under QEMU emulation' };
 const report: RunReport = {
   formatVersion: 1, runId: 'r1', spec: 'multiarch.yaml', status: 'failed', startedAt: '', endedAt: '', durationMs: 1234, jobs: 2, keepGoing: false,
   peak: { total: 1, hosts: { local: 1 } }, images: { app: { status: 'failed', published: [] } },

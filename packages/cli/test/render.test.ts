@@ -14,8 +14,8 @@ const plan: Plan = {
   hosts: { local: { kind: 'local', jobs: 2, platforms: ['linux/amd64'], emulate: true } },
   images: { app: { strategy: 'manifest-first', platforms: ['linux/amd64'], publishes: [], dependsOn: [] } },
   tasks: [
-    { id: 'reset:app', kind: 'reset', image: 'app', platforms: [], host: 'local', dependsOn: [], argv: ['podman', 'rmi', '--ignore', 'x'], retry: 'never' },
-    { id: 'build:app', kind: 'build', image: 'app', platforms: ['linux/amd64'], host: 'local', dependsOn: ['reset:app'], argv: ['podman', 'build', '--build-arg', 'Q="a b"', '.'], retry: 'never' },
+    { id: 'reset:app', kind: 'reset', image: 'app', platforms: [], host: 'local', dependsOn: [], argv: ['podman', 'manifest', 'rm', 'x'], list: 'x', ifNotAList: ['podman', 'rmi', 'x'] },
+    { id: 'build:app', kind: 'build', image: 'app', platforms: ['linux/amd64'], host: 'local', dependsOn: ['reset:app'], argv: ['podman', 'build', '--build-arg', 'Q="a b"', '.'] },
   ],
   notes: ['a "quoted" note'],
 };

@@ -16,6 +16,8 @@ export * from './plan/types.js';
 export { executePlan, checkRunInputs, DEFAULT_REGISTRY_IDLE_MS, type ExecuteOptions, type RunEvent } from './exec/run.js';
 export { parseDuration, formatDuration } from './util/duration.js';
 export { LocalRunner } from './exec/local-runner.js';
+export { KINDS, policyOf, retryClass, type KindPolicy } from './exec/kinds.js';
+export { resolveArg, type RunValues } from './exec/values.js';
 export { descendants, signalProcess } from './exec/process-tree.js';
 export { SshRunner } from './exec/ssh-runner.js';
 export { shellWord, shellCommand } from './exec/quote.js';

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { planBuild, type PlanOptions } from '../src/plan/planner.js';
 import { formatArg } from '../src/plan/commands.js';
-import type { Plan, PlanTask } from '../src/plan/types.js';
+import type { Plan, PlanTask, TaskOf } from '../src/plan/types.js';
+import { retryClass } from '../src/exec/kinds.js';
 import { analyzeText, modelOf, type AnalyzeTextOptions } from './helpers.js';
 
 function plan(text: string, options: PlanOptions = {}, analyze: AnalyzeTextOptions = {}): Plan {
@@ -14,6 +15,12 @@ const task = (p: Plan, id: string): PlanTask => {
   const found = p.tasks.find((t) => t.id === id);
   if (!found) throw new Error(`no task ${id} in ${p.tasks.map((t) => t.id).join(', ')}`);
   return found;
+};
+/** The task, checked to be of `kind`, typed as that kind's own fields. */
+const taskOf = <K extends PlanTask['kind']>(p: Plan, id: string, kind: K): TaskOf<K> => {
+  const found = task(p, id);
+  if (found.kind !== kind) throw new Error(`${id} is a ${found.kind}, not a ${kind}`);
+  return found as TaskOf<K>;
 };
 const argv = (t: PlanTask) => t.argv.map(formatArg).join(' ');
 const ids = (p: Plan, kind: PlanTask['kind']) => p.tasks.filter((t) => t.kind === kind).map((t) => t.id);
@@ -50,7 +57,7 @@ ${REGISTRY}images:
     );
     expect(task(p, 'build:app').dependsOn).toContain('reset:app');
     expect(task(p, 'build:app').emulated).toEqual(['linux/arm64', 'linux/s390x']);
-    expect(task(p, 'build:app').retry).toBe('never');
+    expect(retryClass(task(p, 'build:app'))).toBe('never');
   });
 
   it('smoke-tests each platform of the local list, never pulling another copy', () => {
@@ -66,7 +73,7 @@ ${REGISTRY}images:
     expect(stage.dependsOn).toEqual(expect.arrayContaining(['build:app', 'test:app:linux/amd64', 'test:app:linux/arm64', 'test:app:linux/s390x']));
     expect(argv(stage)).toContain('podman manifest push --all');
     expect(argv(stage)).toContain('docker://registry.example.com/team/app:orchestrate-stage-<run-id>');
-    expect(task(p, 'verify:app@reg').expect).toEqual({ platforms: ['linux/amd64', 'linux/arm64', 'linux/s390x'] });
+    expect(taskOf(p, 'verify:app@reg', 'verify').expect).toEqual({ platforms: ['linux/amd64', 'linux/arm64', 'linux/s390x'] });
     expect(ids(p, 'publish')).toEqual(['publish:app@reg:v1', 'publish:app@reg:latest']);
     expect(argv(task(p, 'publish:app@reg:latest'))).toBe(
       'skopeo copy --all --preserve-digests --authfile <authfile> docker://registry.example.com/team/app@<digest of stage:app@reg> docker://registry.example.com/team/app:latest',
@@ -111,7 +118,7 @@ images:
       const destination = push.argv.at(-1);
       expect(destination).toMatchObject({ ref: 'run-id' });
       expect(push.argv).toContainEqual({ ref: 'digest-file' });
-      expect(push.retry).toBe('registry');
+      expect(retryClass(push)).toBe('registry');
     }
     expect(task(p, 'push:app:linux/arm64').host).toBe('arm1');
     expect(task(p, 'push:app:linux/arm64').dependsOn).toContain('login:reg@arm1');
@@ -140,7 +147,7 @@ images:
     expect(cleanup.host).toBe('arm1');
     expect(argv(cleanup)).toBe('podman rmi --ignore --no-prune localhost/orchestrate/app:linux-arm64-<run-id>');
     expect(cleanup.dependsOn).toEqual(expect.arrayContaining(['push:app:linux/arm64', 'publish:app@reg:v1']));
-    expect(cleanup.always).toBe(true);
+    expect(cleanup.kind === 'cleanup' && cleanup.always).toBe(true);
     // A stable second name keeps the image, and so the build cache of its last step, for the next run.
     expect(argv(task(p, 'build:app:linux/arm64'))).toContain('--tag localhost/orchestrate/app:linux-arm64-<run-id> --tag localhost/orchestrate/app:linux-arm64 ');
   });
@@ -154,10 +161,10 @@ images:
       const build = task(p, `build:${image}:linux/arm64`);
       expect(build.dependsOn).toContain(pulls[1]);
       expect(argv(build)).toContain('--build-context docker.io/library/busybox:1.36=docker-image://localhost/orchestrate/pulled/docker.io/library/busybox/1.36:linux-arm64');
-      expect(build.pulls).toBeUndefined();
+      expect(build.kind === 'build' && build.pulls).toBeUndefined();
     }
     // A multi-platform build pulls for itself: it says what, so builds racing for one name stay apart.
-    expect(task(p, 'build:three').pulls).toEqual(['docker.io/library/busybox:1.36']);
+    expect(taskOf(p, 'build:three', 'build').pulls).toEqual(['docker.io/library/busybox:1.36']);
   });
 
   it('keeps per-run images until the dependents built on that host are done with their layers', () => {
@@ -252,7 +259,7 @@ describe('secrets', () => {
     const p = plan(`version: 1\n${REGISTRY}images:\n  app: { context: app }\n`, {}, { env: { REG_TOKEN: secret } });
     expect(JSON.stringify(p)).not.toContain(secret);
     const login = task(p, 'login:reg@local');
-    expect(login.stdin).toEqual({ env: 'REG_TOKEN' });
+    expect(login.kind === 'login' && login.stdin).toEqual({ env: 'REG_TOKEN' });
     expect(login.argv).toContain('--password-stdin');
     expect(p.registries['reg']?.auth).toBe('env:REG_TOKEN');
   });

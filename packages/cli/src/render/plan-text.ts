@@ -1,4 +1,4 @@
-import { formatArg, shellWord, type Plan, type PlanTask } from '@multiarch/core';
+import { formatArg, retryClass, shellWord, unreachable, type Plan, type PlanTask } from '@multiarch/core';
 import type { Colors } from 'picocolors/types.js';
 import { tasksByImage } from './group.js';
 
@@ -56,17 +56,43 @@ function renderTasks(tasks: readonly PlanTask[], c: Colors): string[] {
     const details = [
       `on ${task.host}`,
       task.placement,
-      task.retry === 'registry' ? 'retried on registry errors' : undefined,
-      task.always ? 'runs even after a failure' : undefined,
-      task.stdin ? `stdin: $${task.stdin.env}` : undefined,
-      task.upload ? `stdin: tar of ${task.upload.context}${task.upload.paths.length > 1 ? ` and ${task.upload.containerfile}` : ''} (without what .containerignore or .dockerignore leaves out), into ${task.upload.into}/` : undefined,
+      retryClass(task) === 'registry' ? 'retried on registry errors' : undefined,
       task.standIn ? `only if ${task.standIn.host} fails${task.standIn.for === undefined ? '' : `, standing in for ${task.standIn.for}`}` : undefined,
-      task.expect?.platforms ? `expects ${task.expect.platforms.join(', ')}` : undefined,
-      task.expect?.output !== undefined ? `expects output /${task.expect.output}/` : undefined,
+      ...kindDetails(task),
     ].filter((d): d is string => d !== undefined);
     lines.push(`  ${branch} ${c.bold(task.id)}  ${c.dim(details.join('; '))}`);
     lines.push(`  ${stem}   ${task.argv.map((arg) => shellWord(formatArg(arg))).join(' ')}`);
     if (task.dependsOn.length > 0) lines.push(`  ${stem}   ${c.dim(`after ${task.dependsOn.join(', ')}`)}`);
   });
   return lines;
+}
+
+/** What a task's kind adds to its line: what goes on stdin, what it checks, what it does besides its command. */
+function kindDetails(task: PlanTask): (string | undefined)[] {
+  switch (task.kind) {
+    case 'login':
+      return [`stdin: $${task.stdin.env}`];
+    case 'upload': {
+      const { upload } = task;
+      return [`stdin: tar of ${upload.context}${upload.paths.length > 1 ? ` and ${upload.containerfile}` : ''} (without what .containerignore or .dockerignore leaves out), into ${upload.into}/`];
+    }
+    case 'verify':
+      return [`expects ${task.expect.platforms.join(', ')}`];
+    case 'test':
+      return [task.expect === undefined ? undefined : `expects output /${task.expect.output}/`];
+    case 'reset':
+      return [`a plain image of that name instead: ${task.ifNotAList.map((arg) => shellWord(formatArg(arg))).join(' ')}`];
+    case 'build':
+      return [task.orderList ? `then puts ${task.orderList.list}'s entries in platform order` : undefined];
+    case 'cleanup':
+      return ['runs even after a failure'];
+    case 'pull':
+    case 'push':
+    case 'assemble':
+    case 'stage':
+    case 'publish':
+      return [];
+    default:
+      return unreachable(task);
+  }
 }

@@ -6,6 +6,7 @@
 import type { Plan, PlanTask } from '../plan/types.js';
 import type { TaskFailure } from './failure.js';
 import type { HostContext } from './hosts.js';
+import { policyOf } from './kinds.js';
 import type { RunReport, TaskReport } from './report.js';
 import type { TaskEnd } from './scheduler.js';
 import type { TaskRecord } from './task.js';
@@ -33,7 +34,7 @@ export async function runOnHost(
   if (fault) {
     const failure: TaskFailure = { reason: 'host-down', message: `not run: ${task.host} failed earlier in this run (${fault.message})`, ...(fault.hint !== undefined && { hint: fault.hint }) };
     // Its per-run images went with the host, or stay until it is back; either way not this run's failure.
-    return task.kind === 'cleanup' ? { status: 'skipped', retries: 0, processMs: 0, failure } : failed(failure);
+    return policyOf(task).onHostDown === 'skip' ? { status: 'skipped', retries: 0, processMs: 0, failure } : failed(failure);
   }
   if (host.ssh) {
     const failure = await host.ssh.open(authfile, hideEnv, signal);
@@ -54,7 +55,7 @@ export async function runOnHost(
  * was skipped behind such a failure). A chain that failed on its own (a RUN step, a smoke
  * test) is not rebuilt here: QEMU would only hide what the native host found.
  */
-export function fallbackGate(task: Pick<PlanTask, 'standIn'>, ends: ReadonlyMap<string, TaskEnd>, down: ReadonlyMap<string, TaskFailure>): TaskEnd | undefined {
+export function fallbackGate(task: { standIn?: PlanTask['standIn'] | undefined }, ends: ReadonlyMap<string, TaskEnd>, down: ReadonlyMap<string, TaskFailure>): TaskEnd | undefined {
   const standIn = task.standIn;
   if (!standIn || !down.has(standIn.host)) return { status: 'not-needed' };
   const unsuccessful = standIn.after.map((id) => ends.get(id)).filter((end) => end?.status !== 'succeeded');

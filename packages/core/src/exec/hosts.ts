@@ -11,6 +11,7 @@ import type { Diagnostic } from '../diagnostics.js';
 import { SSH_HOST, SSH_USER } from '../model/infrastructure.js';
 import type { Plan, PlanHost } from '../plan/types.js';
 import type { Runner } from './runner.js';
+import { policyOf } from './kinds.js';
 import { remoteRunDir, type SshTarget } from './ssh.js';
 import { SshRunner } from './ssh-runner.js';
 import type { RunValues } from './values.js';
@@ -162,10 +163,7 @@ export function remoteAuths(plan: Plan, auths: Readonly<Record<string, unknown>>
   const remote = plan.tasks.filter((t) => plan.hosts[t.host]?.kind === 'ssh');
   if (!remote.some((t) => t.argv.some((a) => typeof a !== 'string' && a.ref === 'authfile'))) return {};
   const servers = new Set(Object.values(plan.registries).map((r) => registryHost(r.server)));
-  for (const task of remote) {
-    for (const arg of task.argv) if (typeof arg === 'string' && arg.startsWith('docker://')) servers.add(registryHost(arg.slice('docker://'.length)));
-    for (const reference of task.pulls ?? []) servers.add(registryHost(reference));
-  }
+  for (const task of remote) for (const reference of policyOf(task).registries(task)) servers.add(registryHost(reference));
   return Object.fromEntries(Object.entries(auths).filter(([key]) => servers.has(registryHost(key))));
 }
 

@@ -5,6 +5,7 @@
  */
 import type { Plan, PlanTask } from '../plan/types.js';
 import type { TaskFailure } from './failure.js';
+import { KINDS } from './kinds.js';
 import type { TaskStatus } from './scheduler.js';
 
 export const REPORT_FORMAT_VERSION = 1;
@@ -89,7 +90,8 @@ function imageOutcome(plan: Plan, name: string, planned: readonly PlanTask[], sh
   // A failed login or base-image pull belongs to no image, but the images that needed it failed with it.
   const sharedFailed = planned.some((t) => t.dependsOn.some((id) => shared.has(id) && tasks.get(id)?.status === 'failed'));
   if (sharedFailed || own.some((t) => t.status === 'failed')) return result('failed');
-  if (own.some((t) => t.kind !== 'cleanup' && (t.status === 'interrupted' || t.failure?.reason === 'interrupted'))) return result('interrupted');
-  if (own.some((t) => t.status === 'skipped' && t.kind !== 'cleanup')) return result('skipped');
+  const counted = own.filter((t) => KINDS[t.kind].countsForImage);
+  if (counted.some((t) => t.status === 'interrupted' || t.failure?.reason === 'interrupted')) return result('interrupted');
+  if (counted.some((t) => t.status === 'skipped')) return result('skipped');
   return result(publishes.length > 0 ? 'published' : 'built');
 }

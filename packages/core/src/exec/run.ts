@@ -15,6 +15,7 @@ import type { Runner } from './runner.js';
 import { coverFallenHosts, fallbackGate, isHostFault, runOnHost, sshFigures } from './fallback.js';
 import { checkHosts, hostContexts, listConnections, remoteAuths, type HostContext } from './hosts.js';
 import { criticalPathPriority, schedule, type SchedulableTask, type TaskEnd } from './scheduler.js';
+import { KINDS, policyOf } from './kinds.js';
 import { redactor } from './secrets.js';
 import { runTask, type TaskContext } from './task.js';
 import { newRunId, resolveArgv } from './values.js';
@@ -68,7 +69,7 @@ export function defaultLockDir(env: ExecuteOptions['env']): string {
 export async function checkRunInputs(plan: Plan, cwd: string, env: ExecuteOptions['env'], runner?: Runner): Promise<Diagnostic[]> {
   const diagnostics: Diagnostic[] = [];
   const specDir = path.resolve(cwd, plan.cwd);
-  const needed = new Set(plan.tasks.flatMap((t) => (t.stdin ? [t.stdin.env] : [])));
+  const needed = new Set(plan.tasks.flatMap((t) => (t.kind === 'login' ? [t.stdin.env] : [])));
   for (const name of needed) {
     if (env[name] === undefined || env[name] === '') {
       const registries = Object.entries(plan.registries).filter(([, r]) => r.auth === `env:${name}`).map(([n]) => n);
@@ -116,15 +117,13 @@ async function readAuths(file: string): Promise<Record<string, unknown>> {
 /** Long enough for a registry that is slow, short enough that one that went silent does not hold the run for minutes. */
 export const DEFAULT_REGISTRY_IDLE_MS = 60_000;
 
-const WEIGHTS: Record<PlanTask['kind'], number> = { build: 10, test: 3, push: 2, stage: 2, upload: 1, pull: 1, assemble: 1, verify: 1, publish: 1, login: 1, reset: 1, cleanup: 1 };
-
 export async function executePlan(plan: Plan, options: ExecuteOptions): Promise<RunReport> {
   const now = options.now ?? (() => new Date());
   const random = options.random ?? Math.random;
   const startedAt = now();
   const runId = newRunId(startedAt, random);
   const specDir = path.resolve(options.cwd, plan.cwd);
-  const secretEnv = [...new Set(plan.tasks.flatMap((t) => (t.stdin ? [t.stdin.env] : [])))];
+  const secretEnv = [...new Set(plan.tasks.flatMap((t) => (t.kind === 'login' ? [t.stdin.env] : [])))];
   const redact = redactor(secretEnv.map((name) => options.env[name] ?? ''));
   const jobs = options.jobs ?? defaultJobs(plan);
 
@@ -161,7 +160,7 @@ export async function executePlan(plan: Plan, options: ExecuteOptions): Promise<
     const down = new Map<string, TaskFailure>();
     options.onEvent({ type: 'run-start', runId, plan });
     if (swept.length > 0) notice(`removed ${swept.length === 1 ? 'the directory' : 'directories'} of a run that died before its cleanup (with its authfile): ${swept.join(', ')}`);
-    const localLists = plan.tasks.flatMap((t) => (t.kind === 'reset' && t.host === 'local' && t.reset ? [t.reset.list] : []));
+    const localLists = plan.tasks.flatMap((t) => (t.kind === 'reset' && t.host === 'local' ? [t.list] : []));
     locks = await lockListNames(options.lockDir ?? defaultLockDir(options.env), localLists, `run ${runId} of ${plan.spec}`, options.interrupt, (name, holder) =>
       notice(`waiting for ${holder}: it builds the local list ${name} too`),
     );
@@ -192,7 +191,7 @@ export async function executePlan(plan: Plan, options: ExecuteOptions): Promise<
           registryIdleMs: options.registryIdleMs ?? DEFAULT_REGISTRY_IDLE_MS,
           random,
           // A publish is not cut short by the first Ctrl-C: tags move whole or not at all.
-          signal: task.kind === 'publish' ? options.kill : interruptOrKill,
+          signal: policyOf(task).finishesOnInterrupt ? options.kill : interruptOrKill,
           ...(options.retryAfter && { retryAfter: options.retryAfter }),
           onLine: (line, stream) => options.onEvent({ type: 'task-output', task, line, stream }),
           onRetry: (retry, delayMs, failure) => options.onEvent({ type: 'task-retry', task, retry, delayMs, failure }),
@@ -240,7 +239,7 @@ export async function executePlan(plan: Plan, options: ExecuteOptions): Promise<
       keepGoing: options.keepGoing,
       exclusive: exclusiveKey,
       conflicts: pullRace,
-      priority: criticalPathPriority(plan.tasks, (t: SchedulableTask) => WEIGHTS[t.kind]),
+      priority: criticalPathPriority(plan.tasks, (t: SchedulableTask) => KINDS[t.kind].weight),
       interrupt: options.interrupt,
       finishOnceBegun: publishing,
       onSkip: (task, end) => record(task, { ...base(task), status: end.status, ...(end.failure && { failure: end.failure }) }),
@@ -307,13 +306,9 @@ async function closeHosts(hosts: ReadonlyMap<string, HostContext>): Promise<Map<
   return removed;
 }
 
-/**
- * Builds and smoke tests work their host's CPU and count against its `jobs`; logins,
- * pushes, list assembly, verification and tag moves mostly wait on a registry, and count
- * only against the global cap.
- */
-export function loadsHost(task: Pick<PlanTask, 'kind'>): boolean {
-  return task.kind === 'build' || task.kind === 'test';
+/** Builds and smoke tests work their host's CPU and count against its `jobs` (kinds.ts); registry operations only against the global cap. */
+export function loadsHost(task: PlanTask): boolean {
+  return policyOf(task).loadsHost;
 }
 
 /** Every host busy, plus as many registry operations beside them. */
@@ -321,16 +316,9 @@ export function defaultJobs(plan: Plan): number {
   return 2 * Object.values(plan.hosts).reduce((sum, h) => sum + h.jobs, 0);
 }
 
-/**
- * Tasks that must not overlap: logins on one host write one authfile; tag moves into one
- * repository, run side by side, made distribution 2.8 refuse a list now and then (seen in
- * the end-to-end tests), so they go one at a time.
- */
+/** Tasks that must not overlap (kinds.ts): logins on one host, tag moves into one repository. */
 export function exclusiveKey(task: PlanTask): string | undefined {
-  if (task.kind === 'login') return `authfile@${task.host}`;
-  const destination = task.argv.at(-1);
-  if (task.kind === 'publish' && typeof destination === 'string') return `publish@${destination.replace(/:[^:/]+$/, '')}`;
-  return undefined;
+  return policyOf(task).exclusive?.(task);
 }
 
 /**

@@ -18,7 +18,16 @@ export interface TaskEnd {
   failure?: TaskFailure;
 }
 
-export type SchedulableTask = Pick<PlanTask, 'id' | 'kind' | 'image' | 'host' | 'dependsOn' | 'always' | 'standIn'>;
+/** What the scheduler reads of a task. `always`: runs once its dependencies ended, whether or not they succeeded (cleanups). */
+export interface SchedulableTask {
+  id: string;
+  kind: PlanTask['kind'];
+  image: string | null;
+  host: string;
+  dependsOn: readonly string[];
+  always?: boolean;
+  standIn?: PlanTask['standIn'];
+}
 
 /** What dependents may build on. */
 const usable = (status: TaskStatus): boolean => status === 'succeeded' || status === 'replaced';

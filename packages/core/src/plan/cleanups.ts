@@ -38,7 +38,6 @@ export class Cleanups {
         argv: removeImagesArgs(podmanOn(entry.host), entry.images),
         // Per-run images go even when a test or publish failed: nothing else would remove them.
         always: true,
-        retry: 'never',
       };
     });
   }

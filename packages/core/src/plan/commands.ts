@@ -118,6 +118,25 @@ export function addLocalToListArgs(podman: string, list: string, imageId: string
   return [podman, 'manifest', 'add', list, `containers-storage:@${imageId}`];
 }
 
+/** An interrupted smoke test's container, by the name the plan gave it: gone whether it still runs or not. */
+export function removeContainerArgs(podman: string, name: Arg): Arg[] {
+  return [podman, 'rm', '--force', '--time', '0', '--ignore', name];
+}
+
+/** A build context arriving as a tar stream on stdin, unpacked where the command runs. */
+export function unpackContextArgs(): Arg[] {
+  return ['tar', '-x', '-f', '-'];
+}
+
+/**
+ * Pins a name a Containerfile uses (FROM, COPY --from) to an image of this run: podman
+ * resolves `reference` to `source` instead of pulling it. `source` may hold a run-time digest.
+ */
+export function buildContextArgs(reference: string, source: Arg): Arg[] {
+  if (typeof source === 'string') return ['--build-context', `${reference}=docker-image://${source}`];
+  return ['--build-context', { ...source, prefix: `${reference}=docker-image://${source.prefix ?? ''}` }];
+}
+
 export function pushImageArgs(podman: string, image: Arg, destination: Arg, options: RegistryAccess): Arg[] {
   return [podman, 'push', ...access(options), '--digestfile', { ref: 'digest-file' }, image, destination];
 }

@@ -5,6 +5,7 @@ import { canEmulate, platformSlug } from '../model/platform.js';
 import type { Host, Image, Model, Registry } from '../model/types.js';
 import {
   addToListArgs,
+  buildContextArgs,
   buildImageArgs,
   buildListArgs,
   copyListArgs,
@@ -17,6 +18,7 @@ import {
   removeImageArgs,
   removeListArgs,
   smokeTestArgs,
+  unpackContextArgs,
   withRunValue,
   type BuildInput,
   type RegistryAccess,
@@ -117,9 +119,8 @@ class Planner {
     this.authfile = push && model.registries.some((r) => r.auth.kind !== 'none');
   }
 
-  private add(task: Omit<PlanTask, 'retry'> & { retry?: PlanTask['retry'] }): string {
-    task.retry ??= 'never';
-    this.tasks.push(task as PlanTask);
+  private add(task: PlanTask): string {
+    this.tasks.push(task);
     return task.id;
   }
 
@@ -139,8 +140,8 @@ class Planner {
       this.add({
         id, kind: 'login', image: null, platforms: [], host: host.name, dependsOn: [],
         argv: loginArgs(podmanOn(host), registry.server, registry.auth.username, registry.tlsVerify),
+        server: registry.server,
         stdin: { env: registry.auth.passwordEnv },
-        retry: 'registry',
       });
     }
     return [id];
@@ -170,11 +171,11 @@ class Planner {
       const references = image.dependencyReferences[name] ?? [];
       if (availability.local?.host === host.name) {
         after.push(availability.local.ready);
-        for (const reference of references) contexts.push('--build-context', `${reference}=docker-image://${availability.local.reference}`);
+        for (const reference of references) contexts.push(...buildContextArgs(reference, availability.local.reference));
       } else if (availability.registry) {
         after.push(availability.registry.stage);
         const digest = { ref: 'digest', task: availability.registry.stage } as const;
-        for (const reference of references) contexts.push('--build-context', withRunValue(digest, `${reference}=docker-image://${availability.registry.repository}@`));
+        for (const reference of references) contexts.push(...buildContextArgs(reference, withRunValue(digest, `${availability.registry.repository}@`)));
       } else {
         this.notes.add(`${image.name} builds on ${host.name}, but ${name} is neither built there nor pushed in this run: ${host.name} cannot get this run's ${name}`);
         if (availability.local) after.push(availability.local.ready);
@@ -209,7 +210,7 @@ class Planner {
         id: `stage:${image.name}@${registry.name}`, kind: 'stage', image: image.name, platforms: image.platforms, host: listHost.name,
         dependsOn: [built.list.ready, ...built.tests, ...this.login(registry, listHost)],
         argv: pushListArgs(podmanOn(listHost), list, withRunValue({ ref: 'run-id' }, `docker://${repository}:orchestrate-stage-`), this.access(registry)),
-        retry: 'registry',
+        repository,
       });
       stages.push(stage);
       availability.registry ??= { stage, repository };
@@ -217,8 +218,9 @@ class Planner {
         id: `verify:${image.name}@${registry.name}`, kind: 'verify', image: image.name, platforms: image.platforms, host: 'local',
         dependsOn: [stage, ...this.login(registry, this.local)],
         argv: inspectRawArgs(withRunValue({ ref: 'digest', task: stage }, `docker://${repository}@`), this.access(registry)),
+        repository,
+        stage,
         expect: { platforms: image.platforms, ...(pushedBy && { digestsFrom: pushedBy }) },
-        retry: 'registry',
       }));
     }
     const references: string[] = [];
@@ -232,7 +234,9 @@ class Planner {
           // Every registry verified before any tag moves: a failure leaves all tags as they were.
           dependsOn: verified,
           argv: copyListArgs(withRunValue({ ref: 'digest', task: stages[index]! }, `docker://${repository}@`), `docker://${repository}:${tag}`, this.access(registry)),
-          retry: 'registry',
+          repository,
+          tag,
+          stage: stages[index]!,
         }));
       }
     });
@@ -311,7 +315,7 @@ class Planner {
         id: `assemble:${image.name}:${platform}`, kind: 'assemble', image: image.name, platforms: [platform], host: 'local',
         dependsOn: [last, after, ...(primary ? this.login(primary, this.local) : [])],
         argv: addToListArgs('podman', list, instance, access),
-        retry: primary ? 'registry' : 'never',
+        ...(primary && { repository: `${primary.url}/${image.repository}` }),
       });
     }
     // A list of registry digests is for pushing, not for building FROM: dependents get the staged digest.
@@ -360,7 +364,7 @@ class Planner {
       // list must not keep its untested digest while the fallback's tested one goes unused.
       dependsOn: [build, ...(host.kind === 'ssh' ? tests : []), ...this.login(primary, host)],
       argv: pushImageArgs(podmanOn(host), localImage, withRunValue({ ref: 'run-id' }, `docker://${repository}:orchestrate-stage-${slug}-`), this.access(primary)),
-      retry: 'registry',
+      repository,
       ...gate(pushId),
     });
     this.cleanups.later(host, image.name, localImage, [...tests, push]);
@@ -378,7 +382,7 @@ class Planner {
     const id = `upload:${image.name}@${host.name}`;
     if (!this.uploads.has(id)) {
       this.uploads.add(id);
-      this.add({ id, kind: 'upload', image: image.name, platforms: [], host: host.name, dependsOn: [], argv: ['tar', '-x', '-f', '-'], upload: layout.upload });
+      this.add({ id, kind: 'upload', image: image.name, platforms: [], host: host.name, dependsOn: [], argv: unpackContextArgs(), upload: layout.upload });
     }
     return { input: { ...input, context: layout.remoteContext, containerfile: layout.remoteContainerfile }, after: [id] };
   }
@@ -388,7 +392,8 @@ class Planner {
     return this.add({
       id: `reset:${image.name}`, kind: 'reset', image: image.name, platforms: [], host: host.name, dependsOn: [],
       argv: removeListArgs(podmanOn(host), list),
-      reset: { list, ifNotAList: removeImageArgs(podmanOn(host), list) },
+      list,
+      ifNotAList: removeImageArgs(podmanOn(host), list),
     });
   }
 
@@ -397,9 +402,9 @@ class Planner {
    * its own (`pull` tasks, shared by every build that needs it) and pinned with
    * --build-context: no two platforms' pulls move one local name under each other.
    */
-  private pinnedPulls(image: Image, host: Host, platform: string, logins: readonly string[], standIn?: { host: string; after: string[] }): { after: string[]; contexts: string[] } {
+  private pinnedPulls(image: Image, host: Host, platform: string, logins: readonly string[], standIn?: { host: string; after: string[] }): { after: string[]; contexts: Arg[] } {
     const after: string[] = [];
-    const contexts: string[] = [];
+    const contexts: Arg[] = [];
     for (const { reference, spellings } of image.pulls) {
       // registry:5000/repo:tag (or @sha256:d) -> localhost/orchestrate/pulled/registry-5000/repo/tag:linux-arm64
       const path = reference.replace('@', '/').replace(/:(?=[^/]*$)/, '/').replace(/[^a-z0-9._/-]/gi, '-').toLowerCase();
@@ -411,7 +416,7 @@ class Planner {
         this.add({
           id, kind: 'pull', image: null, platforms: [platform], host: host.name, dependsOn: [...logins],
           argv: copyToStorageArgs(reference, platform, localName, { authfile: this.authfile, tlsVerify: registry?.tlsVerify ?? true }),
-          retry: 'registry',
+          source: reference,
           // Only a fallback needs it: pulled only if that fallback runs.
           ...(standIn && { standIn: { host: standIn.host, after: [...standIn.after] } }),
         });
@@ -422,7 +427,7 @@ class Planner {
         existing.standIn.after.push(...standIn.after);
       }
       after.push(id);
-      for (const name of spellings) contexts.push('--build-context', `${name}=docker-image://${localName}`);
+      for (const name of spellings) contexts.push(...buildContextArgs(name, localName));
     }
     return { after, contexts };
   }
@@ -431,10 +436,13 @@ class Planner {
     if (!image.test) return [];
     const output = image.test.expect[platform];
     const id = `test:${image.name}:${platform}`;
+    const container = withRunValue({ ref: 'run-id' }, 'orchestrate-', `-${(id + suffix).replace(/[^a-zA-Z0-9_.-]+/g, '-')}`);
     return [this.add({
       id: id + suffix, kind: 'test', image: image.name, platforms: [platform], host: host.name,
       dependsOn: [build],
-      argv: smokeTestArgs(podmanOn(host), platform, reference, image.test.command, withRunValue({ ref: 'run-id' }, 'orchestrate-', `-${(id + suffix).replace(/[^a-zA-Z0-9_.-]+/g, '-')}`)),
+      argv: smokeTestArgs(podmanOn(host), platform, reference, image.test.command, container),
+      podman: podmanOn(host),
+      container,
       ...(output !== undefined && { expect: { output } }),
       ...(standIn && { standIn: { host: standIn.host, for: id, after: standIn.after } }),
     })];

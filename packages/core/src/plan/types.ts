@@ -3,37 +3,12 @@
  * version is refused, not misread, by another. `orchestrate plan --format json` prints it.
  * Version 2: build hosts over ssh (upload tasks, host connection settings, fallback stand-ins).
  * Version 3: lists reset with `manifest rm` (and `rmi` for a plain image), ordered by platform
- * after a multi-platform build; `inputs`, so that `build --plan` refuses a plan whose files changed.
+ * after a multi-platform build; `inputs`, so that `build --plan` refuses a plan whose files
+ * changed; tasks by kind, each with its own fields (no `retry`: the kind says).
  */
 import type { UploadLayout } from './upload.js';
 
 export const PLAN_FORMAT_VERSION = 3;
-
-export type TaskKind =
-  /** podman login into the run's private authfile, secret on stdin. */
-  | 'login'
-  /** Remove a stale local manifest list before building into it. */
-  | 'reset'
-  /** Copy an outside base image, for one platform, to a name of its own on a host (per-arch builds are pinned to it). */
-  | 'pull'
-  /** Build: all platforms into a list (manifest-first) or one platform (per-arch). */
-  | 'build'
-  /** Push one platform's image to a unique staging tag, recording its digest. */
-  | 'push'
-  /** Create the local list from the pushed per-platform digests. */
-  | 'assemble'
-  /** Smoke test: run the image once for one platform. */
-  | 'test'
-  /** Push the whole list (--all) to a staging tag unique to the run. */
-  | 'stage'
-  /** Read the staged list back and check it holds every platform with the digest built. */
-  | 'verify'
-  /** Move one final tag: push the verified list (--all) to registry:tag. */
-  | 'publish'
-  /** Remove per-run local images. */
-  | 'cleanup'
-  /** Send an image's build context to a build host: a tar stream on ssh's stdin, unpacked in the run's directory there. */
-  | 'upload';
 
 /** A value only known when the run starts; the executor fills it in, the plan names it. */
 export type RunValue =
@@ -49,50 +24,21 @@ export type RunValue =
 /** One argument: literal, or literal text around one run-time value. */
 export type Arg = string | (RunValue & { prefix?: string; suffix?: string });
 
-export interface PlanTask {
+/** What every task has, whatever its kind. */
+interface TaskCommon {
   id: string;
-  kind: TaskKind;
-  /** The image this task belongs to; null for registry logins. */
+  /** The image this task belongs to; null for registry logins and outside base images. */
   image: string | null;
   platforms: string[];
   /** Where the argv runs: `local` or a host name from the spec. */
   host: string;
   dependsOn: string[];
+  /** The command, exactly as it runs: a rendering of the fields below, never read back. */
   argv: Arg[];
-  /** What goes to the process's stdin: the named environment variable's value, never written in the plan. */
-  stdin?: { env: string };
   /** Why the task runs where it does, in words (native, emulated, on a host). */
   placement?: string;
   /** Platforms this task builds under QEMU emulation. */
   emulated?: string[];
-  /** Registry operations are retried with backoff; builds and tests only when podman lost an image to a storage race, never for what they ran. */
-  retry: 'registry' | 'never';
-  /** What a verify or test task checks. */
-  expect?: {
-    platforms?: string[];
-    /** A regular expression the smoke test's output must match. */
-    output?: string;
-    /** platform -> the push task whose digest the verified list must hold for it (per-arch). */
-    digestsFrom?: Record<string, string>;
-  };
-  /**
-   * Images from outside the spec this (multi-platform) build pulls itself. Two such builds on
-   * one host do not run at once: podman keeps one local image per name, and concurrent pulls
-   * of two platforms move the name under each other. Per-arch builds are pinned to `pull`
-   * tasks' copies instead.
-   */
-  pulls?: string[];
-  /**
-   * For a multi-platform build into a list: afterwards, its entries are put in platform order
-   * (podman adds them as the platforms finish), so a list's digest depends on its content only.
-   */
-  orderList?: { podman: string; list: string };
-  /** For a reset: the list's name, and what removes that name instead when it is a plain image (newer podman's `manifest rm` refuses those). */
-  reset?: { list: string; ifNotAList: Arg[] };
-  /** Runs once its dependencies have ended, whether or not they succeeded (cleanups). */
-  always?: true;
-  /** For an upload: what goes on stdin, as a tar stream (honouring .containerignore/.dockerignore). */
-  upload?: UploadLayout;
   /**
    * Part of the fallback for a platform placed on a build host with `fallback: emulate`: runs
    * (here, under QEMU) only if that host failed in this run (unreachable, connection lost, out
@@ -102,6 +48,53 @@ export interface PlanTask {
    */
   standIn?: { host: string; for?: string; after: string[] };
 }
+
+/**
+ * One task of a plan, by kind: each kind carries what the executor needs of it as fields,
+ * so nothing reads argv back. What each kind means to the executor (weight, caps, retries,
+ * outcome check) is in exec/kinds.ts, one entry per kind that the compiler demands.
+ */
+export type PlanTask =
+  /** podman login into the run's private authfile, the secret on stdin. */
+  | (TaskCommon & { kind: 'login'; server: string; stdin: { env: string } })
+  /**
+   * Frees the list's name before it is built or assembled: `manifest rm`; for a plain image
+   * under that name (newer podman's `manifest rm` refuses those), `ifNotAList` instead.
+   */
+  | (TaskCommon & { kind: 'reset'; list: string; ifNotAList: Arg[] })
+  /** Copies an outside base image, for one platform, to a name of its own on a host (per-arch builds are pinned to it). */
+  | (TaskCommon & { kind: 'pull'; source: string })
+  /**
+   * Build: all platforms into a list (manifest-first) or one platform (per-arch).
+   * `pulls`: outside images this (multi-platform) build pulls itself; two such builds on one
+   * host do not run at once (podman keeps one local image per name, and concurrent pulls of
+   * two platforms move the name under each other). `orderList`: afterwards, the list's
+   * entries are put in platform order (podman adds them as platforms finish), so a list's
+   * digest depends on its content only.
+   */
+  | (TaskCommon & { kind: 'build'; pulls?: string[]; orderList?: { podman: string; list: string } })
+  /** Pushes one platform's image to a unique staging tag of `repository`, recording its digest. */
+  | (TaskCommon & { kind: 'push'; repository: string })
+  /** Creates the local list, or adds one instance to it: from the registry (`repository`) or local storage. */
+  | (TaskCommon & { kind: 'assemble'; repository?: string })
+  /** Smoke test: runs the image once for one platform, as container `container` (removed by that name when interrupted). */
+  | (TaskCommon & { kind: 'test'; podman: string; container: Arg; expect?: { output: string } })
+  /** Pushes the whole list (--all) to a staging tag of `repository` unique to the run. */
+  | (TaskCommon & { kind: 'stage'; repository: string })
+  /**
+   * Reads the list `stage` pushed back from `repository` and checks it holds every platform,
+   * with the digest each push task of `digestsFrom` pushed (per-arch).
+   */
+  | (TaskCommon & { kind: 'verify'; repository: string; stage: string; expect: { platforms: string[]; digestsFrom?: Record<string, string> } })
+  /** Moves one final tag (`repository:tag`) to the digest `stage` pushed and verify checked. */
+  | (TaskCommon & { kind: 'publish'; repository: string; tag: string; stage: string })
+  /** Removes per-run local images; runs once its dependencies have ended, whether or not they succeeded. */
+  | (TaskCommon & { kind: 'cleanup'; always: true })
+  /** Sends an image's build context to a build host: a tar stream on ssh's stdin (honouring .containerignore/.dockerignore), unpacked in the run's directory there. */
+  | (TaskCommon & { kind: 'upload'; upload: UploadLayout });
+
+export type TaskKind = PlanTask['kind'];
+export type TaskOf<K extends TaskKind> = Extract<PlanTask, { kind: K }>;
 
 export interface PlanImage {
   strategy: 'manifest-first' | 'per-arch';

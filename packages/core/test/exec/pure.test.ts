@@ -110,20 +110,21 @@ it('makes run ids valid in tags and unique per call', () => {
 
 describe('exclusiveKey', async () => {
   const { exclusiveKey } = await import('../../src/exec/run.js');
-  const base = { image: 'a', platforms: [], host: 'local', dependsOn: [], retry: 'registry' as const };
+  const base = { image: 'a', platforms: [], host: 'local', dependsOn: [], argv: [] };
   it('puts logins of one host, and tag moves into one repository, one at a time', () => {
-    expect(exclusiveKey({ ...base, id: 'l', kind: 'login', argv: ['podman', 'login'] })).toBe('authfile@local');
-    const v1 = exclusiveKey({ ...base, id: 'p1', kind: 'publish', argv: ['skopeo', 'copy', 'docker://r:5000/a@sha256:x', 'docker://r:5000/a:v1'] });
-    const latest = exclusiveKey({ ...base, id: 'p2', kind: 'publish', argv: ['skopeo', 'copy', 'docker://r:5000/a@sha256:x', 'docker://r:5000/a:latest'] });
-    expect(v1).toBe('publish@docker://r:5000/a');
+    expect(exclusiveKey({ ...base, id: 'l', kind: 'login', server: 'r:5000', stdin: { env: 'X' } })).toBe('authfile@local');
+    const v1 = exclusiveKey({ ...base, id: 'p1', kind: 'publish', repository: 'r:5000/a', tag: 'v1', stage: 's' });
+    const latest = exclusiveKey({ ...base, id: 'p2', kind: 'publish', repository: 'r:5000/a', tag: 'latest', stage: 's' });
+    expect(v1).toBe('publish@r:5000/a');
     expect(latest).toBe(v1);
-    expect(exclusiveKey({ ...base, id: 'b', kind: 'build', argv: ['podman', 'build'] })).toBeUndefined();
+    expect(exclusiveKey({ ...base, id: 'p3', kind: 'publish', repository: 'r:5000/b', tag: 'v1', stage: 's' })).not.toBe(v1);
+    expect(exclusiveKey({ ...base, id: 'b', kind: 'build' })).toBeUndefined();
   });
 });
 
 describe('pullRace', async () => {
   const { pullRace } = await import('../../src/exec/run.js');
-  const build = (platforms: string[], pulls: string[], host = 'local') => ({ id: platforms.join(), kind: 'build' as const, image: 'a', platforms, host, dependsOn: [], argv: [], retry: 'never' as const, pulls });
+  const build = (platforms: string[], pulls: string[], host = 'local') => ({ id: platforms.join(), kind: 'build' as const, image: 'a', platforms, host, dependsOn: [], argv: [], pulls });
   it('keeps builds that pull one name for different platforms apart, on one host only', () => {
     expect(pullRace(build(['linux/amd64'], ['b:1']), build(['linux/arm64'], ['b:1']))).toBe(true);
     expect(pullRace(build(['linux/amd64', 'linux/arm64'], ['b:1']), build(['linux/amd64', 'linux/arm64'], ['b:1']))).toBe(true);

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { criticalPathPriority, schedule, type SchedulableTask, type TaskEnd } from '../../src/exec/scheduler.js';
 
-const task = (id: string, dependsOn: string[] = [], extra: Partial<SchedulableTask> = {}): SchedulableTask => ({ id, kind: 'build', image: 'a', host: 'local', dependsOn, ...extra });
+const task = (id: string, dependsOn: string[] = [], extra: Partial<SchedulableTask> = {}): SchedulableTask & { dependsOn: string[] } => ({ id, kind: 'build', image: 'a', host: 'local', ...extra, dependsOn });
 const never = new AbortController().signal;
 const tick = (ms = 1) => new Promise((r) => setTimeout(r, ms));
 
