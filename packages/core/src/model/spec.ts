@@ -1,48 +1,6 @@
-/** The spec as written, once it has passed the schema (mirrors schemas/multiarch.schema.json). */
-
-type Scalar = string | number | boolean;
-
-export interface SpecDocument {
-  version: 1;
-  variables?: Record<string, Scalar>;
-  platforms?: string[];
-  strategy?: 'manifest-first' | 'per-arch';
-  registries?: Record<string, RegistrySpec>;
-  hosts?: Record<string, HostSpec>;
-  images: Record<string, ImageSpec>;
-}
-
-export interface RegistrySpec {
-  url: string;
-  auth?: { username?: string; passwordEnv?: string; authfile?: string };
-  tlsVerify?: boolean;
-}
-
-export interface HostSpec {
-  ssh?: string;
-  connection?: string;
-  identityFile?: string;
-  knownHosts?: string;
-  connectTimeout?: number;
-  platforms?: string[];
-  jobs?: number;
-  emulate?: boolean;
-  podman?: string;
-  workdir?: string;
-  fallback?: 'fail' | 'emulate';
-}
-
-export interface ImageSpec {
-  context: string;
-  containerfile?: string;
-  repository?: string;
-  tags?: string[];
-  buildArgs?: Record<string, Scalar>;
-  target?: string;
-  platforms?: string[];
-  strategy?: 'manifest-first' | 'per-arch';
-  host?: string;
-  registries?: string[];
-  dependsOn?: string[];
-  test?: { command: string[]; expect?: string | Record<string, string> };
-}
+/**
+ * The spec as written, once it has passed the schema: the types are generated from
+ * schemas/multiarch.schema.json (spec.generated.ts, by scripts/spec-types.mjs in the build),
+ * so they cannot drift from it. These are the names the resolver uses for them.
+ */
+export type { MultiarchYaml as SpecDocument, Registry as RegistrySpec, Host as HostSpec, Image as ImageSpec } from './spec.generated.js';
