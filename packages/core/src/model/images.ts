@@ -6,7 +6,7 @@ import type { ImageSpec, SpecDocument } from './spec.js';
 import type { Image, Registry, SmokeTest } from './types.js';
 import { imageReferences, isFullyQualified, qualifiedSuggestion, repositoryOf } from './containerfile.js';
 import { resolvePlatformList } from './infrastructure.js';
-import { suggestion } from '../util/suggest.js';
+import { Names, suggestion } from '../util/suggest.js';
 import { expectProblem } from '../exec/checks.js';
 
 const TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
@@ -19,7 +19,7 @@ export function resolveImages(ctx: ResolveContext, spec: SpecDocument, registrie
   const imageNames = new Set(Object.keys(spec.images));
   const registryNames = registries.map((r) => r.name);
   const hostNames = ['local', ...Object.keys(spec.hosts ?? {}).filter((h) => h !== 'local')];
-  const scope: Scope = { spec, defaultPlatforms, imageNames, registryNames, hostNames, files };
+  const scope: Scope = { spec, defaultPlatforms, imageNames, images: new Names(imageNames), registryNames, hostNames, files };
   return Object.entries(spec.images).map(([name, image]) => resolveImage(ctx, name, image, scope));
 }
 
@@ -27,6 +27,8 @@ interface Scope {
   spec: SpecDocument;
   defaultPlatforms: string[];
   imageNames: ReadonlySet<string>;
+  /** The same, prepared once for suggestions: 20,000 unknown dependencies must not rebuild the list each. */
+  images: Names;
   registryNames: string[];
   hostNames: string[];
   files: SpecFiles;
@@ -82,8 +84,7 @@ function resolveImage(ctx: ResolveContext, name: string, spec: ImageSpec, scope:
     if (dependency === name) {
       ctx.error('dependency-cycle', [...at, 'dependsOn', i], `image "${name}" depends on itself`, 'remove it from its own dependsOn');
     } else if (!scope.imageNames.has(dependency)) {
-      const others = [...scope.imageNames].filter((n) => n !== name);
-      ctx.error('unknown-image', [...at, 'dependsOn', i], `image "${name}" depends on "${dependency}", which is not an image of this spec`, others.length > 0 ? suggestion(dependency, others, 'images') : `"${name}" is the only image in this spec: declare "${dependency}" under images, or remove it from dependsOn`);
+      ctx.error('unknown-image', [...at, 'dependsOn', i], `image "${name}" depends on "${dependency}", which is not an image of this spec`, scope.imageNames.size > 1 ? suggestion(dependency, scope.images, 'images', name) : `"${name}" is the only image in this spec: declare "${dependency}" under images, or remove it from dependsOn`);
     } else {
       dependsOn.push(dependency);
       dependencyReasons[dependency] = 'dependsOn';
