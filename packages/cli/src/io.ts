@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import pc from 'picocolors';
 import type { Colors } from 'picocolors/types.js';
-import { renderDiagnostic, summarize } from './render/diagnostics.js';
+import { renderDiagnostics } from './render/diagnostics.js';
 import type { Diagnostic, SpecSource } from '@multiarch/core';
 
 /** Exit codes, as documented: 0 done, 1 a task failed, 2 the spec or the command line is wrong, 130 interrupted. */
@@ -47,7 +47,7 @@ export function processIo(): Io {
   };
 }
 
-/** Prints diagnostics to stderr with code frames, reading other files (Containerfiles) only to show them. */
+/** Prints diagnostics to stderr with code frames (the first 100), reading other files (Containerfiles) only to show them. */
 export function reportDiagnostics(io: Io, diagnostics: readonly Diagnostic[], source?: SpecSource): void {
   if (diagnostics.length === 0) return;
   const textOf = (file: string): string | undefined => {
@@ -58,7 +58,5 @@ export function reportDiagnostics(io: Io, diagnostics: readonly Diagnostic[], so
       return undefined;
     }
   };
-  const c = io.colors.stderr;
-  io.stderr(diagnostics.map((d) => renderDiagnostic(d, textOf, c)).join('\n\n') + '\n');
-  io.stderr(`\n${summarize(diagnostics)}\n`);
+  io.stderr(renderDiagnostics(diagnostics, textOf, io.colors.stderr));
 }

@@ -68,4 +68,39 @@ describe('diagnostics, end to end', () => {
     ]);
     for (const diagnostic of report.diagnostics) expect(diagnostic.message).not.toBe('');
   });
+
+  it('a value with a newline cannot start a line of its own (a CI annotation): validate and plan', async () => {
+    const dir = project({
+      'multiarch.yaml': 'version: 1\nimages:\n  app:\n    context: app\n    tags: ["ok\\n::error::forged"]\n',
+      'app/Containerfile': BUSYBOX,
+    });
+    const validate = await orchestrate(['validate', '--local-platform', 'linux/amd64'], { cwd: dir });
+    expect(validate.code, validate.stderr).toBe(2);
+    expect(validate.stderr).toContain('"ok\\n::error::forged" is not a valid tag');
+    expect(`${validate.stdout}${validate.stderr}`.split('\n').filter((line) => line.startsWith('::'))).toEqual([]);
+
+    const test = project({
+      'multiarch.yaml': 'version: 1\nimages:\n  app:\n    context: app\n    test: { command: [sh, -c, "echo ok\\n::error::forged"] }\n',
+      'app/Containerfile': BUSYBOX,
+    });
+    const plan = await orchestrate(['plan', '--local-platform', 'linux/amd64'], { cwd: test });
+    expect(plan.code, plan.stderr).toBe(0);
+    expect(plan.stdout).toContain("$'echo ok\\n::error::forged'");
+    expect(`${plan.stdout}${plan.stderr}`.split('\n').filter((line) => line.startsWith('::'))).toEqual([]);
+  });
+
+  it('prints the first 100 diagnostics, counts the rest, and --format json lists them all; exit 2', async () => {
+    const images = Array.from({ length: 150 }, (_, i) => `  i${i}:\n    context: .\n    tgas: [x]\n`).join('');
+    const dir = project({ 'multiarch.yaml': `version: 1\nimages:\n${images}`, Containerfile: BUSYBOX });
+    const run = await orchestrate(['validate', '--local-platform', 'linux/amd64'], { cwd: dir });
+    expect(run.code, run.stderr).toBe(2);
+    const lines = run.stderr.split('\n');
+    expect(lines.filter((line) => /^multiarch\.yaml:\d+:\d+  error  unknown-key/.test(line))).toHaveLength(100);
+    expect(lines.filter((line) => /^  \d+ \| /.test(line))).toHaveLength(100);
+    expect(lines).toContain('... and 50 more errors (orchestrate validate --format json lists them all)');
+    expect(lines.at(-2)).toBe('150 errors');
+    const json = await orchestrate(['validate', '--format', 'json', '--local-platform', 'linux/amd64'], { cwd: dir });
+    expect(json.code).toBe(2);
+    expect((JSON.parse(json.stdout) as { diagnostics: unknown[] }).diagnostics).toHaveLength(150);
+  });
 });

@@ -1,4 +1,5 @@
 import { EXIT, reportDiagnostics, type Io } from '../io.js';
+import { printable } from '../render/printable.js';
 import { analyzeSpec, type SpecOptions } from './common.js';
 
 export interface ValidateOptions extends SpecOptions {
@@ -15,7 +16,7 @@ export async function validateCommand(io: Io, options: ValidateOptions): Promise
     reportDiagnostics(io, analysis.diagnostics, analysis.source);
     if (analysis.ok) {
       const images = analysis.value.model.images.length;
-      io.stdout(`${analysis.value.source.file}: valid, ${images} image${images === 1 ? '' : 's'}\n`);
+      io.stdout(`${printable(analysis.value.source.file)}: valid, ${images} image${images === 1 ? '' : 's'}\n`);
     }
   }
   return analysis.ok ? EXIT.ok : EXIT.usage;

@@ -1,5 +1,6 @@
 import type { Plan } from '@multiarch/core';
 import { tasksByImage } from './group.js';
+import { printable } from './printable.js';
 
 /** Mermaid flowchart of the task graph, one subgraph per image. */
 export function renderPlanMermaid(plan: Plan): string {
@@ -21,7 +22,7 @@ export function renderPlanDot(plan: Plan): string {
   for (const [image, tasks] of tasksByImage(plan)) {
     const indent = image === null ? '  ' : '    ';
     if (image !== null) lines.push(`  subgraph cluster_${cluster++} {`, `    label=${dotString(image)};`);
-    for (const task of tasks) lines.push(`${indent}${dotString(task.id)} [label=${dotString(`${task.id}\n${task.host}`)}];`);
+    for (const task of tasks) lines.push(`${indent}${dotString(task.id)} [label=${dotString(task.id, task.host)}];`);
     if (image !== null) lines.push('  }');
   }
   for (const task of plan.tasks) for (const dependency of task.dependsOn) lines.push(`  ${dotString(dependency)} -> ${dotString(task.id)};`);
@@ -35,10 +36,12 @@ function nodeIds(plan: Plan) {
   return { task: (id: string) => tasks.get(id) ?? 'unknown', image: (name: string) => images.get(name) ?? 'unknown' };
 }
 
+/** A value inside a quoted mermaid label: a raw newline or quote would end it. */
 function escapeMermaid(text: string): string {
-  return text.replaceAll('"', '#quot;').replaceAll('<', '#lt;').replaceAll('>', '#gt;');
+  return printable(text).replaceAll('"', '#quot;').replaceAll('<', '#lt;').replaceAll('>', '#gt;');
 }
 
-function dotString(text: string): string {
-  return `"${text.replaceAll('\\', '\\\\').replaceAll('"', '\\"').replaceAll('\n', '\\n')}"`;
+/** A dot string of one or more lines (dot's own `\n` between them), each value's control characters written out. */
+function dotString(...lines: string[]): string {
+  return `"${lines.map((line) => printable(line).replaceAll('\\', '\\\\').replaceAll('"', '\\"')).join('\\n')}"`;
 }

@@ -1,9 +1,15 @@
-import { formatArg, retryClass, shellWord, unreachable, type Plan, type PlanTask } from '@multiarch/core';
+import { formatArg, retryClass, unreachable, type Plan, type PlanTask } from '@multiarch/core';
 import type { Colors } from 'picocolors/types.js';
 import { tasksByImage } from './group.js';
+import { printableDeep, shellDisplayWord } from './printable.js';
 
-/** The plan as a tree per image: every command that would run, where, and after what. */
-export function renderPlanText(plan: Plan, c: Colors): string {
+/**
+ * The plan as a tree per image: every command that would run, where, and after what. Values
+ * from the spec are shown with their control characters written out; commands keep their
+ * exact words, quoted so that a pasted command runs them.
+ */
+export function renderPlanText(raw: Plan, c: Colors): string {
+  const plan: Plan = { ...printableDeep(raw), tasks: raw.tasks.map((task) => ({ ...printableDeep(task), argv: task.argv })) };
   const out: string[] = [];
   const imageCount = Object.keys(plan.images).length;
   out.push(c.bold(`Plan for ${plan.spec}`) + c.dim(` (format ${plan.formatVersion}): ${imageCount} image${imageCount === 1 ? '' : 's'}, ${plan.tasks.length} tasks, this machine is ${plan.localPlatform}`));
@@ -61,7 +67,7 @@ function renderTasks(tasks: readonly PlanTask[], c: Colors): string[] {
       ...kindDetails(task),
     ].filter((d): d is string => d !== undefined);
     lines.push(`  ${branch} ${c.bold(task.id)}  ${c.dim(details.join('; '))}`);
-    lines.push(`  ${stem}   ${task.argv.map((arg) => shellWord(formatArg(arg))).join(' ')}`);
+    lines.push(`  ${stem}   ${task.argv.map((arg) => shellDisplayWord(formatArg(arg))).join(' ')}`);
     if (task.dependsOn.length > 0) lines.push(`  ${stem}   ${c.dim(`after ${task.dependsOn.join(', ')}`)}`);
   });
   return lines;
@@ -81,7 +87,7 @@ function kindDetails(task: PlanTask): (string | undefined)[] {
     case 'test':
       return [task.expect === undefined ? undefined : `expects output /${task.expect.output}/`];
     case 'reset':
-      return [`a plain image of that name instead: ${task.ifNotAList.map((arg) => shellWord(formatArg(arg))).join(' ')}`];
+      return [`a plain image of that name instead: ${task.ifNotAList.map((arg) => shellDisplayWord(formatArg(arg))).join(' ')}`];
     case 'build':
       return [task.orderList ? `then puts ${task.orderList.list}'s entries in platform order` : undefined];
     case 'cleanup':

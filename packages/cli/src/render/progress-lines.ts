@@ -1,16 +1,19 @@
 /**
  * Plain lines for logs (CI, pipes): every line stamped with the time, no spinners, no
- * escape codes unless colors are asked for. Podman's own output follows its task's id.
+ * escape codes unless colors are asked for. Podman's own output follows its task's id,
+ * its control characters written out, so it cannot rewrite or forge a line.
  */
 import { unreachable, type RunEvent } from '@multiarch/core';
 import type { Colors } from 'picocolors/types.js';
+import { printableDeep } from './printable.js';
 import { failureLines, seconds, summaryLine, type ProgressView } from './progress.js';
 
 export function linesView(write: (text: string) => void, c: Colors, now: () => Date = () => new Date()): ProgressView {
   const stamp = (): string => c.dim(now().toISOString().slice(11, 19));
   const line = (text: string): void => write(`${stamp()} ${text}\n`);
   return {
-    onEvent(event: RunEvent): void {
+    onEvent(raw: RunEvent): void {
+      const event = printableDeep(raw);
       switch (event.type) {
         case 'run-start': {
           const { plan } = event;

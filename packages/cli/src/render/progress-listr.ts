@@ -8,6 +8,7 @@ import { unreachable, type PlanTask, type RunEvent, type TaskReport } from '@mul
 import { Listr, type ListrTaskWrapper, type ListrDefaultRenderer, type ListrSimpleRenderer } from 'listr2';
 import type { Colors } from 'picocolors/types.js';
 import { tasksByImage } from './group.js';
+import { printableDeep } from './printable.js';
 import { failureLines, seconds, summaryLine, type ProgressView } from './progress.js';
 
 type Row = ListrTaskWrapper<unknown, ListrDefaultRenderer, ListrSimpleRenderer>;
@@ -55,7 +56,9 @@ export function listrView(write: (text: string) => void, c: Colors): ProgressVie
   };
 
   return {
-    onEvent(event: RunEvent): void {
+    onEvent(raw: RunEvent): void {
+      // Values only: listr2 draws with escape codes of its own, podman's must not move them.
+      const event = printableDeep(raw);
       switch (event.type) {
         case 'run-start': {
           const groups = [...tasksByImage(event.plan)].map(([image, tasks]) => {

@@ -5,6 +5,7 @@
  */
 import type { RunEvent, RunReport, TaskReport } from '@multiarch/core';
 import type { Colors } from 'picocolors/types.js';
+import { printableDeep } from './printable.js';
 
 export interface ProgressView {
   onEvent(event: RunEvent): void;
@@ -17,7 +18,9 @@ export function seconds(ms: number | undefined): string {
 }
 
 /** One line per task that did not succeed, with its hint: what a reader must act on. */
-export function failureLines(report: RunReport, c: Colors): string[] {
+export function failureLines(raw: RunReport, c: Colors): string[] {
+  // Messages carry podman's and registries' words: shown, never obeyed (escaping twice changes nothing).
+  const report = printableDeep(raw);
   const failed = report.tasks.filter((t) => t.status === 'failed');
   // A build host that failed, and whose work was done here instead, still wants looking at.
   const replaced = report.tasks.filter((t) => t.status === 'replaced' && t.failure && t.failure.reason !== 'dependency-failed' && t.failure.reason !== 'host-down');
@@ -33,7 +36,8 @@ export function failureLines(report: RunReport, c: Colors): string[] {
 }
 
 /** The one line that says how it went. */
-export function summaryLine(report: RunReport, c: Colors): string {
+export function summaryLine(raw: RunReport, c: Colors): string {
+  const report = printableDeep(raw);
   const count = (status: TaskReport['status']): number => report.tasks.filter((t) => t.status === status).length;
   const parts = [`${count('succeeded')} succeeded`];
   for (const status of ['failed', 'replaced', 'skipped', 'interrupted'] as const) if (count(status) > 0) parts.push(`${count(status)} ${status}`);
