@@ -4,7 +4,7 @@
  * rebuild would move the tag. After the build, the entries are put in platform order, by
  * removing and adding back (by image id, digests unchanged) those out of place.
  */
-import { addLocalToListArgs, inspectListArgs, listImagesArgs, removeFromListArgs } from '../plan/commands.js';
+import { addLocalToListArgs, inspectListArgs, instanceIdArgs, removeFromListArgs } from '../plan/commands.js';
 import type { Arg } from '../plan/types.js';
 import type { TaskFailure } from './failure.js';
 import type { ProcessOutcome } from './runner.js';
@@ -16,12 +16,12 @@ interface ListEntry {
 
 const platformKey = (entry: ListEntry): string => [entry.platform?.os ?? '', entry.platform?.architecture ?? '', entry.platform?.variant ?? ''].join('/');
 
-/** Undefined when the list is in order (now or already), else what went wrong. */
+/** Whether the entries were moved (or why they could not be, the list untouched), or what broke the list. */
 export async function orderListByPlatform(
   podman: string,
   list: string,
   run: (argv: readonly Arg[]) => Promise<ProcessOutcome>,
-): Promise<{ reordered: boolean } | TaskFailure> {
+): Promise<{ reordered: boolean; note?: string } | TaskFailure> {
   const fail = (what: string, outcome: ProcessOutcome): TaskFailure => ({
     reason: 'command-failed',
     message: `cannot put the list's entries in platform order (${what}): ${outcome.stderr.trim().split('\n').at(-1) ?? `exit ${outcome.exitCode}`}`,
@@ -33,14 +33,15 @@ export async function orderListByPlatform(
   // The entries before the first one out of place stay; the rest go and come back in order.
   const firstOut = sorted.findIndex((entry, i) => entry.digest !== entries[i]?.digest);
   if (firstOut < 0) return { reordered: false };
-  const images = await run(listImagesArgs(podman));
-  if (images.exitCode !== 0) return fail('images', images);
-  const idOf = new Map<string, string>();
-  for (const image of JSON.parse(images.stdout) as { Id: string; Digest?: string; Digests?: string[] | null }[]) {
-    for (const digest of [image.Digest, ...(image.Digests ?? [])]) if (digest && !idOf.has(digest)) idOf.set(digest, image.Id);
-  }
   const moving = sorted.slice(firstOut);
-  for (const entry of moving) if (!idOf.has(entry.digest)) return { reason: 'command-failed', message: `cannot put the list's entries in platform order: no local image has the digest ${entry.digest}` };
+  const idOf = new Map<string, string>();
+  for (const entry of moving) {
+    const found = await run(instanceIdArgs(podman, list, entry.digest));
+    const id = found.stdout.trim();
+    // Nothing removed yet: a list left in build order is still a whole list, only not the same digest every time.
+    if (found.exitCode !== 0 || !/^[0-9a-f]{64}$/.test(id)) return { reordered: false, note: `list left in build order: no local image found for ${entry.digest}` };
+    idOf.set(entry.digest, id);
+  }
   for (const entry of moving) {
     const removed = await run(removeFromListArgs(podman, list, entry.digest));
     if (removed.exitCode !== 0) return fail('manifest remove', removed);

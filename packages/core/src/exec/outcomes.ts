@@ -62,7 +62,8 @@ export async function builtList(task: TaskOf<'build'>, _stdout: string, ctx: Tas
     ctx.runner.run({ argv: argv.map((arg) => resolveArg(arg, ctx.values, task)), cwd: ctx.cwd, hideEnv: ctx.secretEnv }, { signal: ctx.signal, onLine: () => {} }),
   );
   if ('reason' in ordered) return { status: 'failed', failure: redactFailure(ordered, ctx.redact) };
-  return { status: 'succeeded', ...(ordered.reordered && { note: 'list entries put in platform order' }) };
+  const note = ordered.reordered ? 'list entries put in platform order' : ordered.note;
+  return { status: 'succeeded', ...(note !== undefined && { note }) };
 }
 
 /**

@@ -104,9 +104,9 @@ export function inspectListArgs(podman: string, list: string): Arg[] {
   return [podman, 'manifest', 'inspect', list];
 }
 
-/** Every local image with its id and digests, as JSON: how a list's instance digest finds its image. */
-export function listImagesArgs(podman: string): Arg[] {
-  return [podman, 'images', '--all', '--no-trunc', '--format', 'json'];
+/** The id of the local image a list holds by `digest` (`REPO@DIGEST` finds an untagged instance; a list can hold one image under several digests). */
+export function instanceIdArgs(podman: string, list: string, digest: string): Arg[] {
+  return [podman, 'image', 'inspect', '--format', '{{.Id}}', `${list.replace(/:[^:/]+$/, '')}@${digest}`];
 }
 
 export function removeFromListArgs(podman: string, list: string, digest: string): Arg[] {

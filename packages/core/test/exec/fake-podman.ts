@@ -71,8 +71,9 @@ export class FakePodman {
       if (!entries) return { exitCode: 125, stderr: `Error: ${last}: image not known\n` };
       return { stdout: JSON.stringify({ schemaVersion: 2, manifests: entries.map((e) => ({ digest: e.digest, platform: { os: e.platform.split('/')[0], architecture: e.platform.split('/')[1] } })) }) };
     }
-    if (tool === 'podman' && verb === 'images') {
-      return { stdout: JSON.stringify([...this.instances].map(([digest, { id }]) => ({ Id: id, Digest: digest, Digests: [digest] }))) };
+    if (tool === 'podman' && verb === 'image' && sub === 'inspect') {
+      const instance = this.instances.get(last.split('@')[1] ?? '');
+      return instance ? { stdout: `${instance.id}\n` } : { exitCode: 125, stderr: `Error: ${last}: image not known\n` };
     }
     if (tool === 'podman' && verb === 'manifest' && sub === 'remove') {
       const entries = this.lists.get(argv.at(-2)!) ?? [];

@@ -195,4 +195,13 @@ describe('the same builds, the same list', () => {
     // per-arch: the list is assembled in platform order, not in the order the spec names them.
     expect(podman.lists.get('localhost:5000/acme/second:v1')?.map((e) => e.platform)).toEqual(['linux/amd64', 'linux/arm64', 'linux/s390x']);
   });
+
+  it('leaves the list in build order, and says so, when an instance cannot be found by its digest (the list stays whole)', async () => {
+    const podman = new FakePodman();
+    podman.fault = (argv) => (argv[1] === 'image' && argv[2] === 'inspect' ? { exitCode: 125, stderr: 'Error: image not known\n' } : undefined);
+    const { report } = await execute(planOf(SPEC), podman);
+    expect(report.status).toBe('succeeded');
+    expect(report.tasks.find((t) => t.id === 'build:first')?.note).toMatch(/^list left in build order: no local image found for sha256:/);
+    expect(podman.lists.get('localhost:5000/acme/first:v1')).toHaveLength(2);
+  });
 });
