@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { constants } from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
-import { descendants, ioBytes, signalProcess, startTime } from './process-tree.js';
+import { descendants, descendantsOf, ioBytes, signalProcess, startTime } from './process-tree.js';
 import type { Invocation, ProcessOutcome, RunOptions, Runner } from './runner.js';
 
 /** How long a terminated command gets to clean up before SIGKILL. */
@@ -101,7 +101,15 @@ export class LocalRunner implements Runner {
     return readFile(path.resolve(cwd, file), 'utf8');
   }
 
-  private kill(pid: number, seen: ReadonlyMap<number, string | undefined>): void {
+  /**
+   * Freezes everything seen first (SIGSTOP), so that what it starts meanwhile (a RUN step's
+   * next command, forked between our last look and the kill) cannot escape; then what is
+   * under it now is found in one read and killed with it.
+   */
+  private kill(pid: number, seen: Map<number, string | undefined>): void {
+    signalGroup(pid, 'SIGSTOP');
+    for (const [child, started] of seen) signalProcess(child, 'SIGSTOP', started);
+    for (const child of descendantsOf([pid, ...seen.keys()])) if (!seen.has(child)) seen.set(child, startTime(child));
     signalGroup(pid, 'SIGKILL');
     for (const [child, started] of seen) signalProcess(child, 'SIGKILL', started);
   }

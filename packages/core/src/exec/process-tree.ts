@@ -25,16 +25,22 @@ function parents(): Map<number, number> {
 
 /** Every descendant of `root` (not `root` itself), deepest last. */
 export function descendants(root: number): number[] {
+  return descendantsOf([root]);
+}
+
+/** Every descendant of any of `roots` (not the roots themselves), from one read of /proc. */
+export function descendantsOf(roots: readonly number[]): number[] {
   const children = new Map<number, number[]>();
   for (const [pid, ppid] of parents()) children.set(ppid, [...(children.get(ppid) ?? []), pid]);
-  const found: number[] = [];
-  const queue = [...(children.get(root) ?? [])];
+  const found = new Set<number>();
+  const queue = roots.flatMap((root) => children.get(root) ?? []);
   while (queue.length > 0) {
     const pid = queue.shift()!;
-    found.push(pid);
+    if (found.has(pid) || roots.includes(pid)) continue;
+    found.add(pid);
     queue.push(...(children.get(pid) ?? []));
   }
-  return found;
+  return [...found];
 }
 
 /** When a process started (clock ticks since boot): with its pid, it names one process, even after pids wrap. */

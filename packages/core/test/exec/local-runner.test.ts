@@ -63,4 +63,20 @@ describe('LocalRunner', () => {
     expect(outcome.stalled).toBeUndefined();
     expect(outcome.stdout.trim().split('\n')).toHaveLength(8);
   });
+
+  it('on abort, leaves nothing that the command kept starting up to the last moment', async () => {
+    const abort = new AbortController();
+    const marker = `sleep 61.${process.pid}`;
+    // A loop that starts a new session child every 10 ms, ignoring SIGTERM as a container's PID 1 does.
+    const script = `trap '' TERM; while :; do setsid ${marker} & sleep 0.01; done`;
+    const running = new LocalRunner(300).run({ argv: ['sh', '-c', script], cwd: '/' }, { ...quiet, signal: abort.signal });
+    await new Promise((r) => setTimeout(r, 300));
+    abort.abort();
+    await running;
+    await new Promise((r) => setTimeout(r, 200));
+    const { execFileSync, spawnSync } = await import('node:child_process');
+    const left = execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' }).split('\n').filter((l) => l.startsWith(marker));
+    spawnSync('pkill', ['-f', marker.replace('.', '\\.')]); // whatever a failing run left
+    expect(left).toEqual([]);
+  });
 });
