@@ -8,13 +8,9 @@ import {
   buildContextArgs,
   buildImageArgs,
   buildListArgs,
-  copyListArgs,
-  copyToStorageArgs,
   createListArgs,
-  inspectRawArgs,
   loginArgs,
   pushImageArgs,
-  pushListArgs,
   removeImageArgs,
   removeListArgs,
   smokeTestArgs,
@@ -27,6 +23,8 @@ import { describeHost, describeRegistry, listName, podmanOn } from './describe.j
 import { selectImages } from './select.js';
 import { PLAN_FORMAT_VERSION, type Arg, type Plan, type PlanImage, type PlanTask } from './types.js';
 import { Cleanups } from './cleanups.js';
+import { publishChain, type PublishSteps } from './publish.js';
+import { BasePulls } from './pulls.js';
 import { uploadLayout } from './upload.js';
 
 export interface PlanOptions {
@@ -94,8 +92,6 @@ class Planner {
   /** Said once each, however many tasks give rise to them. */
   readonly notes = new Set<string>();
   private readonly logins = new Set<string>();
-  /** Base-image copies, one per (reference, host, platform) however many builds use it. */
-  private readonly pulls = new Map<string, PlanTask>();
   /** Context uploads, one per (image, ssh host). */
   private readonly uploads = new Set<string>();
   private readonly hostLogins = new Map<string, string[]>();
@@ -108,6 +104,9 @@ class Planner {
   private readonly cleanups = new Cleanups();
   private readonly local: Host & { kind: 'local' };
   private readonly authfile: boolean;
+  /** What the publish chain (publish.ts) needs of this planner. */
+  private readonly steps: PublishSteps;
+  private readonly basePulls: BasePulls;
 
   constructor(
     private readonly model: Model,
@@ -117,12 +116,15 @@ class Planner {
     // With credentials in the spec (and pushing), every command reads the run's authfile,
     // which the logins (and the spec's authfiles) fill; otherwise podman's default applies.
     this.authfile = push && model.registries.some((r) => r.auth.kind !== 'none');
+    this.basePulls = new BasePulls(model.registries, this.authfile, (task) => this.add(task));
+    this.steps = { add: (task) => this.add(task), login: (registry, host) => this.login(registry, host), access: (registry) => this.access(registry), local: this.local };
   }
 
   private add(task: PlanTask): string {
     this.tasks.push(task);
     return task.id;
   }
+
 
   private access(registry: Registry): RegistryAccess {
     return { authfile: this.authfile, tlsVerify: registry.tlsVerify };
@@ -199,49 +201,13 @@ class Planner {
       return;
     }
 
-    // Stage the whole list under a tag unique to the run and verify it in every registry; only then move final tags.
-    const listHost = built.list.host;
-    const pushedBy = this.pushTasks.get(image.name);
-    const verified: string[] = [];
-    const stages: string[] = [];
-    for (const registry of registries) {
-      const repository = `${registry.url}/${image.repository}`;
-      const stage = this.add({
-        id: `stage:${image.name}@${registry.name}`, kind: 'stage', image: image.name, platforms: image.platforms, host: listHost.name,
-        dependsOn: [built.list.ready, ...built.tests, ...this.login(registry, listHost)],
-        argv: pushListArgs(podmanOn(listHost), list, withRunValue({ ref: 'run-id' }, `docker://${repository}:orchestrate-stage-`), this.access(registry)),
-        repository,
-      });
-      stages.push(stage);
-      availability.registry ??= { stage, repository };
-      verified.push(this.add({
-        id: `verify:${image.name}@${registry.name}`, kind: 'verify', image: image.name, platforms: image.platforms, host: 'local',
-        dependsOn: [stage, ...this.login(registry, this.local)],
-        argv: inspectRawArgs(withRunValue({ ref: 'digest', task: stage }, `docker://${repository}@`), this.access(registry)),
-        repository,
-        stage,
-        expect: { platforms: image.platforms, ...(pushedBy && { digestsFrom: pushedBy }) },
-      }));
-    }
-    const references: string[] = [];
-    const publishIds: string[] = [];
-    registries.forEach((registry, index) => {
-      const repository = `${registry.url}/${image.repository}`;
-      for (const tag of image.tags) {
-        references.push(`${repository}:${tag}`);
-        publishIds.push(this.add({
-          id: `publish:${image.name}@${registry.name}:${tag}`, kind: 'publish', image: image.name, platforms: image.platforms, host: 'local',
-          // Every registry verified before any tag moves: a failure leaves all tags as they were.
-          dependsOn: verified,
-          argv: copyListArgs(withRunValue({ ref: 'digest', task: stages[index]! }, `docker://${repository}@`), `docker://${repository}:${tag}`, this.access(registry)),
-          repository,
-          tag,
-          stage: stages[index]!,
-        }));
-      }
+    const published = publishChain(this.steps, {
+      image, registries, list, host: built.list.host, after: [built.list.ready, ...built.tests],
+      ...(this.pushTasks.has(image.name) && { pushedBy: this.pushTasks.get(image.name)! }),
     });
-    this.publishTasks.set(image.name, publishIds);
-    this.publishes.set(image.name, references);
+    if (published.firstStage) availability.registry ??= published.firstStage;
+    this.publishTasks.set(image.name, published.publishIds);
+    this.publishes.set(image.name, published.references);
   }
 
   /** One build of every platform into one list, on one host (local unless the image names one). */
@@ -343,7 +309,7 @@ class Planner {
     const localImage = primary ? withRunValue({ ref: 'run-id' }, `${stable}-`) : stable;
     const dependencies = this.dependencyInputs(image, host);
     const logins = this.loginsOn(host);
-    const pinned = this.pinnedPulls(image, host, platform, logins, standIn);
+    const pinned = this.basePulls.pin(image, host, platform, logins, standIn);
     const remote = this.remoteInput(image, host, input);
     const buildId = `build:${image.name}:${platform}`;
     const build = this.add({
@@ -395,41 +361,6 @@ class Planner {
       list,
       ifNotAList: removeImageArgs(podmanOn(host), list),
     });
-  }
-
-  /**
-   * A per-arch build's outside images, each copied once per host and platform to a name of
-   * its own (`pull` tasks, shared by every build that needs it) and pinned with
-   * --build-context: no two platforms' pulls move one local name under each other.
-   */
-  private pinnedPulls(image: Image, host: Host, platform: string, logins: readonly string[], standIn?: { host: string; after: string[] }): { after: string[]; contexts: Arg[] } {
-    const after: string[] = [];
-    const contexts: Arg[] = [];
-    for (const { reference, spellings } of image.pulls) {
-      // registry:5000/repo:tag (or @sha256:d) -> localhost/orchestrate/pulled/registry-5000/repo/tag:linux-arm64
-      const path = reference.replace('@', '/').replace(/:(?=[^/]*$)/, '/').replace(/[^a-z0-9._/-]/gi, '-').toLowerCase();
-      const localName = `localhost/orchestrate/pulled/${path}:${platformSlug(platform)}`;
-      const id = `pull:${reference}@${host.name}:${platform}`;
-      const existing = this.pulls.get(id);
-      if (!existing) {
-        const registry = this.model.registries.find((r) => reference.startsWith(`${r.url}/`));
-        this.add({
-          id, kind: 'pull', image: null, platforms: [platform], host: host.name, dependsOn: [...logins],
-          argv: copyToStorageArgs(reference, platform, localName, { authfile: this.authfile, tlsVerify: registry?.tlsVerify ?? true }),
-          source: reference,
-          // Only a fallback needs it: pulled only if that fallback runs.
-          ...(standIn && { standIn: { host: standIn.host, after: [...standIn.after] } }),
-        });
-        this.pulls.set(id, this.tasks.at(-1)!);
-      } else if (existing.standIn && (!standIn || standIn.host !== existing.standIn.host)) {
-        delete existing.standIn; // needed unconditionally (or by fallbacks of two hosts): always pulled
-      } else if (existing.standIn && standIn) {
-        existing.standIn.after.push(...standIn.after);
-      }
-      after.push(id);
-      for (const name of spellings) contexts.push(...buildContextArgs(name, localName));
-    }
-    return { after, contexts };
   }
 
   private smokeTest(image: Image, platform: string, host: Host, reference: Arg, build: string, suffix = '', standIn?: { host: string; after: string[] }): string[] {
