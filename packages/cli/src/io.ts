@@ -15,6 +15,8 @@ export interface Io {
   stderr: (text: string) => void;
   /** Colors for stdout and stderr, off when they are not terminals or NO_COLOR is set. */
   colors: { stdout: Colors; stderr: Colors };
+  /** Whether stdout is a terminal wide enough for a live view (a pseudo-terminal that reports no width is not). */
+  terminal?: boolean;
   /** Called once when the reader of stdout or stderr went away (`orchestrate build | head`): output stops there. */
   onOutputClosed?: (listener: () => void) => void;
 }
@@ -43,6 +45,7 @@ export function processIo(): Io {
     stdout: writer(process.stdout),
     stderr: writer(process.stderr),
     colors: { stdout: colorFor(process.stdout), stderr: colorFor(process.stderr) },
+    terminal: process.stdout.isTTY === true && (process.stdout.columns ?? 0) >= 20,
     onOutputClosed: (listener) => void listeners.push(listener),
   };
 }

@@ -4,7 +4,7 @@ import { DEFAULT_REGISTRY_IDLE_MS, formatDuration, parseDuration } from '@multia
 import { BUILD_OUTPUTS, buildCommand, type BuildCommandOptions } from './commands/build.js';
 import { collectList, FALLBACK_MODES, nonNegativeInteger, platformOption, positiveInteger } from './commands/common.js';
 import { PLAN_FORMATS, planCommand, type PlanCommandOptions } from './commands/plan.js';
-import { validateCommand, type ValidateOptions } from './commands/validate.js';
+import { VALIDATE_FORMATS, validateCommand, type ValidateOptions } from './commands/validate.js';
 import { EXIT, type Io } from './io.js';
 
 function durationOption(value: string): number {
@@ -35,29 +35,28 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
       .option('-c, --config <file>', 'spec file to use instead of searching for multiarch.yaml upward from here')
       .addOption(new Option('--local-platform <platform>', 'plan as if this machine built this platform natively (default: detected)').argParser(platformOption))
       .addOption(new Option('--local-jobs <n>', 'plan as if this machine had this many cores (default: detected)').argParser(positiveInteger));
-
-  specOptions(
-    program
-      .command('plan')
-      .description('Show what `build` would run, without running anything (a dry run).')
-      .addOption(new Option('-f, --format <format>', 'output format; json is exactly what build consumes').choices(PLAN_FORMATS).default('text'))
+  // What shapes a plan, the same for `plan` and `build`: the two make one plan.
+  const planOptions = (command: Command): Command =>
+    specOptions(command)
       .option('--image <name>', 'only this image and what it depends on (repeatable, or comma-separated)', collectList, [])
       .option('--platform <platform>', 'only these platforms; narrowed images are not published (repeatable)', collectList, [])
       .option('--no-push', 'build and test only: no login, push or publish')
-      .addOption(fallbackOption()),
+      .addOption(fallbackOption());
+
+  planOptions(
+    program
+      .command('plan')
+      .description('Show what `build` would run, without running anything (a dry run).')
+      .addOption(new Option('-f, --format <format>', 'output format; json is exactly what build consumes').choices(PLAN_FORMATS).default('text')),
   ).action(async (options: PlanCommandOptions) => {
     exitCode = await planCommand(io, options);
   });
 
-  specOptions(
+  planOptions(
     program
       .command('build')
       .description('Build, test, push, verify and publish what the plan says, with podman. Exit 0 if all went well, 1 if a task failed.')
       .option('--plan <file>', 'run this plan, saved by `plan --format json`, instead of planning now (refused if its spec or Containerfiles changed)')
-      .option('--image <name>', 'only this image and what it depends on (repeatable, or comma-separated)', collectList, [])
-      .option('--platform <platform>', 'only these platforms; narrowed images are not published (repeatable)', collectList, [])
-      .option('--no-push', 'build and test only: no login, push or publish')
-      .addOption(fallbackOption())
       .addOption(new Option('-j, --jobs <n>', 'at most this many tasks at once (default: twice the sum of the hosts\' jobs; a host\'s jobs caps its builds and tests)').argParser(positiveInteger))
       .option('-k, --keep-going', 'after a failure, go on with everything that does not depend on it', false)
       .addOption(new Option('--retries <n>', 'retries of a registry operation that failed transiently (5xx, 429, reset)').argParser(nonNegativeInteger).default(4))
@@ -76,7 +75,7 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
     program
       .command('validate')
       .description('Check the spec and report every problem with its place in the file. Exit 0 if valid, 2 if not.')
-      .addOption(new Option('-f, --format <format>', 'output format').choices(['text', 'json']).default('text')),
+      .addOption(new Option('-f, --format <format>', 'output format').choices(VALIDATE_FORMATS).default('text')),
   ).action(async (options: ValidateOptions) => {
     exitCode = await validateCommand(io, options);
   });

@@ -136,9 +136,14 @@ async function checkReportPath(cwd: string, report: string | undefined): Promise
 }
 
 function progressView(io: Io, output: BuildCommandOptions['output']): ProgressView {
-  if (output === 'json') return jsonView(io.stdout);
-  // Live only where a person watches: a terminal, and not CI (whose logs want plain lines).
-  // A terminal that reports no width (some pseudo-terminals) would get one character per line.
-  const live = process.stdout.isTTY === true && (process.stdout.columns ?? 0) >= 20 && io.env['CI'] === undefined && io.env['TERM'] !== 'dumb';
-  return live ? listrView(io.stdout, io.colors.stdout) : linesView(io.stdout, io.colors.stdout);
+  switch (output) {
+    case 'json':
+      return jsonView(io.stdout);
+    case 'text':
+      // Live only where a person watches: a terminal, and not CI (whose logs want plain lines).
+      // A terminal that reports no width (some pseudo-terminals) would get one character per line.
+      return io.terminal && io.env['CI'] === undefined && io.env['TERM'] !== 'dumb' ? listrView(io.stdout, io.colors.stdout) : linesView(io.stdout, io.colors.stdout);
+    default:
+      return unreachable(output);
+  }
 }

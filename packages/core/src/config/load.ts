@@ -95,12 +95,7 @@ export async function loadSpec(options: LoadOptions): Promise<Result<SpecSource>
   try {
     text = await readFile(filepath, 'utf8');
   } catch (error) {
-    return fail({
-      severity: 'error',
-      code: 'file-unreadable',
-      message: `cannot read ${display}: ${(error as Error).message}`,
-      file: display,
-    });
+    return unreadable(display, 'read', error);
   }
   const isPackageJson = path.basename(filepath) === 'package.json';
   return parseYamlSpec(display, text, isPackageJson ? { root: [MODULE_NAME] } : {});
@@ -145,12 +140,7 @@ async function loadScriptSpec(filepath: string, display: string): Promise<Result
     const result = await cosmiconfig(MODULE_NAME, { cache: false }).load(filepath);
     return { ok: true, value: plainSource(display, result?.config), diagnostics: [] };
   } catch (error) {
-    return fail({
-      severity: 'error',
-      code: 'file-unreadable',
-      message: `cannot load ${display}: ${(error as Error).message}`,
-      file: display,
-    });
+    return unreadable(display, 'load', error);
   }
 }
 
@@ -165,4 +155,8 @@ function firstLine(text: string): string {
 
 function fail(diagnostic: Diagnostic): Result<never> {
   return { ok: false, diagnostics: [diagnostic] };
+}
+
+function unreadable(display: string, verb: 'read' | 'load', error: unknown): Result<SpecSource> {
+  return fail({ severity: 'error', code: 'file-unreadable', message: `cannot ${verb} ${display}: ${(error as Error).message}`, file: display });
 }
