@@ -7,9 +7,11 @@ import { PLAN_FORMATS, planCommand, type PlanCommandOptions } from './commands/p
 import { VALIDATE_FORMATS, validateCommand, type ValidateOptions } from './commands/validate.js';
 import { EXIT, type Io } from './io.js';
 
+/** --registry-timeout: a duration with its unit, at least a second; 0 or off: no limit. */
 function durationOption(value: string): number {
+  if (value === '0' || value === 'off') return 0;
   const ms = parseDuration(value);
-  if (ms === undefined) throw new InvalidArgumentError('expected a duration with its unit, e.g. 90s, 5m, 1h');
+  if (ms === undefined || ms < 1_000) throw new InvalidArgumentError('expected a duration of at least 1s with its unit (e.g. 90s, 5m, 1h), or 0 for no limit');
   return ms;
 }
 
@@ -61,7 +63,7 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
       .option('-k, --keep-going', 'after a failure, go on with everything that does not depend on it', false)
       .addOption(new Option('--retries <n>', 'retries of a registry operation that failed transiently (5xx, 429, reset)').argParser(nonNegativeInteger).default(4))
       .addOption(
-        new Option('--registry-timeout <duration>', 'stop and retry a registry operation that moved no byte for this long (e.g. 90s, 5m)')
+        new Option('--registry-timeout <duration>', 'stop and retry a registry operation here that printed nothing and moved no byte for this long (e.g. 90s, 5m; 0: no limit)')
           .argParser(durationOption)
           .default(DEFAULT_REGISTRY_IDLE_MS, formatDuration(DEFAULT_REGISTRY_IDLE_MS)),
       )

@@ -63,6 +63,12 @@ describe('orchestrate build, before anything runs', () => {
     expect(other.stderr).toContain('invalid-plan');
     expect(other.stderr).toContain('the plan is of format 99; this orchestrate runs plans of format');
 
+    const withOdd = { ...plan, tasks: [{ id: 'x', kind: 'sign', argv: [] }] };
+    writeFileSync(path.join(dir, 'odd.json'), JSON.stringify(withOdd));
+    const odd = await orchestrate(['build', '--plan', 'odd.json'], { cwd: dir, env: { TEAM_TOKEN: 'x' } });
+    expect(odd.code).toBe(2);
+    expect(odd.stderr).toContain('the plan has a task this orchestrate cannot run');
+
     writeFileSync(path.join(dir, 'app/Containerfile'), 'FROM docker.io/library/busybox:1.37\n');
     const changed = await orchestrate(['build', '--plan', 'plan.json'], { cwd: dir, env: { TEAM_TOKEN: 'x' } });
     expect(changed.code).toBe(2);

@@ -16,6 +16,7 @@ export * from './plan/types.js';
 export { executePlan, checkRunInputs, DEFAULT_REGISTRY_IDLE_MS, type ExecuteOptions, type RunEvent } from './exec/run.js';
 export { parseDuration, formatDuration } from './util/duration.js';
 export { LocalRunner } from './exec/local-runner.js';
+export { ownerStamp } from './exec/leftovers.js';
 export { KINDS, policyOf, retryClass, type KindPolicy } from './exec/kinds.js';
 export { resolveArg, type RunValues } from './exec/values.js';
 export { descendants, signalProcess } from './exec/process-tree.js';

@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Diagnostic, Result } from './diagnostics.js';
+import { KINDS } from './exec/kinds.js';
 import type { Model } from './model/types.js';
 import { PLAN_FORMAT_VERSION, type Plan } from './plan/types.js';
 
@@ -39,19 +40,22 @@ export async function readPlanFile(file: string, cwd: string): Promise<Result<Pl
   } catch (error) {
     return { ok: false, diagnostics: [{ severity: 'error', code: 'file-unreadable', file, message: `cannot read the plan: ${(error as Error).message}`, hint: 'save one with `orchestrate plan --format json > FILE`' }] };
   }
-  let plan: Partial<Plan>;
+  let plan: Partial<Omit<Plan, 'formatVersion'>> & { formatVersion?: unknown };
   try {
-    plan = JSON.parse(text) as Partial<Plan>;
+    plan = JSON.parse(text) as typeof plan;
   } catch (error) {
     return fail(`not a plan: ${(error as Error).message}`, 'save one with `orchestrate plan --format json > FILE`');
   }
-  if (typeof plan !== 'object' || plan === null || !('formatVersion' in plan)) return fail('not a plan: it has no formatVersion', 'save one with `orchestrate plan --format json > FILE`');
+  if (typeof (plan as unknown) !== 'object' || (plan as unknown) === null || !('formatVersion' in plan)) return fail('not a plan: it has no formatVersion', 'save one with `orchestrate plan --format json > FILE`');
   if (plan.formatVersion !== PLAN_FORMAT_VERSION) {
     return fail(`the plan is of format ${JSON.stringify(plan.formatVersion)}; this orchestrate runs plans of format ${PLAN_FORMAT_VERSION}`, 'make the plan again with this version of orchestrate');
   }
-  if (!Array.isArray(plan.tasks) || typeof plan.cwd !== 'string' || typeof plan.spec !== 'string' || typeof plan.images !== 'object' || typeof plan.hosts !== 'object') {
-    return fail('the plan lacks tasks, images, hosts, spec or cwd', 'it was edited or cut short: make it again with `orchestrate plan --format json`');
+  const shaped = (value: unknown): boolean => typeof value === 'object' && value !== null;
+  if (!Array.isArray(plan.tasks) || typeof plan.cwd !== 'string' || typeof plan.spec !== 'string' || ![plan.images, plan.hosts, plan.registries, plan.filters].every(shaped)) {
+    return fail('the plan lacks tasks, images, hosts, registries, filters, spec or cwd', 'it was edited or cut short: make it again with `orchestrate plan --format json`');
   }
+  const odd = (plan.tasks as unknown[]).find((task) => !shaped(task) || !Object.hasOwn(KINDS, (task as { kind?: string }).kind ?? '') || !Array.isArray((task as { argv?: unknown }).argv));
+  if (odd !== undefined) return fail(`the plan has a task this orchestrate cannot run: ${JSON.stringify(odd).slice(0, 120)}`, 'make the plan again with this version of orchestrate');
   const specDir = path.resolve(cwd, plan.cwd);
   const changed: string[] = [];
   for (const [input, hash] of Object.entries(plan.inputs ?? {})) {

@@ -107,8 +107,10 @@ export function listrView(write: (text: string) => void, c: Colors): ProgressVie
           break;
         }
         case 'notice':
-          // listr owns the terminal while it runs: said with the summary.
-          notices.push(`${c.yellow('note')} ${event.message}`);
+          // Before the run starts (waiting for another run's lock) it is said at once; once
+          // listr owns the terminal, with the summary.
+          if (listr === undefined) write(`${c.yellow('note')} ${event.message}\n`);
+          else notices.push(`${c.yellow('note')} ${event.message}`);
           break;
         case 'run-end':
           summary = [...notices, ...failureLines(event.report, c), summaryLine(event.report, c)];

@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RunReport } from '@multiarch/core';
+import { ownerStamp, type RunReport } from '@multiarch/core';
 import { pushBaseImages } from './fixture/base-images.js';
 import { createBuildHostNetworks, startBuildHosts, type BuildHosts } from './fixture/build-hosts.js';
 import { run as runCommand, startRegistry, type Registry } from './fixture/registry.js';
@@ -110,7 +110,8 @@ describe.skipIf(unavailable !== undefined && !mustRun)('orchestrate build with s
     const dead = '/root/.cache/orchestrate/run-19990101-000000-dead00-arm-builder';
     mkdirSync(dead, { recursive: true });
     writeFileSync(path.join(dead, 'auth.json'), '{"auths":{}}');
-    writeFileSync(path.join(dead, 'owner'), `${readFileSync('/etc/machine-id', 'utf8').trim()} ${2 ** 22 + 1} 1\n`);
+    // This machine, boot and pid namespace (the stamp orchestrate writes), with a pid above Linux's pid_max.
+    writeFileSync(path.join(dead, 'owner'), `${ownerStamp().replace(/ \d+ /, ` ${2 ** 22 + 1} `)}\n`);
     const tagged = env({ GIT_SHA: `${tag}-rebuild` });
     const report = path.join(dir, 'report.json');
     const first = await startCli(['build', '--report', report], { cwd: dir, env: tagged }).done;

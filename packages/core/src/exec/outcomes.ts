@@ -59,7 +59,8 @@ export async function builtList(task: TaskOf<'build'>, _stdout: string, ctx: Tas
   if (!task.orderList) return SUCCEEDED;
   const { podman, list } = task.orderList;
   const ordered = await orderListByPlatform(podman, list, (argv) =>
-    ctx.runner.run({ argv: argv.map((arg) => resolveArg(arg, ctx.values, task)), cwd: ctx.cwd, hideEnv: ctx.secretEnv }, { signal: ctx.signal, onLine: () => {} }),
+    // Not cut by the first Ctrl-C: stopped between a remove and its add, the list would lose entries (a second Ctrl-C kills it all).
+    ctx.runner.run({ argv: argv.map((arg) => resolveArg(arg, ctx.values, task)), cwd: ctx.cwd, hideEnv: ctx.secretEnv }, { signal: new AbortController().signal, onLine: () => {} }),
   );
   if ('reason' in ordered) return { status: 'failed', failure: redactFailure(ordered, ctx.redact) };
   const note = ordered.reordered ? 'list entries put in platform order' : ordered.note;

@@ -41,7 +41,7 @@ export interface ExecuteOptions {
   jobs?: number;
   keepGoing: boolean;
   retry?: RetryPolicy;
-  /** How long a registry operation may make no progress at all before it is stopped and retried. Default: DEFAULT_REGISTRY_IDLE_MS. */
+  /** How long a registry operation may make no progress at all before it is stopped and retried; 0: no limit. Default: DEFAULT_REGISTRY_IDLE_MS. */
   registryIdleMs?: number;
   /** First Ctrl-C: start nothing new, terminate what runs (but let a begun publish finish). */
   interrupt: AbortSignal;
@@ -56,9 +56,13 @@ export interface ExecuteOptions {
   lockDir?: string;
 }
 
-/** One per user and machine (podman's storage is): not under TMPDIR, which two CI jobs on one runner may set apart. */
+/**
+ * One per user and machine, as podman's storage is: not under TMPDIR or XDG_RUNTIME_DIR,
+ * which two CI jobs, or a cron job and a login session, may have apart (lockListNames
+ * checks that it is private to this user).
+ */
 export function defaultLockDir(env: ExecuteOptions['env']): string {
-  return path.join(env['XDG_RUNTIME_DIR'] || '/tmp', `orchestrate-locks-${process.getuid?.() ?? env['USER'] ?? 'user'}`);
+  return path.join('/tmp', `orchestrate-locks-${process.getuid?.() ?? env['USER'] ?? 'user'}`);
 }
 
 /**
@@ -84,7 +88,7 @@ export async function checkRunInputs(plan: Plan, cwd: string, env: ExecuteOption
   for (const [name, registry] of Object.entries(plan.registries)) {
     if (registry.authfile === undefined || !plan.filters.push) continue;
     const file = path.resolve(specDir, registry.authfile);
-    const auths = await readAuths(file).catch((error: Error) => error);
+    const auths = await readAuths(file).catch((error: unknown) => error as Error);
     if (auths instanceof Error) {
       diagnostics.push({ severity: 'error', code: 'file-unreadable', file: plan.spec, message: `registry ${name}: cannot read authfile ${registry.authfile}: ${auths.message}`, hint: 'create it with `podman login --authfile FILE SERVER`, or fix the path (relative to the spec)' });
     }
@@ -109,13 +113,17 @@ export function userAuthfiles(env: ExecuteOptions['env']): string[] {
 }
 
 async function readAuths(file: string): Promise<Record<string, unknown>> {
-  const parsed = JSON.parse(await readFile(file, 'utf8')) as { auths?: Record<string, unknown> };
+  const parsed = JSON.parse(await readFile(file, 'utf8')) as unknown;
   if (typeof parsed !== 'object' || parsed === null) throw new Error('not a JSON object');
-  return parsed.auths ?? {};
+  return (parsed as { auths?: Record<string, unknown> }).auths ?? {};
 }
 
-/** Long enough for a registry that is slow, short enough that one that went silent does not hold the run for minutes. */
-export const DEFAULT_REGISTRY_IDLE_MS = 60_000;
+/**
+ * Long enough for what is silent for good reasons (a push waiting on containers-storage's lock
+ * while a build commits a large layer, a registry finishing a huge upload), short enough that
+ * one that went silent does not hold the run for its whole timeout.
+ */
+export const DEFAULT_REGISTRY_IDLE_MS = 5 * 60_000;
 
 export async function executePlan(plan: Plan, options: ExecuteOptions): Promise<RunReport> {
   const now = options.now ?? (() => new Date());
@@ -158,12 +166,17 @@ export async function executePlan(plan: Plan, options: ExecuteOptions): Promise<
     hosts = hostContexts({ plan, specDir, runDir, runId, digests, local: options.runner, connections: connections instanceof Error ? [] : connections });
     /** Build hosts found unreachable, lost or out of disk in this run: their remaining tasks fail at once, and their fallbacks run. */
     const down = new Map<string, TaskFailure>();
-    options.onEvent({ type: 'run-start', runId, plan });
     if (swept.length > 0) notice(`removed ${swept.length === 1 ? 'the directory' : 'directories'} of a run that died before its cleanup (with its authfile): ${swept.join(', ')}`);
     const localLists = plan.tasks.flatMap((t) => (t.kind === 'reset' && t.host === 'local' ? [t.list] : []));
-    locks = await lockListNames(options.lockDir ?? defaultLockDir(options.env), localLists, `run ${runId} of ${plan.spec}`, options.interrupt, (name, holder) =>
+    const lockDir = options.lockDir ?? defaultLockDir(options.env);
+    locks = await lockListNames(lockDir, localLists, `run ${runId} of ${plan.spec}`, options.interrupt, (name, holder) =>
       notice(`waiting for ${holder}: it builds the local list ${name} too`),
-    );
+    ).catch((error: unknown) => {
+      notice(`local lists not locked against other runs: ${(error as Error).message} (remove ${lockDir} or give it to this user)`);
+      return undefined;
+    });
+    // After the locks: a live view that has started drawing could not say whom it waits for.
+    options.onEvent({ type: 'run-start', runId, plan });
 
     const record = (task: PlanTask, report: TaskReport): void => {
       reports.set(task.id, report);

@@ -14,12 +14,22 @@ const MIN_BASE64 = 7;
 
 export function redactor(secrets: Iterable<string>): Redact {
   const forms = new Set<string>();
-  for (const secret of secrets) if (secret.length > 0) for (const form of encodedForms(secret)) forms.add(form);
+  for (const secret of secrets) for (const variant of asSent(secret)) for (const form of encodedForms(variant)) forms.add(form);
   if (forms.size === 0) return (text) => text;
   // One pass per line whatever the number of forms. Longest first, because alternation
   // takes the first alternative that matches: a form that contains another is masked whole.
   const pattern = new RegExp([...forms].sort((a, b) => b.length - a.length).map(escapeRegExp).join('|'), 'g');
   return (text) => text.replace(pattern, '***');
+}
+
+/**
+ * The secret as a registry sees it: `login --password-stdin` reads lines and joins them, so a
+ * variable holding "hunter2\n" (from a file, a Kubernetes secret) is sent as "hunter2"; each
+ * line of a multi-line one may come back on its own.
+ */
+function asSent(secret: string): string[] {
+  const lines = secret.split(/\r?\n/).filter((line) => line.length >= 4);
+  return [secret, secret.replace(/\r?\n/g, ''), ...lines].filter((variant) => variant.length > 0);
 }
 
 /** The secret as written, and as URL encoding, JSON and base64 would carry it. */

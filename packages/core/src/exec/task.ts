@@ -87,7 +87,7 @@ export async function runTask(task: PlanTask, ctx: TaskContext): Promise<TaskRec
       {
         signal: ctx.signal,
         onLine: (line, stream) => ctx.onLine(ctx.redact(line), stream),
-        ...(retry === 'registry' && { idleTimeoutMs: ctx.registryIdleMs }),
+        ...(retry === 'registry' && ctx.registryIdleMs > 0 && { idleTimeoutMs: ctx.registryIdleMs }),
       },
     );
     processMs += performance.now() - spawned;
@@ -96,6 +96,7 @@ export async function runTask(task: PlanTask, ctx: TaskContext): Promise<TaskRec
     const stderr = ctx.redact(outcome.stderr);
     // A command that finished its work counts, even if Ctrl-C came meanwhile: its tag did move.
     if (outcome.exitCode === 0 && !outcome.spawnError && !outcome.terminated) return done({ ...(await policy.succeeded(task, stdout, ctx)), retries: attempt });
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- Ctrl-C may have come while the command ran
     if (outcome.stalled && !ctx.signal.aborted) {
       const stalled: TaskFailure = {
         reason: 'registry-unavailable',
@@ -110,6 +111,7 @@ export async function runTask(task: PlanTask, ctx: TaskContext): Promise<TaskRec
       }
       return done({ status: 'failed', retries: attempt, failure: { ...stalled, message: `${stalled.message} (after ${attempt} ${attempt === 1 ? 'retry' : 'retries'})` } });
     }
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- Ctrl-C may have come while the command ran
     if (outcome.terminated || ctx.signal.aborted) {
       await policy.interrupted?.(task, ctx);
       return interrupted(attempt);

@@ -20,6 +20,12 @@ export function scratchDir(): string {
   return dir;
 }
 
+/** A scratch TMPDIR and lock directory of a test's own: a run sweeps and locks there, not in the machine's. */
+export function isolated(): { tmpDir: string; lockDir: string } {
+  const tmpDir = scratchDir();
+  return { tmpDir, lockDir: path.join(tmpDir, 'locks') };
+}
+
 /** Runs a plan against the in-memory podman, in a scratch directory of its own (unless `extra.tmpDir`). */
 export async function execute(plan: Plan, podman: FakePodman, extra: Partial<ExecuteOptions> = {}) {
   const events: RunEvent[] = [];

@@ -146,6 +146,7 @@ async function run(plan: Plan, remote: Remote, keepGoing = false) {
     interrupt: new AbortController().signal,
     kill: new AbortController().signal,
     tmpDir,
+    lockDir: path.join(tmpDir, 'locks'),
     onEvent: (event) => events.push(event),
   });
   return { report, podman, runner, ssh, remoteRuns, uploads, events, tmpDir, task: (id: string) => report.tasks.find((t) => t.id === id) };

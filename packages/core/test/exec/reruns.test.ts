@@ -4,11 +4,11 @@
  * after every tag moved. Against the in-memory podman, which behaves as podman 4.3 does
  * where it matters here (build --manifest appends; rmi cannot remove a list).
  */
-import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ownerStamp } from '../../src/exec/leftovers.js';
-import { lockListNames } from '../../src/exec/list-locks.js';
+import { lockFile, lockListNames } from '../../src/exec/list-locks.js';
 import { planOf } from '../helpers.js';
 import { FakePodman } from './fake-podman.js';
 import { FakeRunner } from './fake-runner.js';
@@ -94,7 +94,7 @@ describe('a registry that goes silent', () => {
     });
     const stage = report.tasks.find((t) => t.id === 'stage:first@reg')!;
     expect(stage).toMatchObject({ status: 'failed', retries: 3, failure: { reason: 'registry-unavailable' } });
-    expect(stage.failure?.message).toBe('no answer: nothing moved for 1m, so it was stopped (after 3 retries)');
+    expect(stage.failure?.message).toBe('no answer: nothing moved for 5m, so it was stopped (after 3 retries)');
     expect(podman.tags.size).toBe(0);
   });
 });
@@ -157,10 +157,12 @@ describe('two runs of one spec on one machine', () => {
     await first!.release();
     await (await second)!.release();
     expect(secondHeld).toBe(true);
-    // A lock file left by a process that is gone: taken over at once.
-    writeFileSync(path.join(dir, readdirSync(dir)[0] ?? 'x.lock'), `${ownerStamp().replace(/ \d+ /, ` ${2 ** 22 + 1} `)}\nrun dead\na\n`);
+    // A lock file left by a process that is gone: taken over at once, and the file is the new run's.
+    const deadStamp = ownerStamp().replace(/ \d+ /, ` ${2 ** 22 + 1} `);
+    writeFileSync(lockFile(dir, 'a'), `${deadStamp}\nrun dead\na\n`);
     const third = await lockListNames(dir, ['a', 'b'], 'run three', never, () => waited.push('unexpected'));
     expect(waited).not.toContain('unexpected');
+    expect(readFileSync(lockFile(dir, 'a'), 'utf8')).toBe(`${ownerStamp()}\nrun three\na\n`);
     await third!.release();
   });
 });

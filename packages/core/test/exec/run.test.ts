@@ -8,7 +8,7 @@ import type { Plan } from '../../src/plan/types.js';
 import { modelOf, planOf as planSpec } from '../helpers.js';
 import { FakePodman } from './fake-podman.js';
 import { FakeRunner } from './fake-runner.js';
-import { execute, SECRET } from './execute.js';
+import { execute, isolated, SECRET } from './execute.js';
 
 const SPEC = `version: 1
 platforms: [linux/amd64, linux/arm64]
@@ -143,7 +143,7 @@ describe('executePlan', () => {
     const plan = planOf();
     const report = await executePlan(plan, {
       cwd: '/', env: { REG_PASSWORD: SECRET }, runner, keepGoing: true, retry: { retries: 0, baseMs: 1, maxMs: 1 },
-      interrupt: new AbortController().signal, kill: new AbortController().signal, onEvent: () => {},
+      interrupt: new AbortController().signal, kill: new AbortController().signal, onEvent: () => {}, ...isolated(),
     });
     const verify = report.tasks.find((t) => t.id === 'verify:first@reg')!;
     expect(verify.failure?.message).toContain('lacks linux/arm64');
@@ -169,7 +169,7 @@ describe('executePlan', () => {
       return podman.script(invocation, call);
     });
     const report = await executePlan(planOf(), {
-      cwd: '/', env: { REG_PASSWORD: SECRET }, runner, keepGoing: false, interrupt: interrupt.signal, kill: new AbortController().signal, onEvent: () => {},
+      cwd: '/', env: { REG_PASSWORD: SECRET }, runner, keepGoing: false, interrupt: interrupt.signal, kill: new AbortController().signal, onEvent: () => {}, ...isolated(),
     });
     expect(report.status).toBe('interrupted');
     expect(report.tasks.filter((t) => t.status === 'interrupted').length).toBeGreaterThan(0);
