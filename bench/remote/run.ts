@@ -104,7 +104,7 @@ async function main(): Promise<void> {
       const figures = (JSON.parse(readFileSync(report, 'utf8')) as RunReport).hosts ?? {};
       const hosts: Round['hosts'] = {};
       for (const [name, host] of Object.entries(figures)) {
-        const floor = sessionMs[name as keyof typeof sessionMs] ?? 0;
+        const floor = (sessionMs[name as keyof typeof sessionMs] as number | undefined) ?? 0;
         // Sessions: every task on the host, plus a digest read per push; the connect and upload are measured whole.
         const sessions = host.tasks - host.uploads + 1;
         const sshMs = host.connectMs + host.uploadMs + sessions * floor;

@@ -49,7 +49,7 @@ async function probe(server: string, requestPath: string, tlsVerify: boolean): P
       (res) => {
         res.resume();
         const header = res.headers['retry-after'];
-        resolve(res.statusCode === 429 ? parseRetryAfter(Array.isArray(header) ? header[0] : header, Date.now()) : undefined);
+        resolve(res.statusCode === 429 ? parseRetryAfter(typeof header === 'string' ? header : undefined, Date.now()) : undefined);
       },
     );
     req.on('timeout', () => req.destroy());

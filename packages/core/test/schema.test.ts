@@ -23,7 +23,7 @@ describe('schemas/multiarch.schema.json', () => {
       const record = node as Record<string, unknown>;
       for (const [key, child] of Object.entries((record['properties'] as Record<string, unknown> | undefined) ?? {})) {
         const c = child as Record<string, unknown>;
-        const ref = typeof c['$ref'] === 'string' ? (c['$ref'] as string).split('/').pop()! : undefined;
+        const ref = typeof c['$ref'] === 'string' ? (c['$ref']).split('/').pop()! : undefined;
         const target = ref ? ((schema['definitions'] as Record<string, Record<string, unknown>>)[ref] ?? {}) : {};
         if (!c['description'] && !target['description']) undocumented.push(`${path}.${key}`);
         walk(child, `${path}.${key}`);

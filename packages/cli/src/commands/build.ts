@@ -129,7 +129,7 @@ async function checkReportPath(cwd: string, report: string | undefined): Promise
     ? 'it is a directory'
     : await access(existing ? file : path.dirname(file), constants.W_OK).then(
         () => undefined,
-        (error: NodeJS.ErrnoException) => (error.code === 'ENOENT' ? `${path.dirname(report)} does not exist` : `it cannot be written (${error.code ?? error.message})`),
+        (error: unknown) => ((error as NodeJS.ErrnoException).code === 'ENOENT' ? `${path.dirname(report)} does not exist` : `it cannot be written (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`),
       );
   if (problem === undefined) return [];
   return [{ severity: 'error', code: 'file-unwritable', message: `cannot write the report to ${report}: ${problem}`, hint: 'give --report a file in a directory that exists and that you may write to' }];

@@ -116,7 +116,7 @@ async function searchSpec(cwd: string): Promise<string | Diagnostic | undefined>
       '.yml': present,
       noExt: present,
       '.json': (file, content) =>
-        path.basename(file) === 'package.json' ? JSON.parse(content) : present(file, content),
+        path.basename(file) === 'package.json' ? (JSON.parse(content) as unknown) : present(file, content),
     },
   });
   try {

@@ -168,7 +168,7 @@ export function plainSource(file: string, data: unknown): SpecSource {
 
 function findNode(doc: Document, path: SpecPath): { node: YamlNode | null; pair: Pair | undefined } | undefined {
   const { isAlias, isMap, isScalar, isSeq } = loadYaml();
-  let node = doc.contents as YamlNode | null;
+  let node = doc.contents;
   let pair: Pair | undefined;
   for (const segment of path) {
     if (isAlias(node)) node = node.resolve(doc) ?? null;

@@ -133,7 +133,7 @@ export async function checkHosts(plan: Plan, specDir: string, runner: Runner | u
         diagnostics.push({ severity: 'error', code: 'invalid-value', file: plan.spec, message: `host ${name}: ${key} ${JSON.stringify(written)} holds a double quote or a line break, which ssh cannot take in a file name`, hint: 'rename or move the file' });
         continue;
       }
-      const problem = await access(hostFile(specDir, written), constants.R_OK).then(() => undefined, (error: Error) => error.message);
+      const problem = await access(hostFile(specDir, written), constants.R_OK).then(() => undefined, (error: unknown) => (error as Error).message);
       if (problem !== undefined) {
         diagnostics.push({ severity: 'error', code: 'file-unreadable', file: plan.spec, message: `host ${name}: cannot read ${key} ${written}: ${problem}`, hint: key === 'identityFile' ? 'fix the path (relative to the spec, or ~/...), or create the key with ssh-keygen' : 'fix the path, or record the host key: ssh-keyscan -p PORT HOST >> FILE (after checking its fingerprint)' });
       }

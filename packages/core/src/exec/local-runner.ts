@@ -26,7 +26,7 @@ export class LocalRunner implements Runner {
     if (file === undefined) throw new Error('empty argv');
     let lines = 0;
     const lineTap = (stream: 'stdout' | 'stderr') =>
-      function* (line: unknown): Generator<unknown> {
+      function* (line: unknown): Generator {
         lines++;
         options.onLine(String(line), stream);
         yield line;
@@ -74,9 +74,10 @@ export class LocalRunner implements Runner {
     try {
       const result = await subprocess;
       const outcome: ProcessOutcome = {
-        exitCode: result.exitCode ?? (result.signal ? 128 + (constants.signals[result.signal as NodeJS.Signals] ?? 0) : 1),
-        stdout: String(result.stdout ?? ''),
-        stderr: String(result.stderr ?? ''),
+        exitCode: result.exitCode ?? (result.signal ? 128 + (constants.signals[result.signal] as number | undefined ?? 0) : 1),
+        stdout: result.stdout,
+        stderr: result.stderr,
+        // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- set by the abort listener meanwhile
         terminated: terminated || result.isCanceled,
         ...((stalled as boolean) ? { stalled: true as const } : {}),
       };
@@ -91,6 +92,7 @@ export class LocalRunner implements Runner {
       if (pollTimer) clearInterval(pollTimer);
       if (pid !== undefined) {
         // What outlived its leader (a RUN step's process, podman's helpers) goes too.
+        // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- set by the abort listener meanwhile
         if (terminated) this.kill(pid, seen);
         this.groups.delete(pid);
       }
@@ -143,7 +145,5 @@ function signalGroup(pid: number, signal: NodeJS.Signals): void {
 }
 
 function withoutSecrets(env: NodeJS.ProcessEnv, hidden: readonly string[]): NodeJS.ProcessEnv {
-  const copy = { ...env };
-  for (const name of hidden) delete copy[name];
-  return copy;
+  return Object.fromEntries(Object.entries(env).filter(([name]) => !hidden.includes(name)));
 }

@@ -108,7 +108,8 @@ export class SshRunner implements Runner {
     // A run killed before its cleanup left its authfile there: removed now, and said in the report.
     const dead = deadRemoteRunDirs(setup.stdout.slice(marker + RUN_DIRS_MARKER.length), this.runDir);
     if (dead.length > 0 && (await this.session(removeRunDirCommand(...dead))).exitCode === 0) this.swept.push(...dead);
-    return done(undefined);
+    done(undefined);
+    return undefined;
   }
 
   /** What ssh said when it, not the command, failed; any other 255 counts as not reaching the host. */

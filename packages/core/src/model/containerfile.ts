@@ -53,6 +53,8 @@ export function parseContainerfile(text: string, buildArgs: Readonly<Record<stri
   for (const instruction of dockerfile.getInstructions()) {
     const keyword = instruction.getKeyword();
     if (keyword === 'FROM') {
+      // dockerfile-ast gives FROM instructions as From instances, typed as the Instruction they extend.
+      // eslint-disable-next-line @typescript-eslint/no-unsafe-class-instance-assignment
       const from = instruction as ReturnType<typeof dockerfile.getFROMs>[number];
       const image = from.getImage();
       const range = from.getImageRange() ?? from.getRange();

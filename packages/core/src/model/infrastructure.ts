@@ -135,7 +135,7 @@ function resolveRemoteHost(ctx: ResolveContext, name: string, spec: HostSpec): H
   }
   const address = spec.ssh === undefined ? undefined : ctx.expand([...at, 'ssh'], spec.ssh);
   const ssh = address?.ok ? parseSshAddress(ctx, [...at, 'ssh'], address.value) : undefined;
-  const optional = <K extends 'identityFile' | 'knownHosts' | 'workdir' | 'connection'>(key: K) => {
+  const optional = (key: 'identityFile' | 'knownHosts' | 'workdir' | 'connection') => {
     if (spec[key] === undefined) return {};
     const { value, ok } = ctx.expand([...at, key], spec[key]);
     if (ok && key !== 'connection') checkHostPath(ctx, [...at, key], key, value);

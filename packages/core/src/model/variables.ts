@@ -30,7 +30,7 @@ export function expandSpecString(text: string, lookup: Lookup): Expansion {
     }
     const end = text.startsWith('${', i) ? closingBrace(text, i + 1) : -1;
     if (end < 0) {
-      value += text[i];
+      value += text.charAt(i);
       i++;
       continue;
     }

@@ -143,7 +143,7 @@ function patternDiagnostic(
   if (path.includes('platforms')) {
     return base('invalid-platform', `${JSON.stringify(error.data)} is not a platform`, 'write os/arch or os/arch/variant, e.g. "linux/arm64" or "linux/arm/v7"');
   }
-  return base('invalid-value', `${describePath(path)} does not match ${String((error.params as { pattern: string }).pattern)}`);
+  return base('invalid-value', `${describePath(path)} does not match ${(error.params as { pattern: string }).pattern}`);
 }
 
 function typeHint(type: string, data: unknown): string | undefined {

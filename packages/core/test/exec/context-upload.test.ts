@@ -181,7 +181,7 @@ describe('contextTar', () => {
       ['img/app/.dockerignore', 'img/app/a.txt', 'img/app/deep/er/y.txt', 'img/app/keep/.env.example', 'img/app/sub/dir/file', 'img/docker/app.Containerfile'].sort(),
     );
     const { remoteContext, remoteContainerfile } = uploadLayout('app', 'docker/app.Containerfile', 'img');
-    expect(names).toContain(`${remoteContainerfile}`);
+    expect(names).toContain(remoteContainerfile);
     expect(names.filter((n) => n.startsWith(`${remoteContext}/`)).length).toBeGreaterThan(0);
   });
 

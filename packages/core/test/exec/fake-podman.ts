@@ -45,7 +45,7 @@ export class FakePodman {
     }
     if (tool === 'podman' && verb === 'push') {
       const source = argv.at(-2)!;
-      const digest = sha(`${source}`);
+      const digest = sha(source);
       this.blobs.set(digest, JSON.stringify({ platform: this.images.get(source) }));
       writeFileSync(digestFile!, digest);
       return {};

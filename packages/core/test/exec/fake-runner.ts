@@ -25,7 +25,10 @@ export class FakeRunner implements Runner {
       const answer = this.script(invocation, this.invocations.length);
       for (const line of answer.lines ?? []) options.onLine(line, 'stdout');
       const terminated = await new Promise<boolean>((resolve) => {
-        if (options.signal.aborted) return resolve(true);
+        if (options.signal.aborted) {
+          resolve(true);
+          return;
+        }
         const onAbort = (): void => {
           clearTimeout(timer);
           resolve(true);

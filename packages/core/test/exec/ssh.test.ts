@@ -57,7 +57,10 @@ function sshConfig(argv: readonly string[]): Map<string, string> {
 const shAsync = (args: string[], cwd?: string) =>
   promisify(execFile)('sh', args, { encoding: 'utf8', timeout: 15_000, ...(cwd !== undefined && { cwd }) }).then(
     ({ stdout, stderr }) => ({ status: 0, stdout, stderr }),
-    (error: { code?: number; stderr?: string }) => ({ status: error.code ?? -1, stdout: '', stderr: error.stderr ?? '' }),
+    (error: unknown) => {
+      const failed = error as { code?: number; stderr?: string };
+      return { status: failed.code ?? -1, stdout: '', stderr: failed.stderr ?? '' };
+    },
   );
 const hasSsh = spawnSync('ssh', ['-V']).status === 0;
 
