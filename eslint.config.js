@@ -11,7 +11,12 @@ export default tseslint.config(
     extends: [tseslint.configs.strictTypeChecked],
     languageOptions: {
       parserOptions: {
-        project: ['./packages/core/tsconfig.test.json', './packages/cli/tsconfig.test.json', './bench/tsconfig.json', './tsconfig.tools.json'],
+        project: [
+          './packages/core/tsconfig.test.json',
+          './packages/cli/tsconfig.test.json',
+          './bench/tsconfig.json',
+          './tsconfig.tools.json',
+        ],
         tsconfigRootDir: import.meta.dirname,
       },
     },
@@ -22,7 +27,10 @@ export default tseslint.config(
       // With noUncheckedIndexedAccess, `x!` after a check the compiler cannot follow is the honest spelling.
       '@typescript-eslint/no-non-null-assertion': 'off',
       // `() => void list.push(x)` and `(x) => write(x)` say what they mean.
-      '@typescript-eslint/no-confusing-void-expression': ['error', { ignoreArrowShorthand: true, ignoreVoidOperator: true }],
+      '@typescript-eslint/no-confusing-void-expression': [
+        'error',
+        { ignoreArrowShorthand: true, ignoreVoidOperator: true },
+      ],
       // A kind's outcome check is async by its interface; one that needs no await is not a bug.
       '@typescript-eslint/require-await': 'off',
     },

@@ -35,7 +35,8 @@ function parseArgs(argv) {
     else if (arg === '--runs' || arg.startsWith('--runs=')) {
       const value = arg === '--runs' ? argv[++i] : arg.slice('--runs='.length);
       const runs = Number(value);
-      if (!Number.isInteger(runs) || runs < 1) fail(`--runs expects a whole number of at least 1, got ${JSON.stringify(value)}`);
+      if (!Number.isInteger(runs) || runs < 1)
+        fail(`--runs expects a whole number of at least 1, got ${JSON.stringify(value)}`);
       options.runs = runs;
     } else if (arg === '--help' || arg === '-h') {
       process.stdout.write('usage: node bench/plan/run.mjs [--runs N] [--json]\n');
@@ -48,7 +49,10 @@ function parseArgs(argv) {
 /** Fails loudly. `keep`: leave the generated specs in place to rerun the failing command. */
 function fail(message, { keep = false } = {}) {
   process.stderr.write(`bench:plan: ${message}\n`);
-  if (keep) process.stderr.write(`bench:plan: generated specs kept in ${path.relative(ROOT, WORK)}/ (the next run deletes them)\n`);
+  if (keep)
+    process.stderr.write(
+      `bench:plan: generated specs kept in ${path.relative(ROOT, WORK)}/ (the next run deletes them)\n`,
+    );
   else cleanup();
   process.exit(1);
 }
@@ -116,7 +120,13 @@ function generateSpec(dir, count) {
     declaredEdges += deps.size;
 
     lines.push(`  ${name}:`, `    context: ${context}`, `    strategy: ${strategy}`, '    tags: ["${TAG}", latest]');
-    if (deps.size > 0) lines.push(`    dependsOn: [${[...deps].sort((a, b) => a - b).map(imageName).join(', ')}]`);
+    if (deps.size > 0)
+      lines.push(
+        `    dependsOn: [${[...deps]
+          .sort((a, b) => a - b)
+          .map(imageName)
+          .join(', ')}]`,
+      );
   }
   const file = path.join(dir, 'multiarch.yaml');
   writeFileSync(file, lines.join('\n') + '\n');
@@ -131,33 +141,61 @@ delete childEnv.GIT_SHA;
 delete childEnv.TAG;
 
 const baselineArgs = ['-e', '0'];
-const planArgs = (spec) => [CLI, 'plan', '--format', 'json', '-c', path.relative(ROOT, spec), '--local-platform', LOCAL_PLATFORM];
+const planArgs = (spec) => [
+  CLI,
+  'plan',
+  '--format',
+  'json',
+  '-c',
+  path.relative(ROOT, spec),
+  '--local-platform',
+  LOCAL_PLATFORM,
+];
 
 /** One whole process, stdout discarded; returns wall-clock milliseconds. */
 function timeOnce(args, label) {
   const start = performance.now();
-  const result = spawnSync(NODE, args, { cwd: ROOT, env: childEnv, stdio: ['ignore', 'ignore', 'pipe'], maxBuffer: 64 * 1024 * 1024 });
+  const result = spawnSync(NODE, args, {
+    cwd: ROOT,
+    env: childEnv,
+    stdio: ['ignore', 'ignore', 'pipe'],
+    maxBuffer: 64 * 1024 * 1024,
+  });
   const ms = performance.now() - start;
   if (result.error) fail(`${label}: could not run: ${result.error.message}`);
-  if (result.status !== 0) fail(`${label}: exited ${result.status ?? result.signal} during timing\n${String(result.stderr)}`, { keep: true });
+  if (result.status !== 0)
+    fail(`${label}: exited ${result.status ?? result.signal} during timing\n${String(result.stderr)}`, { keep: true });
   return ms;
 }
 
 /** The plan once, piped, checked: exit 0, valid JSON, more tasks than images, arm1 used. */
 function checkPlan(spec, count) {
   const label = `plan ${count} images`;
-  const result = spawnSync(NODE, planArgs(spec), { cwd: ROOT, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 1024 * 1024 * 1024 });
+  const result = spawnSync(NODE, planArgs(spec), {
+    cwd: ROOT,
+    env: childEnv,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    maxBuffer: 1024 * 1024 * 1024,
+  });
   const stderr = String(result.stderr ?? '');
-  const command = `node ${planArgs(spec).map((a) => path.relative(ROOT, a) || a).join(' ')}`;
+  const command = `node ${planArgs(spec)
+    .map((a) => path.relative(ROOT, a) || a)
+    .join(' ')}`;
   if (result.error) fail(`${label}: could not run ${command}: ${result.error.message}`);
   if (result.status !== 0) {
-    fail(`${label}: FAILED, exit ${result.status ?? result.signal}\n  command: ${command} (cwd ${ROOT})\n--- stderr ---\n${stderr}--------------`, { keep: true });
+    fail(
+      `${label}: FAILED, exit ${result.status ?? result.signal}\n  command: ${command} (cwd ${ROOT})\n--- stderr ---\n${stderr}--------------`,
+      { keep: true },
+    );
   }
   let plan;
   try {
     plan = JSON.parse(String(result.stdout));
   } catch (error) {
-    fail(`${label}: stdout is not valid JSON (${error.message}); first 500 bytes:\n${String(result.stdout).slice(0, 500)}`, { keep: true });
+    fail(
+      `${label}: stdout is not valid JSON (${error.message}); first 500 bytes:\n${String(result.stdout).slice(0, 500)}`,
+      { keep: true },
+    );
   }
   const tasks = Array.isArray(plan?.tasks) ? plan.tasks : undefined;
   if (!tasks) fail(`${label}: plan JSON has no tasks array`, { keep: true });
@@ -165,7 +203,8 @@ function checkPlan(spec, count) {
   const planned = Object.keys(plan.images ?? {}).length;
   if (planned !== count) fail(`${label}: plan has ${planned} images, expected ${count}`, { keep: true });
   const onArm1 = tasks.filter((t) => t.host === 'arm1').length;
-  if (onArm1 === 0) fail(`${label}: no task placed on the ssh host arm1 (per-arch linux/arm64 builds should be)`, { keep: true });
+  if (onArm1 === 0)
+    fail(`${label}: no task placed on the ssh host arm1 (per-arch linux/arm64 builds should be)`, { keep: true });
   return { tasks: tasks.length, onArm1, outputBytes: result.stdout.length, stderr: stderr.trim() };
 }
 
@@ -206,7 +245,9 @@ function main() {
     progress('bench:plan: checking each plan once ...');
     for (const spec of specs) {
       Object.assign(spec, checkPlan(spec.file, spec.count));
-      progress(`  ${spec.count} images: ${spec.tasks} tasks (${spec.onArm1} on arm1), ${(spec.outputBytes / 1024 / 1024).toFixed(1)} MB of JSON`);
+      progress(
+        `  ${spec.count} images: ${spec.tasks} tasks (${spec.onArm1} on arm1), ${(spec.outputBytes / 1024 / 1024).toFixed(1)} MB of JSON`,
+      );
       if (spec.stderr) progress(`  stderr (exit 0): ${spec.stderr.split('\n').slice(0, 5).join('\n    ')}`);
     }
 
@@ -262,7 +303,13 @@ function report(options, baselineSamples, specs) {
     marginalMsPerImage: round((large.medianMs - small.medianMs) / (large.images - small.images), 3),
   };
   const goalRow = rows.find((r) => r.images === GOAL.images);
-  const goal = { images: GOAL.images, platforms: PLATFORMS.length, targetMs: GOAL.ms, medianMs: goalRow.medianMs, pass: goalRow.medianMs < GOAL.ms };
+  const goal = {
+    images: GOAL.images,
+    platforms: PLATFORMS.length,
+    targetMs: GOAL.ms,
+    medianMs: goalRow.medianMs,
+    pass: goalRow.medianMs < GOAL.ms,
+  };
   const meta = {
     date: new Date().toISOString(),
     commit: commit(),
@@ -274,7 +321,11 @@ function report(options, baselineSamples, specs) {
   };
 
   if (options.json) {
-    const baseline = { medianMs: round(base.median), minMs: round(base.min), samplesMs: baselineSamples.map((x) => round(x)) };
+    const baseline = {
+      medianMs: round(base.median),
+      minMs: round(base.min),
+      samplesMs: baselineSamples.map((x) => round(x)),
+    };
     process.stdout.write(JSON.stringify({ ...meta, baseline, results: rows, linearity, goal }, null, 2) + '\n');
     return;
   }

@@ -24,7 +24,10 @@ export interface Io {
 export function processIo(): Io {
   const colorFor = (stream: NodeJS.WriteStream): Colors => {
     const env = process.env;
-    const enabled = env['FORCE_COLOR'] !== undefined && env['FORCE_COLOR'] !== '0' ? true : env['NO_COLOR'] === undefined && stream.isTTY && env['TERM'] !== 'dumb';
+    const enabled =
+      env['FORCE_COLOR'] !== undefined && env['FORCE_COLOR'] !== '0'
+        ? true
+        : env['NO_COLOR'] === undefined && stream.isTTY && env['TERM'] !== 'dumb';
     return pc.createColors(enabled);
   };
   // A closed pipe is an EPIPE error event on the stream, never to be thrown: nothing is written
@@ -48,7 +51,7 @@ export function processIo(): Io {
     stderr: writer(process.stderr),
     colors: { stdout: colorFor(process.stdout), stderr: colorFor(process.stderr) },
     // A pseudo-terminal may report no width (columns 0 or undefined): one character per line.
-    terminal: process.stdout.isTTY && (process.stdout.columns as number | undefined ?? 0) >= 20,
+    terminal: process.stdout.isTTY && ((process.stdout.columns as number | undefined) ?? 0) >= 20,
     onOutputClosed: (listener) => void listeners.push(listener),
   };
 }

@@ -11,7 +11,10 @@ import { EXIT, type Io } from './io.js';
 function durationOption(value: string): number {
   if (value === '0' || value === 'off') return 0;
   const ms = parseDuration(value);
-  if (ms === undefined || ms < 1_000) throw new InvalidArgumentError('expected a duration of at least 1s with its unit (e.g. 90s, 5m, 1h), or 0 for no limit');
+  if (ms === undefined || ms < 1_000)
+    throw new InvalidArgumentError(
+      'expected a duration of at least 1s with its unit (e.g. 90s, 5m, 1h), or 0 for no limit',
+    );
   return ms;
 }
 
@@ -31,17 +34,39 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
     .exitOverride();
 
   const fallbackOption = (): Option =>
-    new Option('--fallback <mode>', "when a build host fails: fail its platforms, or emulate them here under QEMU (overrides each host's fallback)").choices(FALLBACK_MODES);
+    new Option(
+      '--fallback <mode>',
+      "when a build host fails: fail its platforms, or emulate them here under QEMU (overrides each host's fallback)",
+    ).choices(FALLBACK_MODES);
   const specOptions = (command: Command): Command =>
     command
       .option('-c, --config <file>', 'spec file to use instead of searching for multiarch.yaml upward from here')
-      .addOption(new Option('--local-platform <platform>', 'plan as if this machine built this platform natively (default: detected)').argParser(platformOption))
-      .addOption(new Option('--local-jobs <n>', 'plan as if this machine had this many cores (default: detected)').argParser(positiveInteger));
+      .addOption(
+        new Option(
+          '--local-platform <platform>',
+          'plan as if this machine built this platform natively (default: detected)',
+        ).argParser(platformOption),
+      )
+      .addOption(
+        new Option('--local-jobs <n>', 'plan as if this machine had this many cores (default: detected)').argParser(
+          positiveInteger,
+        ),
+      );
   // What shapes a plan, the same for `plan` and `build`: the two make one plan.
   const planOptions = (command: Command): Command =>
     specOptions(command)
-      .option('--image <name>', 'only this image and what it depends on (repeatable, or comma-separated)', collectList, [])
-      .option('--platform <platform>', 'only these platforms; narrowed images are not published (repeatable)', collectList, [])
+      .option(
+        '--image <name>',
+        'only this image and what it depends on (repeatable, or comma-separated)',
+        collectList,
+        [],
+      )
+      .option(
+        '--platform <platform>',
+        'only these platforms; narrowed images are not published (repeatable)',
+        collectList,
+        [],
+      )
       .option('--no-push', 'build and test only: no login, push or publish')
       .addOption(fallbackOption());
 
@@ -49,7 +74,11 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
     program
       .command('plan')
       .description('Show what `build` would run, without running anything (a dry run).')
-      .addOption(new Option('-f, --format <format>', 'output format; json is exactly what build consumes').choices(PLAN_FORMATS).default('text')),
+      .addOption(
+        new Option('-f, --format <format>', 'output format; json is exactly what build consumes')
+          .choices(PLAN_FORMATS)
+          .default('text'),
+      ),
   ).action(async (options: PlanCommandOptions) => {
     exitCode = await planCommand(io, options);
   });
@@ -57,18 +86,39 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
   planOptions(
     program
       .command('build')
-      .description('Build, test, push, verify and publish what the plan says, with podman. Exit 0 if all went well, 1 if a task failed.')
-      .option('--plan <file>', 'run this plan, saved by `plan --format json`, instead of planning now (refused if its spec or Containerfiles changed)')
-      .addOption(new Option('-j, --jobs <n>', 'at most this many tasks at once (default: twice the sum of the hosts\' jobs; a host\'s jobs caps its builds and tests)').argParser(positiveInteger))
-      .option('-k, --keep-going', 'after a failure, go on with everything that does not depend on it', false)
-      .addOption(new Option('--retries <n>', 'retries of a registry operation that failed transiently (5xx, 429, reset)').argParser(nonNegativeInteger).default(4))
+      .description(
+        'Build, test, push, verify and publish what the plan says, with podman. Exit 0 if all went well, 1 if a task failed.',
+      )
+      .option(
+        '--plan <file>',
+        'run this plan, saved by `plan --format json`, instead of planning now (refused if its spec or Containerfiles changed)',
+      )
       .addOption(
-        new Option('--registry-timeout <duration>', 'stop and retry a registry operation here that printed nothing and moved no byte for this long (e.g. 90s, 5m; 0: no limit)')
+        new Option(
+          '-j, --jobs <n>',
+          "at most this many tasks at once (default: twice the sum of the hosts' jobs; a host's jobs caps its builds and tests)",
+        ).argParser(positiveInteger),
+      )
+      .option('-k, --keep-going', 'after a failure, go on with everything that does not depend on it', false)
+      .addOption(
+        new Option('--retries <n>', 'retries of a registry operation that failed transiently (5xx, 429, reset)')
+          .argParser(nonNegativeInteger)
+          .default(4),
+      )
+      .addOption(
+        new Option(
+          '--registry-timeout <duration>',
+          'stop and retry a registry operation here that printed nothing and moved no byte for this long (e.g. 90s, 5m; 0: no limit)',
+        )
           .argParser(durationOption)
           .default(DEFAULT_REGISTRY_IDLE_MS, formatDuration(DEFAULT_REGISTRY_IDLE_MS)),
       )
       .option('--report <file>', 'write a JSON report of every task (times, status, digests, failures)')
-      .addOption(new Option('-o, --output <format>', 'progress: text (live in a terminal, plain lines otherwise) or json lines').choices(BUILD_OUTPUTS).default('text')),
+      .addOption(
+        new Option('-o, --output <format>', 'progress: text (live in a terminal, plain lines otherwise) or json lines')
+          .choices(BUILD_OUTPUTS)
+          .default('text'),
+      ),
   ).action(async (options: BuildCommandOptions) => {
     exitCode = await buildCommand(io, options);
   });

@@ -22,10 +22,13 @@ export function manifestOf(task: PlanTask, values: RunValues): { server: string;
     return digest === undefined ? repository : `${repository}@${digest}`;
   };
   const reference =
-    task.kind === 'verify' || task.kind === 'publish' ? byDigest(task.repository, task.stage)
-    : task.kind === 'pull' ? task.source
-    : policyOf(task).registries(task)[0];
-  const match = reference === undefined ? null : /^([^/]+)\/(.+?)(?:@(sha256:[0-9a-f]+)|:([\w][\w.-]*))?$/.exec(reference);
+    task.kind === 'verify' || task.kind === 'publish'
+      ? byDigest(task.repository, task.stage)
+      : task.kind === 'pull'
+        ? task.source
+        : policyOf(task).registries(task)[0];
+  const match =
+    reference === undefined ? null : /^([^/]+)\/(.+?)(?:@(sha256:[0-9a-f]+)|:([\w][\w.-]*))?$/.exec(reference);
   if (!match) return undefined;
   const [, server, repository, digest, tag] = match;
   return { server: server!, path: `/v2/${repository}/manifests/${digest ?? tag ?? 'latest'}` };
@@ -45,11 +48,23 @@ async function probe(server: string, requestPath: string, tlsVerify: boolean): P
   const ca = tlsVerify ? await trustedCas(server) : [];
   return new Promise((resolve) => {
     const req = request(
-      { host: server.split(':')[0], port: Number(server.split(':')[1] ?? 443), path: requestPath, method: 'GET', timeout: PROBE_TIMEOUT_MS, rejectUnauthorized: tlsVerify, ...(ca.length > 0 && { ca }) },
+      {
+        host: server.split(':')[0],
+        port: Number(server.split(':')[1] ?? 443),
+        path: requestPath,
+        method: 'GET',
+        timeout: PROBE_TIMEOUT_MS,
+        rejectUnauthorized: tlsVerify,
+        ...(ca.length > 0 && { ca }),
+      },
       (res) => {
         res.resume();
         const header = res.headers['retry-after'];
-        resolve(res.statusCode === 429 ? parseRetryAfter(typeof header === 'string' ? header : undefined, Date.now()) : undefined);
+        resolve(
+          res.statusCode === 429
+            ? parseRetryAfter(typeof header === 'string' ? header : undefined, Date.now())
+            : undefined,
+        );
       },
     );
     req.on('timeout', () => req.destroy());
@@ -61,11 +76,15 @@ async function probe(server: string, requestPath: string, tlsVerify: boolean): P
 /** The CA files podman would trust for this registry, plus the system's. */
 async function trustedCas(server: string): Promise<string[]> {
   const { rootCertificates } = await import('node:tls');
-  const dirs = [path.join('/etc/containers/certs.d', server), path.join(homedir(), '.config/containers/certs.d', server)];
+  const dirs = [
+    path.join('/etc/containers/certs.d', server),
+    path.join(homedir(), '.config/containers/certs.d', server),
+  ];
   const extra: string[] = [];
   for (const dir of dirs) {
     const files = await readdir(dir).catch(() => [] as string[]);
-    for (const file of files.filter((f) => f.endsWith('.crt'))) extra.push(await readFile(path.join(dir, file), 'utf8'));
+    for (const file of files.filter((f) => f.endsWith('.crt')))
+      extra.push(await readFile(path.join(dir, file), 'utf8'));
   }
   return extra.length > 0 ? [...rootCertificates, ...extra] : [];
 }

@@ -24,7 +24,14 @@ describe('orchestrate build, before anything runs', () => {
 
   it('exits 2 on bad options', async () => {
     const dir = project(files);
-    for (const args of [['--jobs', '0'], ['--retries', '-1'], ['--output', 'yaml'], ['--platform', 'linux/mips99'], ['--registry-timeout', '60'], ['--registry-timeout', 'soon']]) {
+    for (const args of [
+      ['--jobs', '0'],
+      ['--retries', '-1'],
+      ['--output', 'yaml'],
+      ['--platform', 'linux/mips99'],
+      ['--registry-timeout', '60'],
+      ['--registry-timeout', 'soon'],
+    ]) {
       const run = await orchestrate(['build', ...args], { cwd: dir, env: { TEAM_TOKEN: 'x' } });
       expect(run.code, args.join(' ')).toBe(2);
     }
@@ -53,7 +60,10 @@ describe('orchestrate build, before anything runs', () => {
     expect(unchanged.code).toBe(2);
     expect(unchanged.stderr).toContain('TEAM_TOKEN is not set');
 
-    const mixed = await orchestrate(['build', '--plan', 'plan.json', '--image', 'app'], { cwd: dir, env: { TEAM_TOKEN: 'x' } });
+    const mixed = await orchestrate(['build', '--plan', 'plan.json', '--image', 'app'], {
+      cwd: dir,
+      env: { TEAM_TOKEN: 'x' },
+    });
     expect(mixed.code).toBe(2);
     expect(mixed.stderr).toContain('--image shapes a plan, and --plan runs one already made');
 
@@ -77,7 +87,9 @@ describe('orchestrate build, before anything runs', () => {
   });
 
   it('exits 2 on a broken spec, with the diagnostics plan shows', async () => {
-    const run = await orchestrate(['build'], { cwd: project({ ...files, 'multiarch.yaml': SPEC.replace('platforms', 'platfroms') }) });
+    const run = await orchestrate(['build'], {
+      cwd: project({ ...files, 'multiarch.yaml': SPEC.replace('platforms', 'platfroms') }),
+    });
     expect(run.code).toBe(2);
     expect(run.stderr).toContain('did you mean "platforms"?');
   });

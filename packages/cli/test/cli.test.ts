@@ -31,7 +31,9 @@ describe('orchestrate', () => {
 
   it('finds multiarch.yaml upward from a subdirectory', async () => {
     const dir = project({ 'multiarch.yaml': SPEC, 'app/Containerfile': 'FROM docker.io/library/busybox\n' });
-    const run = await orchestrate(['plan', '--format', 'json', '--local-platform', 'linux/amd64'], { cwd: `${dir}/app` });
+    const run = await orchestrate(['plan', '--format', 'json', '--local-platform', 'linux/amd64'], {
+      cwd: `${dir}/app`,
+    });
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
     const plan = JSON.parse(run.stdout);
@@ -64,24 +66,42 @@ describe('orchestrate', () => {
 
   it('refuses an empty --platform or --image (they used to mean no filter at all), exit 2', async () => {
     const dir = project({ 'multiarch.yaml': SPEC, 'app/Containerfile': 'FROM docker.io/library/busybox\n' });
-    for (const args of [['--platform', ''], ['--platform', 'linux/amd64,'], ['--platform', 'linux/amd64,,linux/arm64'], ['--image', ''], ['--image', ' ']]) {
+    for (const args of [
+      ['--platform', ''],
+      ['--platform', 'linux/amd64,'],
+      ['--platform', 'linux/amd64,,linux/arm64'],
+      ['--image', ''],
+      ['--image', ' '],
+    ]) {
       const run = await orchestrate(['plan', '--local-platform', 'linux/amd64', ...args], { cwd: dir });
       expect(run.code, args.join(' ')).toBe(2);
       expect(run.stdout, args.join(' ')).toBe('');
-      expect(run.stderr, args.join(' ')).toMatch(new RegExp(`option '${args[0]} <\\w+>' argument .* is invalid\\. .*empty`));
+      expect(run.stderr, args.join(' ')).toMatch(
+        new RegExp(`option '${args[0]} <\\w+>' argument .* is invalid\\. .*empty`),
+      );
     }
-    const malformed = await orchestrate(['build', '--local-platform', 'linux/amd64', '--platform', 'linux'], { cwd: dir });
+    const malformed = await orchestrate(['build', '--local-platform', 'linux/amd64', '--platform', 'linux'], {
+      cwd: dir,
+    });
     expect(malformed.code).toBe(2);
     expect(malformed.stderr).toContain('invalid-platform  --platform linux: "linux" is not os/arch or os/arch/variant');
   });
 
   it('validate reports a FIFO in a build context with its place, and a FIFO containerfile without blocking on it', async () => {
-    const dir = project({ 'multiarch.yaml': SPEC, 'app/Containerfile': 'FROM docker.io/library/busybox\n', 'app/run/.keep': '' });
+    const dir = project({
+      'multiarch.yaml': SPEC,
+      'app/Containerfile': 'FROM docker.io/library/busybox\n',
+      'app/run/.keep': '',
+    });
     mkfifo(path.join(dir, 'app/run/events.pipe'));
     const run = await orchestrateWithin(['validate'], dir);
     expect(run.code).toBe(2);
-    expect(run.stderr).toContain('multiarch.yaml:8:14  error  special-file  build context "app" holds a file that is not a regular file, directory or symlink: app/run/events.pipe (FIFO)');
-    expect(run.stderr).toContain('hint: remove it, or leave it out of the context: add "run/events.pipe" to app/.containerignore');
+    expect(run.stderr).toContain(
+      'multiarch.yaml:8:14  error  special-file  build context "app" holds a file that is not a regular file, directory or symlink: app/run/events.pipe (FIFO)',
+    );
+    expect(run.stderr).toContain(
+      'hint: remove it, or leave it out of the context: add "run/events.pipe" to app/.containerignore',
+    );
 
     const fifo = project({ 'multiarch.yaml': `${SPEC}    containerfile: build.pipe\n`, 'app/.keep': '' });
     mkfifo(path.join(fifo, 'app/build.pipe'));
@@ -99,8 +119,12 @@ function mkfifo(file: string): void {
 /** Like orchestrate(), but killed after 15 s: reading a FIFO would block it for ever. */
 function orchestrateWithin(args: readonly string[], cwd: string): Promise<Run> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { cwd, env: { PATH: process.env['PATH'] ?? '', NO_COLOR: '1' }, timeout: 15_000 }, (error, stdout, stderr) =>
-      resolve({ code: error ? (typeof error.code === 'number' ? error.code : -1) : 0, stdout, stderr }),
+    execFile(
+      process.execPath,
+      [BIN, ...args],
+      { cwd, env: { PATH: process.env['PATH'] ?? '', NO_COLOR: '1' }, timeout: 15_000 },
+      (error, stdout, stderr) =>
+        resolve({ code: error ? (typeof error.code === 'number' ? error.code : -1) : 0, stdout, stderr }),
     );
   });
 }

@@ -46,7 +46,14 @@ describe('diagnostics, end to end', () => {
     const report = JSON.parse(run.stdout) as {
       valid: boolean;
       file?: string;
-      diagnostics: { severity: string; code: string; message: string; file?: string; range?: { start: { line: number; col: number } }; hint?: string }[];
+      diagnostics: {
+        severity: string;
+        code: string;
+        message: string;
+        file?: string;
+        range?: { start: { line: number; col: number } };
+        hint?: string;
+      }[];
     };
     expect(report.valid).toBe(false);
     expect(report.file).toBe('multiarch.yaml');
@@ -80,7 +87,8 @@ describe('diagnostics, end to end', () => {
     expect(`${validate.stdout}${validate.stderr}`.split('\n').filter((line) => line.startsWith('::'))).toEqual([]);
 
     const test = project({
-      'multiarch.yaml': 'version: 1\nimages:\n  app:\n    context: app\n    test: { command: [sh, -c, "echo ok\\n::error::forged"] }\n',
+      'multiarch.yaml':
+        'version: 1\nimages:\n  app:\n    context: app\n    test: { command: [sh, -c, "echo ok\\n::error::forged"] }\n',
       'app/Containerfile': BUSYBOX,
     });
     const plan = await orchestrate(['plan', '--local-platform', 'linux/amd64'], { cwd: test });

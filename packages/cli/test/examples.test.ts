@@ -8,7 +8,9 @@ import { orchestrate, REPO } from './helpers.js';
  * Every example's plan, as `plan --format json` prints it for a fixed machine, against the
  * file checked in beside this test. UPDATE_GOLDEN=1 rewrites them; review the diff.
  */
-const EXAMPLES = readdirSync(path.join(REPO, 'examples')).filter((name) => existsSync(path.join(REPO, 'examples', name, 'multiarch.yaml')));
+const EXAMPLES = readdirSync(path.join(REPO, 'examples')).filter((name) =>
+  existsSync(path.join(REPO, 'examples', name, 'multiarch.yaml')),
+);
 const MACHINE = ['--local-platform', 'linux/amd64', '--local-jobs', '2'];
 
 describe.each(EXAMPLES)('examples/%s', (name) => {

@@ -15,13 +15,21 @@ export interface Run {
 }
 
 /** Runs the built CLI as a user would, in its own process. */
-export function orchestrate(args: readonly string[], options: { cwd: string; env?: Record<string, string> }): Promise<Run> {
+export function orchestrate(
+  args: readonly string[],
+  options: { cwd: string; env?: Record<string, string> },
+): Promise<Run> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
       [BIN, ...args],
-      { cwd: options.cwd, env: { PATH: process.env['PATH'] ?? '', NO_COLOR: '1', ...options.env }, maxBuffer: 64 * 1024 * 1024 },
-      (error, stdout, stderr) => resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr }),
+      {
+        cwd: options.cwd,
+        env: { PATH: process.env['PATH'] ?? '', NO_COLOR: '1', ...options.env },
+        maxBuffer: 64 * 1024 * 1024,
+      },
+      (error, stdout, stderr) =>
+        resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr }),
     );
   });
 }

@@ -18,7 +18,12 @@ describe('printable', () => {
   });
 
   it('leaves no character that moves the cursor or ends a line', () => {
-    fc.assert(fc.property(fc.string({ unit: 'binary' }), (s) => !/[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029]/.test(printable(s))));
+    fc.assert(
+      fc.property(
+        fc.string({ unit: 'binary' }),
+        (s) => !/[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029]/.test(printable(s)),
+      ),
+    );
   });
 
   it('escapes every string of an event and keeps what is not plain data', () => {
@@ -30,7 +35,7 @@ describe('printable', () => {
 });
 
 describe('shellDisplayWord', () => {
-  it('quotes plain words as the shell does, and words with control characters in $\'...\'', () => {
+  it("quotes plain words as the shell does, and words with control characters in $'...'", () => {
     expect(shellDisplayWord('uname')).toBe('uname');
     expect(shellDisplayWord('a b')).toBe("'a b'");
     expect(shellDisplayWord('ok\n::error::x')).toBe("$'ok\\n::error::x'");
@@ -38,7 +43,9 @@ describe('shellDisplayWord', () => {
   });
 
   it('gives back the exact word when pasted into bash', () => {
-    const words = fc.string({ unit: fc.constantFrom('a', ' ', "'", '"', '\\', '$', '\n', '\r', '\t', '\x1b', '\x7f', '\u2028', 'x', '1') });
+    const words = fc.string({
+      unit: fc.constantFrom('a', ' ', "'", '"', '\\', '$', '\n', '\r', '\t', '\x1b', '\x7f', '\u2028', 'x', '1'),
+    });
     fc.assert(
       fc.property(fc.array(words, { minLength: 1, maxLength: 4 }), (argv) => {
         const script = `printf '%s\\0' ${argv.map(shellDisplayWord).join(' ')}`;

@@ -5,11 +5,41 @@ import { linesView } from '../src/render/progress-lines.js';
 import { jsonView } from '../src/render/progress-json.js';
 import { listrView } from '../src/render/progress-listr.js';
 
-const task: PlanTask = { id: 'build:app', kind: 'build', image: 'app', platforms: ['linux/arm64'], host: 'local', dependsOn: [], argv: ['podman', 'build'], placement: 'here under QEMU emulation' };
+const task: PlanTask = {
+  id: 'build:app',
+  kind: 'build',
+  image: 'app',
+  platforms: ['linux/arm64'],
+  host: 'local',
+  dependsOn: [],
+  argv: ['podman', 'build'],
+  placement: 'here under QEMU emulation',
+};
 const report: RunReport = {
-  formatVersion: 1, runId: 'r1', spec: 'multiarch.yaml', status: 'failed', startedAt: '', endedAt: '', durationMs: 1234, jobs: 2, keepGoing: false,
-  peak: { total: 1, hosts: { local: 1 } }, images: { app: { status: 'failed', published: [] } },
-  tasks: [{ id: 'build:app', kind: 'build', image: 'app', platforms: ['linux/arm64'], host: 'local', status: 'failed', retries: 0, durationMs: 800, failure: { reason: 'emulation-missing', message: 'exec format error', hint: 'run `npm run setup`' } }],
+  formatVersion: 1,
+  runId: 'r1',
+  spec: 'multiarch.yaml',
+  status: 'failed',
+  startedAt: '',
+  endedAt: '',
+  durationMs: 1234,
+  jobs: 2,
+  keepGoing: false,
+  peak: { total: 1, hosts: { local: 1 } },
+  images: { app: { status: 'failed', published: [] } },
+  tasks: [
+    {
+      id: 'build:app',
+      kind: 'build',
+      image: 'app',
+      platforms: ['linux/arm64'],
+      host: 'local',
+      status: 'failed',
+      retries: 0,
+      durationMs: 800,
+      failure: { reason: 'emulation-missing', message: 'exec format error', hint: 'run `npm run setup`' },
+    },
+  ],
 };
 const events: RunEvent[] = [
   { type: 'task-start', task, at: new Date(0) },
@@ -22,11 +52,22 @@ const events: RunEvent[] = [
 const FORGED = '\r23:59:59 ok    publish:x sha256:forged';
 const REWRITE = '\x1b[1A\x1b[2K';
 const hostile = (): RunEvent[] => {
-  const failed = { ...report.tasks[0]!, failure: { reason: 'command-failed' as const, message: `denied${FORGED}`, hint: `retry${REWRITE}` } };
+  const failed = {
+    ...report.tasks[0]!,
+    failure: { reason: 'command-failed' as const, message: `denied${FORGED}`, hint: `retry${REWRITE}` },
+  };
   const plan: Plan = {
-    formatVersion: PLAN_FORMAT_VERSION, spec: 'multiarch.yaml', cwd: '.', inputs: {}, localPlatform: 'linux/amd64', filters: { images: [], platforms: [], push: true },
-    registries: {}, hosts: { local: { kind: 'local', jobs: 2, platforms: ['linux/amd64'], emulate: true } },
-    images: { app: { strategy: 'manifest-first', platforms: ['linux/arm64'], publishes: [], dependsOn: [] } }, tasks: [task], notes: [],
+    formatVersion: PLAN_FORMAT_VERSION,
+    spec: 'multiarch.yaml',
+    cwd: '.',
+    inputs: {},
+    localPlatform: 'linux/amd64',
+    filters: { images: [], platforms: [], push: true },
+    registries: {},
+    hosts: { local: { kind: 'local', jobs: 2, platforms: ['linux/amd64'], emulate: true } },
+    images: { app: { strategy: 'manifest-first', platforms: ['linux/arm64'], publishes: [], dependsOn: [] } },
+    tasks: [task],
+    notes: [],
   };
   return [
     { type: 'run-start', runId: 'r1', plan },
@@ -41,7 +82,11 @@ const hostile = (): RunEvent[] => {
 describe('progress for logs', () => {
   it('prints plain timestamped lines, no escape codes, and the failure with its hint', () => {
     let out = '';
-    const view = linesView((text) => (out += text), pc.createColors(false), () => new Date('2026-11-23T10:11:12Z'));
+    const view = linesView(
+      (text) => (out += text),
+      pc.createColors(false),
+      () => new Date('2026-11-23T10:11:12Z'),
+    );
     for (const event of events) view.onEvent(event);
     const lines = out.trimEnd().split('\n');
     expect(lines.every((line) => line.startsWith('10:11:12 '))).toBe(true);
@@ -54,7 +99,11 @@ describe('progress for logs', () => {
 
   it('shows control characters from podman and registries instead of obeying them', () => {
     let out = '';
-    const view = linesView((text) => (out += text), pc.createColors(false), () => new Date('2026-11-23T10:11:12Z'));
+    const view = linesView(
+      (text) => (out += text),
+      pc.createColors(false),
+      () => new Date('2026-11-23T10:11:12Z'),
+    );
     for (const event of hostile()) view.onEvent(event);
     expect(out).not.toMatch(/[\r\x1b]/);
     const lines = out.trimEnd().split('\n');
@@ -68,7 +117,10 @@ describe('progress for logs', () => {
     let out = '';
     const view = jsonView((text) => (out += text));
     for (const event of events) view.onEvent(event);
-    const parsed = out.trimEnd().split('\n').map((line) => JSON.parse(line) as { type: string; report?: RunReport });
+    const parsed = out
+      .trimEnd()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { type: string; report?: RunReport });
     expect(parsed.map((e) => e.type)).toEqual(['task-start', 'task-output', 'task-end', 'run-end']);
     expect(parsed.at(-1)?.report?.status).toBe('failed');
   });
@@ -77,7 +129,9 @@ describe('progress for logs', () => {
 describe('progress in a terminal', () => {
   it('draws the values escaped: listr2 moves the cursor, podman output does not', async () => {
     let drawn = '';
-    const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => ((drawn += String(chunk)), true));
+    const spy = vi
+      .spyOn(process.stdout, 'write')
+      .mockImplementation((chunk: string | Uint8Array) => ((drawn += String(chunk)), true));
     let summary = '';
     try {
       const view = listrView((text) => (summary += text), pc.createColors(false));

@@ -17,8 +17,26 @@ const plan: Plan = {
   hosts: { local: { kind: 'local', jobs: 2, platforms: ['linux/amd64'], emulate: true } },
   images: { app: { strategy: 'manifest-first', platforms: ['linux/amd64'], publishes: [], dependsOn: [] } },
   tasks: [
-    { id: 'reset:app', kind: 'reset', image: 'app', platforms: [], host: 'local', dependsOn: [], argv: ['podman', 'manifest', 'rm', 'x'], list: 'x', ifNotAList: ['podman', 'rmi', 'x'] },
-    { id: 'build:app', kind: 'build', image: 'app', platforms: ['linux/amd64'], host: 'local', dependsOn: ['reset:app'], argv: ['podman', 'build', '--build-arg', 'Q="a b"', '.'] },
+    {
+      id: 'reset:app',
+      kind: 'reset',
+      image: 'app',
+      platforms: [],
+      host: 'local',
+      dependsOn: [],
+      argv: ['podman', 'manifest', 'rm', 'x'],
+      list: 'x',
+      ifNotAList: ['podman', 'rmi', 'x'],
+    },
+    {
+      id: 'build:app',
+      kind: 'build',
+      image: 'app',
+      platforms: ['linux/amd64'],
+      host: 'local',
+      dependsOn: ['reset:app'],
+      argv: ['podman', 'build', '--build-arg', 'Q="a b"', '.'],
+    },
   ],
   notes: ['a "quoted" note'],
 };
@@ -46,11 +64,13 @@ describe('plan views of hostile values', () => {
   const hostile: Plan = {
     ...plan,
     images: { app: { ...plan.images['app']!, publishes: ['docker.io/acme/app:ok\n::error::tag'] } },
-    tasks: [{ ...plan.tasks[1]!, dependsOn: [], argv: ['podman', 'run', 'x', 'sh', '-c', 'echo ok\n::error::forged\r'] }],
+    tasks: [
+      { ...plan.tasks[1]!, dependsOn: [], argv: ['podman', 'run', 'x', 'sh', '-c', 'echo ok\n::error::forged\r'] },
+    ],
     notes: ['note\u2028::error::note'],
   };
 
-  it('text: every value on its own line escaped, commands in $\'...\' so they still paste', () => {
+  it("text: every value on its own line escaped, commands in $'...' so they still paste", () => {
     const text = renderPlanText(hostile, pc.createColors(false));
     expect(text.split('\n').filter((line) => line.startsWith('::'))).toEqual([]);
     expect(text).not.toMatch(/[\r\u2028]/);
@@ -60,7 +80,11 @@ describe('plan views of hostile values', () => {
   });
 
   it('mermaid and dot: a control character in a label cannot end it', () => {
-    const odd: Plan = { ...plan, images: { 'a\nb': plan.images['app']! }, tasks: plan.tasks.map((t) => ({ ...t, image: 'a\nb', host: 'h\r"x' })) };
+    const odd: Plan = {
+      ...plan,
+      images: { 'a\nb': plan.images['app']! },
+      tasks: plan.tasks.map((t) => ({ ...t, image: 'a\nb', host: 'h\r"x' })),
+    };
     const mermaid = renderPlanMermaid(odd);
     expect(mermaid).toContain('subgraph img0["a\\nb"]');
     expect(mermaid).toContain('t1["build:app<br/>h\\r#quot;x"]');
@@ -77,31 +101,49 @@ describe('plan views of hostile values', () => {
 describe('diagnostics', () => {
   const c = pc.createColors(false);
   const error = (line: number, message = 'unknown key "x"'): Diagnostic => ({
-    severity: 'error', code: 'unknown-key', message, file: 'multiarch.yaml', range: { start: { line, col: 3 }, end: { line, col: 4 } }, hint: 'did you mean "y"?',
+    severity: 'error',
+    code: 'unknown-key',
+    message,
+    file: 'multiarch.yaml',
+    range: { start: { line, col: 3 }, end: { line, col: 4 } },
+    hint: 'did you mean "y"?',
   });
 
   it('shows the first 100 in full, then counts the rest; the summary counts every one', () => {
     const text = Array.from({ length: 160 }, (_, i) => `  x${i}: 1`).join('\n');
-    const diagnostics = [...Array.from({ length: 150 }, (_, i) => error(i + 1)), ...Array.from({ length: 10 }, (_, i) => ({ ...error(151 + i), severity: 'warning' as const }))];
+    const diagnostics = [
+      ...Array.from({ length: 150 }, (_, i) => error(i + 1)),
+      ...Array.from({ length: 10 }, (_, i) => ({ ...error(151 + i), severity: 'warning' as const })),
+    ];
     const out = renderDiagnostics(diagnostics, () => text, c);
     const lines = out.split('\n');
     expect(lines.filter((line) => /^multiarch\.yaml:\d+:3  error  unknown-key/.test(line))).toHaveLength(100);
     expect(lines.filter((line) => /^  \d+ \| /.test(line))).toHaveLength(100);
     expect(lines).toContain('  100 |   x99: 1');
-    expect(lines).toContain('... and 50 more errors, 10 more warnings (orchestrate validate --format json lists them all)');
+    expect(lines).toContain(
+      '... and 50 more errors, 10 more warnings (orchestrate validate --format json lists them all)',
+    );
     expect(lines.at(-2)).toBe('150 errors, 10 warnings');
     expect(renderDiagnostics(diagnostics.slice(0, 3), () => text, c)).not.toContain('... and');
   });
 
   it('reads each file once, however many diagnostics point into it', () => {
     let reads = 0;
-    renderDiagnostics(Array.from({ length: 50 }, (_, i) => error(i + 1)), () => (reads++, 'a: 1\n'.repeat(50)), c);
+    renderDiagnostics(
+      Array.from({ length: 50 }, (_, i) => error(i + 1)),
+      () => (reads++, 'a: 1\n'.repeat(50)),
+      c,
+    );
     expect(reads).toBe(1);
   });
 
   it('escapes the message, the hint and the line, and keeps the carets under the range', () => {
     const source = 'tags: ["\x1b[2K", "ok\rx"]\n';
-    const d: Diagnostic = { ...error(1, '"ok\n::error::forged" is not a valid tag'), range: { start: { line: 1, col: 16 }, end: { line: 1, col: 22 } }, hint: 'a tag\u2028::error::hint' };
+    const d: Diagnostic = {
+      ...error(1, '"ok\n::error::forged" is not a valid tag'),
+      range: { start: { line: 1, col: 16 }, end: { line: 1, col: 22 } },
+      hint: 'a tag\u2028::error::hint',
+    };
     const lines = renderDiagnostics([d], () => source, c).split('\n');
     expect(lines.filter((line) => line.startsWith('::'))).toEqual([]);
     expect(lines[0]).toBe('multiarch.yaml:1:16  error  unknown-key  "ok\\n::error::forged" is not a valid tag');

@@ -11,11 +11,20 @@ const standalone = require('ajv/dist/standalone').default;
 
 const schemaPath = fileURLToPath(new URL('../../../schemas/multiarch.schema.json', import.meta.url));
 const schemaText = readFileSync(schemaPath, 'utf8');
-const ajv = new Ajv({ allErrors: true, strict: true, allowUnionTypes: true, verbose: true, code: { source: true, esm: true } });
+const ajv = new Ajv({
+  allErrors: true,
+  strict: true,
+  allowUnionTypes: true,
+  verbose: true,
+  code: { source: true, esm: true },
+});
 // ajv gathers a referenced schema's errors with `vErrors = vErrors.concat(...)`, copying every
 // error so far once per image: quadratic (20,000 bad images: seconds). Appended in place instead.
 const CONCAT = /vErrors = vErrors === null \? (validate\d+)\.errors : vErrors\.concat\(\1\.errors\);/g;
-const code = standalone(ajv, ajv.compile(JSON.parse(schemaText))).replace(CONCAT, 'if (vErrors === null) vErrors = $1.errors; else for (const e of $1.errors) vErrors.push(e);');
+const code = standalone(ajv, ajv.compile(JSON.parse(schemaText))).replace(
+  CONCAT,
+  'if (vErrors === null) vErrors = $1.errors; else for (const e of $1.errors) vErrors.push(e);',
+);
 if (code.includes('.concat(')) throw new Error('compile-schema: ajv gathers errors in a new way; update CONCAT');
 
 const hash = createHash('sha256').update(schemaText).digest('hex');

@@ -49,7 +49,8 @@ export function analyzeSource(
 ): Result<Analysis> {
   const schemaDiagnostics = validateSchema(source);
   // Unknown keys leave the shape of the rest intact: resolve anyway, so every problem shows at once.
-  if (!schemaDiagnostics.every((d) => SHAPE_PRESERVING.has(d.code))) return { ok: false, diagnostics: sortDiagnostics(schemaDiagnostics) };
+  if (!schemaDiagnostics.every((d) => SHAPE_PRESERVING.has(d.code)))
+    return { ok: false, diagnostics: sortDiagnostics(schemaDiagnostics) };
   const resolved = resolveModel(source, options);
   const diagnostics: Diagnostic[] = sortDiagnostics([...schemaDiagnostics, ...resolved.diagnostics]);
   if (!resolved.ok || hasErrors(diagnostics)) return { ok: false, diagnostics };
@@ -61,7 +62,8 @@ export function diskFiles(specDir: string): SpecFiles {
   const cache = new Map<string, string | undefined>();
   return {
     readText(relative) {
-      if (!cache.has(relative)) cache.set(relative, readRegularFile(path.resolve(specDir, relative))?.content.toString('utf8'));
+      if (!cache.has(relative))
+        cache.set(relative, readRegularFile(path.resolve(specDir, relative))?.content.toString('utf8'));
       return cache.get(relative);
     },
     specialFiles(context, containerfile) {

@@ -1,7 +1,14 @@
 export * from './diagnostics.js';
 export { analyze, analyzeSource, diskFiles, type Analysis, type AnalyzeOptions } from './analyze.js';
 export { loadSpec, SEARCH_PLACES, MODULE_NAME } from './config/load.js';
-export { parseYamlSpec, plainSource, MAX_SPEC_BYTES, MAX_ALIAS_COUNT, type SpecSource, type SpecPath } from './config/source.js';
+export {
+  parseYamlSpec,
+  plainSource,
+  MAX_SPEC_BYTES,
+  MAX_ALIAS_COUNT,
+  type SpecSource,
+  type SpecPath,
+} from './config/source.js';
 export { validateSchema, describePath } from './schema/validate.js';
 export type { SpecFiles } from './model/context.js';
 export { resolveModel, type ResolveOptions } from './model/resolve.js';
@@ -13,7 +20,13 @@ export { planBuild, type PlanOptions } from './plan/planner.js';
 export { planInputs, readPlanFile } from './plan-file.js';
 export { formatArg } from './plan/commands.js';
 export * from './plan/types.js';
-export { executePlan, checkRunInputs, DEFAULT_REGISTRY_IDLE_MS, type ExecuteOptions, type RunEvent } from './exec/run.js';
+export {
+  executePlan,
+  checkRunInputs,
+  DEFAULT_REGISTRY_IDLE_MS,
+  type ExecuteOptions,
+  type RunEvent,
+} from './exec/run.js';
 export { parseDuration, formatDuration } from './util/duration.js';
 export { LocalRunner } from './exec/local-runner.js';
 export { ownerStamp } from './exec/leftovers.js';
@@ -27,4 +40,10 @@ export type { Runner, Invocation, ProcessOutcome, RunOptions } from './exec/runn
 export { DEFAULT_RETRY, backoffDelay, parseRetryAfter, type RetryPolicy } from './exec/retry.js';
 export type { TaskFailure, FailureReason } from './exec/failure.js';
 export type { TaskStatus } from './exec/scheduler.js';
-export { REPORT_FORMAT_VERSION, type RunReport, type TaskReport, type ImageReport, type ImageStatus } from './exec/report.js';
+export {
+  REPORT_FORMAT_VERSION,
+  type RunReport,
+  type TaskReport,
+  type ImageReport,
+  type ImageStatus,
+} from './exec/report.js';

@@ -107,7 +107,18 @@ interface Fixture {
 
 function readFixture(name: string): Fixture {
   const text = readFileSync(path.join(FIXTURES, name), 'utf8');
-  const fixture: Fixture = { name, text, expectations: [], never: [], files: {}, noFiles: [], dirs: [], noDirs: [], env: {}, special: [] };
+  const fixture: Fixture = {
+    name,
+    text,
+    expectations: [],
+    never: [],
+    files: {},
+    noFiles: [],
+    dirs: [],
+    noDirs: [],
+    env: {},
+    special: [],
+  };
   for (const line of text.split('\n')) {
     if (!line.startsWith('#')) break;
     const body = line.slice(1).trim();
@@ -217,7 +228,9 @@ function filesFor(fixture: Fixture, data: unknown): SpecFiles {
     exists: (relative) => files.has(normalise(relative)) || dirs.has(normalise(relative)),
     specialFiles: (context) => {
       const dir = normalise(context);
-      return fixture.special.filter((f) => dir === '.' || f.path.startsWith(`${dir}/`)).map((f) => ({ ...f, path: dir === '.' ? f.path : f.path.slice(dir.length + 1) }));
+      return fixture.special
+        .filter((f) => dir === '.' || f.path.startsWith(`${dir}/`))
+        .map((f) => ({ ...f, path: dir === '.' ? f.path : f.path.slice(dir.length + 1) }));
     },
   };
 }
@@ -239,8 +252,12 @@ function run(fixture: Fixture): Outcome {
   return { ok: result.ok, diagnostics: result.diagnostics };
 }
 
-const keyOf = (severity: Severity, code: string, file: string | undefined, at: { line: number; col: number } | undefined): string =>
-  `${severity} ${code} ${file ?? '(no file)'}:${at ? `${at.line}:${at.col}` : 'nowhere'}`;
+const keyOf = (
+  severity: Severity,
+  code: string,
+  file: string | undefined,
+  at: { line: number; col: number } | undefined,
+): string => `${severity} ${code} ${file ?? '(no file)'}:${at ? `${at.line}:${at.col}` : 'nowhere'}`;
 
 const actualKey = (d: Diagnostic): string => keyOf(d.severity, d.code, d.file, d.range?.start);
 const expectedKey = (e: Expectation): string => keyOf(e.severity, e.code, e.file, e.at);
@@ -312,7 +329,10 @@ describe('broken specs', () => {
           const { start, end } = d.range!;
           expect(start.line, shown).toBeGreaterThanOrEqual(1);
           expect(start.col, shown).toBeGreaterThanOrEqual(1);
-          expect(end.line > start.line || (end.line === start.line && end.col >= start.col), `${shown}\nrange ends before it starts`).toBe(true);
+          expect(
+            end.line > start.line || (end.line === start.line && end.col >= start.col),
+            `${shown}\nrange ends before it starts`,
+          ).toBe(true);
         }
       }
       const hasError = diagnostics.some((d) => d.severity === 'error');

@@ -42,7 +42,11 @@ const LINES = [
   'FROM docker.io/crlf\r',
 ];
 
-const ARGS = fc.dictionary(fc.constantFrom('REG', 'BASE', 'TAG', 'A', 'NOPE'), fc.constantFrom('localhost:5000', 'ghcr.io/acme/base', 'v2', ''), { maxKeys: 2 });
+const ARGS = fc.dictionary(
+  fc.constantFrom('REG', 'BASE', 'TAG', 'A', 'NOPE'),
+  fc.constantFrom('localhost:5000', 'ghcr.io/acme/base', 'v2', ''),
+  { maxKeys: 2 },
+);
 
 describe('scanSimpleContainerfile', () => {
   it('agrees with dockerfile-ast on every file it does not decline', () => {

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { imageReferences, isFullyQualified, repositoryOf } from '../src/model/containerfile.js';
 
-const refs = (text: string, args: Record<string, string> = {}) => imageReferences(text, args).map((r) => `${r.via} ${r.reference} @${r.line}:${r.col}`);
+const refs = (text: string, args: Record<string, string> = {}) =>
+  imageReferences(text, args).map((r) => `${r.via} ${r.reference} @${r.line}:${r.col}`);
 
 describe('imageReferences', () => {
   it('resolves nested ARG defaults in FROM, with build args overriding them', () => {
@@ -21,18 +22,23 @@ describe('imageReferences', () => {
       'COPY --from=ghcr.io/acme/tools:1 /t /t',
       'FROM --platform=$BUILDPLATFORM docker.io/library/alpine:3',
     ].join('\n');
-    expect(refs(text)).toEqual(['FROM docker.io/library/golang:1.22 @1:6', 'COPY --from ghcr.io/acme/tools:1 @6:1', 'FROM docker.io/library/alpine:3 @7:32']);
+    expect(refs(text)).toEqual([
+      'FROM docker.io/library/golang:1.22 @1:6',
+      'COPY --from ghcr.io/acme/tools:1 @6:1',
+      'FROM docker.io/library/alpine:3 @7:32',
+    ]);
   });
 
   it('follows line continuations and ignores comments', () => {
-    expect(refs('# FROM not/this\nFROM \\\n  docker.io/library/busybox\n')).toEqual(['FROM docker.io/library/busybox @3:3']);
+    expect(refs('# FROM not/this\nFROM \\\n  docker.io/library/busybox\n')).toEqual([
+      'FROM docker.io/library/busybox @3:3',
+    ]);
   });
 
   it('only global ARGs (before the first FROM) are in scope of FROM', () => {
-    expect(refs('FROM docker.io/library/busybox\nARG LATE=quay.io/x\nFROM ${LATE:-docker.io/library/alpine}\n')).toEqual([
-      'FROM docker.io/library/busybox @1:6',
-      'FROM docker.io/library/alpine @3:6',
-    ]);
+    expect(
+      refs('FROM docker.io/library/busybox\nARG LATE=quay.io/x\nFROM ${LATE:-docker.io/library/alpine}\n'),
+    ).toEqual(['FROM docker.io/library/busybox @1:6', 'FROM docker.io/library/alpine @3:6']);
   });
 });
 

@@ -33,7 +33,7 @@ const SPEC = 'version: 1\nplatforms: [linux/amd64]\nimages:\n  app:\n    context
 const analyzeIn = (cwd: string) => analyze({ cwd, env: {}, localPlatform: 'linux/amd64', localJobs: 2 });
 
 describe('a build context on disk', () => {
-  it('a FIFO in it is an error at the image\'s context, naming the FIFO and the ignore file to leave it out with', async () => {
+  it("a FIFO in it is an error at the image's context, naming the FIFO and the ignore file to leave it out with", async () => {
     const dir = tree({ 'multiarch.yaml': SPEC, 'app/Containerfile': 'FROM scratch\n', 'app/run/.keep': '' });
     mkfifo(path.join(dir, 'app/run/events.pipe'));
     const result = await analyzeIn(dir);
@@ -50,7 +50,12 @@ describe('a build context on disk', () => {
   });
 
   it('one the ignore file leaves out is no problem: neither podman nor the upload sees it', async () => {
-    const dir = tree({ 'multiarch.yaml': SPEC, 'app/Containerfile': 'FROM scratch\n', 'app/.dockerignore': 'run/*.pipe\n', 'app/run/.keep': '' });
+    const dir = tree({
+      'multiarch.yaml': SPEC,
+      'app/Containerfile': 'FROM scratch\n',
+      'app/.dockerignore': 'run/*.pipe\n',
+      'app/run/.keep': '',
+    });
     mkfifo(path.join(dir, 'app/run/events.pipe'));
     const result = await analyzeIn(dir);
     expect(result.diagnostics).toEqual([]);
@@ -67,13 +72,18 @@ describe('a build context on disk', () => {
     symlinkSync('../shared/app.Containerfile', path.join(dir, 'app/Containerfile'));
     const result = await analyzeIn(dir);
     expect(result.diagnostics).toEqual([]);
-    expect(result.ok && result.value.model.images.find((i) => i.name === 'app')).toMatchObject({ containerfile: 'app/Containerfile', dependsOn: ['base'] });
+    expect(result.ok && result.value.model.images.find((i) => i.name === 'app')).toMatchObject({
+      containerfile: 'app/Containerfile',
+      dependsOn: ['base'],
+    });
   });
 
   it('a containerfile that is not a regular file is refused, and a FIFO is not read', async () => {
     const dir = tree({ 'multiarch.yaml': `${SPEC}    containerfile: build.pipe\n`, 'app/a.txt': 'a' });
     mkfifo(path.join(dir, 'app/build.pipe'));
     const result = await analyzeIn(dir);
-    expect(result.diagnostics.map((d) => [d.code, d.message])).toEqual([['containerfile-not-found', 'containerfile "app/build.pipe" is not a readable regular file']]);
+    expect(result.diagnostics.map((d) => [d.code, d.message])).toEqual([
+      ['containerfile-not-found', 'containerfile "app/build.pipe" is not a readable regular file'],
+    ]);
   });
 });

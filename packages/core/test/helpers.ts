@@ -13,7 +13,12 @@ export function memoryFiles(files: Record<string, string>, dirs: readonly string
     const parts = file.split('/');
     for (let i = 1; i < parts.length; i++) directories.add(parts.slice(0, i).join('/'));
   }
-  return { readText: (p) => files[p], isDirectory: (p) => directories.has(p), exists: (p) => p in files || directories.has(p), specialFiles: () => [] };
+  return {
+    readText: (p) => files[p],
+    isDirectory: (p) => directories.has(p),
+    exists: (p) => p in files || directories.has(p),
+    specialFiles: () => [],
+  };
 }
 
 export interface AnalyzeTextOptions {
@@ -23,13 +28,17 @@ export interface AnalyzeTextOptions {
 }
 
 /** Parse, validate and resolve a spec held in a string; every image context gets a busybox Containerfile unless `files` says otherwise. */
-export function analyzeText(text: string, options: AnalyzeTextOptions = {}): { model?: Model; diagnostics: Diagnostic[] } {
+export function analyzeText(
+  text: string,
+  options: AnalyzeTextOptions = {},
+): { model?: Model; diagnostics: Diagnostic[] } {
   const parsed = parseYamlSpec('multiarch.yaml', text);
   if (!parsed.ok) return { diagnostics: parsed.diagnostics };
   const data = parsed.value.data as { images?: Record<string, { context?: unknown }> } | null;
   const files: Record<string, string> = {};
   for (const image of Object.values(data?.images ?? {})) {
-    if (typeof image?.context === 'string') files[`${image.context}/Containerfile`] = 'FROM docker.io/library/busybox:1.36\n';
+    if (typeof image?.context === 'string')
+      files[`${image.context}/Containerfile`] = 'FROM docker.io/library/busybox:1.36\n';
   }
   Object.assign(files, options.files);
   const result = analyzeSource(parsed.value, {
@@ -38,12 +47,17 @@ export function analyzeText(text: string, options: AnalyzeTextOptions = {}): { m
     localJobs: 2,
     files: memoryFiles(files),
   });
-  return result.ok ? { model: result.value.model, diagnostics: result.diagnostics } : { diagnostics: result.diagnostics };
+  return result.ok
+    ? { model: result.value.model, diagnostics: result.diagnostics }
+    : { diagnostics: result.diagnostics };
 }
 
 export function modelOf(text: string, options: AnalyzeTextOptions = {}): Model {
   const { model, diagnostics } = analyzeText(text, options);
-  if (!model) throw new Error(`spec did not resolve:\n${diagnostics.map((d) => `${d.code} ${d.range?.start.line}:${d.range?.start.col} ${d.message}`).join('\n')}`);
+  if (!model)
+    throw new Error(
+      `spec did not resolve:\n${diagnostics.map((d) => `${d.code} ${d.range?.start.line}:${d.range?.start.col} ${d.message}`).join('\n')}`,
+    );
   return model;
 }
 

@@ -82,7 +82,12 @@ describe('loadSpec', () => {
 describe('parseYamlSpec', () => {
   it('caps alias expansion (a "billion laughs" spec)', () => {
     const lines = ['a: &a [x, x, x, x, x, x, x, x, x, x]'];
-    for (let i = 1; i < 8; i++) lines.push(`${'abcdefgh'[i]}: &${'abcdefgh'[i]} [${Array(10).fill(`*${'abcdefgh'[i - 1]}`).join(', ')}]`);
+    for (let i = 1; i < 8; i++)
+      lines.push(
+        `${'abcdefgh'[i]}: &${'abcdefgh'[i]} [${Array(10)
+          .fill(`*${'abcdefgh'[i - 1]}`)
+          .join(', ')}]`,
+      );
     const result = parseYamlSpec('multiarch.yaml', lines.join('\n'));
     expect(result.ok).toBe(false);
     expect(result.diagnostics[0]?.code).toBe('yaml-alias-limit');
@@ -108,8 +113,27 @@ describe('the fast YAML path', () => {
   it('reads every scalar as the ranged parser does (YAML 1.2 core schema)', async () => {
     const { parse } = await import('yaml');
     const text = [
-      'a: on', 'b: yes', 'c: 0o17', 'd: 010', 'e: 1e3', 'f: .inf', 'g: ~', 'h: null', 'i: 2024-01-01',
-      'j: "quoted # not a comment"', "k: 'it''s'", 'l: 1.10', 'm: 0x1F', 'n: -.5', 'o: True', 'p: |', '  block', '  text', 'q: >-', '  folded', '  text',
+      'a: on',
+      'b: yes',
+      'c: 0o17',
+      'd: 010',
+      'e: 1e3',
+      'f: .inf',
+      'g: ~',
+      'h: null',
+      'i: 2024-01-01',
+      'j: "quoted # not a comment"',
+      "k: 'it''s'",
+      'l: 1.10',
+      'm: 0x1F',
+      'n: -.5',
+      'o: True',
+      'p: |',
+      '  block',
+      '  text',
+      'q: >-',
+      '  folded',
+      '  text',
     ].join('\n');
     const result = parseYamlSpec('multiarch.yaml', text);
     expect(result.ok).toBe(true);
@@ -118,14 +142,25 @@ describe('the fast YAML path', () => {
 
   it('still gives ranges, built on demand', () => {
     const result = parseYamlSpec('multiarch.yaml', 'version: 1\nimages:\n  app: { context: . }\n');
-    expect(result.ok && result.value.locate(['images', 'app', 'context'])).toEqual({ start: { line: 3, col: 19 }, end: { line: 3, col: 20 } });
+    expect(result.ok && result.value.locate(['images', 'app', 'context'])).toEqual({
+      start: { line: 3, col: 19 },
+      end: { line: 3, col: 20 },
+    });
   });
 });
 
 describe('values the two parsers read differently', () => {
   it('go the ranged way, so the data does not depend on which parser read it', async () => {
     const { parse } = await import('yaml');
-    for (const text of ['a: 0b101', 'a: -0x1F', 'a: +0x1F', 'null: x', '~: x', 'a: {null: x}', '%YAML 1.2\n---\na: 1']) {
+    for (const text of [
+      'a: 0b101',
+      'a: -0x1F',
+      'a: +0x1F',
+      'null: x',
+      '~: x',
+      'a: {null: x}',
+      '%YAML 1.2\n---\na: 1',
+    ]) {
       const result = parseYamlSpec('multiarch.yaml', text);
       expect(result.ok, text).toBe(true);
       if (result.ok) expect(result.value.data, text).toEqual(parse(text));

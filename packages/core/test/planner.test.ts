@@ -31,7 +31,6 @@ const REGISTRY = `registries:
     auth: { username: ci, passwordEnv: REG_TOKEN }
 `;
 
-
 /** amd64 and arm64, one registry without auth, these image lines. */
 function twoPlatforms(images: string[]): string {
   return `version: 1\nplatforms: [linux/amd64, linux/arm64]\nregistries:\n  reg: { url: registry.example.com/team }\nimages:\n${images.map((line) => `  ${line}\n`).join('')}`;
@@ -64,16 +63,22 @@ ${REGISTRY}images:
     const p = plan(spec);
     expect(ids(p, 'test')).toEqual(['test:app:linux/amd64', 'test:app:linux/arm64', 'test:app:linux/s390x']);
     // Named per run and task: an interrupted test's container is removed by that name.
-    expect(argv(task(p, 'test:app:linux/arm64'))).toBe('podman run --rm --pull=never --name orchestrate-<run-id>-test-app-linux-arm64 --platform linux/arm64 registry.example.com/team/app:v1 uname -m');
+    expect(argv(task(p, 'test:app:linux/arm64'))).toBe(
+      'podman run --rm --pull=never --name orchestrate-<run-id>-test-app-linux-arm64 --platform linux/arm64 registry.example.com/team/app:v1 uname -m',
+    );
   });
 
   it('stages the list under a run-unique tag, verifies it, and only then moves each final tag to the verified digest', () => {
     const p = plan(spec);
     const stage = task(p, 'stage:app@reg');
-    expect(stage.dependsOn).toEqual(expect.arrayContaining(['build:app', 'test:app:linux/amd64', 'test:app:linux/arm64', 'test:app:linux/s390x']));
+    expect(stage.dependsOn).toEqual(
+      expect.arrayContaining(['build:app', 'test:app:linux/amd64', 'test:app:linux/arm64', 'test:app:linux/s390x']),
+    );
     expect(argv(stage)).toContain('podman manifest push --all');
     expect(argv(stage)).toContain('docker://registry.example.com/team/app:orchestrate-stage-<run-id>');
-    expect(taskOf(p, 'verify:app@reg', 'verify').expect).toEqual({ platforms: ['linux/amd64', 'linux/arm64', 'linux/s390x'] });
+    expect(taskOf(p, 'verify:app@reg', 'verify').expect).toEqual({
+      platforms: ['linux/amd64', 'linux/arm64', 'linux/s390x'],
+    });
     expect(ids(p, 'publish')).toEqual(['publish:app@reg:v1', 'publish:app@reg:latest']);
     expect(argv(task(p, 'publish:app@reg:latest'))).toBe(
       'skopeo copy --all --preserve-digests --authfile <authfile> docker://registry.example.com/team/app@<digest of stage:app@reg> docker://registry.example.com/team/app:latest',
@@ -105,7 +110,10 @@ images:
   it('builds each platform on a host that runs it natively, else here under QEMU, and says so', () => {
     const p = plan(spec);
     expect(task(p, 'build:app:linux/amd64')).toMatchObject({ host: 'local', placement: 'native here' });
-    expect(task(p, 'build:app:linux/arm64')).toMatchObject({ host: 'arm1', placement: expect.stringContaining('native on arm1') });
+    expect(task(p, 'build:app:linux/arm64')).toMatchObject({
+      host: 'arm1',
+      placement: expect.stringContaining('native on arm1'),
+    });
     expect(task(p, 'build:app:linux/arm64').placement).toContain('falls back to QEMU');
     expect(task(p, 'build:app:linux/s390x')).toMatchObject({ host: 'local', emulated: ['linux/s390x'] });
     expect(task(p, 'build:app:linux/s390x').placement).toContain('QEMU');
@@ -131,13 +139,17 @@ images:
     expect(argv(task(p, 'assemble:app:linux/arm64'))).toBe(
       'podman manifest add --authfile <authfile> registry.example.com/team/app:v1 docker://registry.example.com/team/app@<digest of push:app:linux/arm64>',
     );
-    expect(task(p, 'assemble:app:linux/arm64').dependsOn).toEqual(expect.arrayContaining(['assemble:app:linux/amd64', 'push:app:linux/arm64']));
+    expect(task(p, 'assemble:app:linux/arm64').dependsOn).toEqual(
+      expect.arrayContaining(['assemble:app:linux/amd64', 'push:app:linux/arm64']),
+    );
     expect(task(p, 'stage:app@reg').dependsOn).toContain('assemble:app:linux/s390x');
   });
 
   it('warns that a loopback registry means something else on a remote host', () => {
     const p = plan(spec.replace('registry.example.com/team', 'localhost:5000/team'));
-    expect(p.notes).toContain('arm1 talks to registry reg at localhost:5000: on arm1, that is arm1 itself, not this machine');
+    expect(p.notes).toContain(
+      'arm1 talks to registry reg at localhost:5000: on arm1, that is arm1 itself, not this machine',
+    );
     expect(plan(spec).notes.join('\n')).not.toContain('itself');
   });
 
@@ -149,18 +161,33 @@ images:
     expect(cleanup.dependsOn).toEqual(expect.arrayContaining(['push:app:linux/arm64', 'publish:app@reg:v1']));
     expect(cleanup.kind === 'cleanup' && cleanup.always).toBe(true);
     // A stable second name keeps the image, and so the build cache of its last step, for the next run.
-    expect(argv(task(p, 'build:app:linux/arm64'))).toContain('--tag localhost/orchestrate/app:linux-arm64-<run-id> --tag localhost/orchestrate/app:linux-arm64 ');
+    expect(argv(task(p, 'build:app:linux/arm64'))).toContain(
+      '--tag localhost/orchestrate/app:linux-arm64-<run-id> --tag localhost/orchestrate/app:linux-arm64 ',
+    );
   });
 
   it('copies an outside base once per host and platform, and pins per-arch builds to the copy', () => {
-    const p = plan(twoPlatforms(['one: { context: one, strategy: per-arch }', 'two: { context: two, strategy: per-arch }', 'three: { context: three }']));
+    const p = plan(
+      twoPlatforms([
+        'one: { context: one, strategy: per-arch }',
+        'two: { context: two, strategy: per-arch }',
+        'three: { context: three }',
+      ]),
+    );
     const pulls = p.tasks.filter((t) => t.kind === 'pull').map((t) => t.id);
-    expect(pulls).toEqual(['pull:docker.io/library/busybox:1.36@local:linux/amd64', 'pull:docker.io/library/busybox:1.36@local:linux/arm64']);
-    expect(argv(task(p, pulls[1]!))).toBe('skopeo copy --quiet --override-os linux --override-arch arm64 docker://docker.io/library/busybox:1.36 containers-storage:localhost/orchestrate/pulled/docker.io/library/busybox/1.36:linux-arm64');
+    expect(pulls).toEqual([
+      'pull:docker.io/library/busybox:1.36@local:linux/amd64',
+      'pull:docker.io/library/busybox:1.36@local:linux/arm64',
+    ]);
+    expect(argv(task(p, pulls[1]!))).toBe(
+      'skopeo copy --quiet --override-os linux --override-arch arm64 docker://docker.io/library/busybox:1.36 containers-storage:localhost/orchestrate/pulled/docker.io/library/busybox/1.36:linux-arm64',
+    );
     for (const image of ['one', 'two']) {
       const build = task(p, `build:${image}:linux/arm64`);
       expect(build.dependsOn).toContain(pulls[1]);
-      expect(argv(build)).toContain('--build-context docker.io/library/busybox:1.36=docker-image://localhost/orchestrate/pulled/docker.io/library/busybox/1.36:linux-arm64');
+      expect(argv(build)).toContain(
+        '--build-context docker.io/library/busybox:1.36=docker-image://localhost/orchestrate/pulled/docker.io/library/busybox/1.36:linux-arm64',
+      );
       expect(build.kind === 'build' && build.pulls).toBeUndefined();
     }
     // A multi-platform build pulls for itself: it says what, so builds racing for one name stay apart.
@@ -168,7 +195,12 @@ images:
   });
 
   it('keeps per-run images until the dependents built on that host are done with their layers', () => {
-    const p = plan(twoPlatforms(['tools: { context: tools, strategy: per-arch }', 'worker: { context: worker, dependsOn: [tools] }']));
+    const p = plan(
+      twoPlatforms([
+        'tools: { context: tools, strategy: per-arch }',
+        'worker: { context: worker, dependsOn: [tools] }',
+      ]),
+    );
     expect(task(p, 'cleanup:tools@local').dependsOn).toContain('build:worker');
   });
 });
@@ -184,7 +216,10 @@ ${REGISTRY}images:
     context: base
     tags: [v1]
 `;
-  const files = { 'app/Containerfile': 'ARG REG=registry.example.com/team\nFROM ${REG}/base:v1\n', 'base/Containerfile': 'FROM docker.io/library/busybox\n' };
+  const files = {
+    'app/Containerfile': 'ARG REG=registry.example.com/team\nFROM ${REG}/base:v1\n',
+    'base/Containerfile': 'FROM docker.io/library/busybox\n',
+  };
 
   it('builds a dependency first, whatever the spec order, and dependents wait for it locally', () => {
     const p = plan(spec, {}, { files });
@@ -230,7 +265,9 @@ ${REGISTRY}images:
 
   it('--no-push builds and tests without logins or registry traffic', () => {
     const p = plan(spec, { push: false });
-    expect(p.tasks.map((t) => t.kind).filter((k) => ['login', 'push', 'stage', 'verify', 'publish'].includes(k))).toEqual([]);
+    expect(
+      p.tasks.map((t) => t.kind).filter((k) => ['login', 'push', 'stage', 'verify', 'publish'].includes(k)),
+    ).toEqual([]);
     expect(ids(p, 'build')).toEqual(['build:app', 'build:tool']);
   });
 
@@ -242,7 +279,8 @@ ${REGISTRY}images:
 
   it('a registry without TLS verification gets it turned off on every command that talks to it', () => {
     const p = plan(spec.replace('    auth:', '    tlsVerify: false\n    auth:'));
-    for (const id of [...ids(p, 'login'), ...ids(p, 'stage'), ...ids(p, 'verify')]) expect(argv(task(p, id))).toContain('--tls-verify=false');
+    for (const id of [...ids(p, 'login'), ...ids(p, 'stage'), ...ids(p, 'verify')])
+      expect(argv(task(p, id))).toContain('--tls-verify=false');
     expect(argv(task(p, 'publish:app@reg:latest'))).toContain('--src-tls-verify=false --dest-tls-verify=false');
   });
 
@@ -274,7 +312,9 @@ describe('plan shape', () => {
 
 describe('numbers YAML would change', () => {
   it('keeps 1.10 as written in a variable and a build arg', () => {
-    const p = plan(`version: 1\nvariables:\n  VERSION: 1.10\nimages:\n  app:\n    context: app\n    tags: ["\${VERSION}"]\n    buildArgs: { V: 2.50 }\n`);
+    const p = plan(
+      `version: 1\nvariables:\n  VERSION: 1.10\nimages:\n  app:\n    context: app\n    tags: ["\${VERSION}"]\n    buildArgs: { V: 2.50 }\n`,
+    );
     expect(p.images['app']?.publishes).toEqual([]);
     expect(argv(task(p, 'build:app'))).toContain('--manifest localhost/app:1.10');
     expect(argv(task(p, 'build:app'))).toContain('--build-arg V=2.50');
@@ -304,10 +344,17 @@ images:
 
   it('builds a manifest-first image there, emulating what it lacks, and stages its list from there', () => {
     const p = plan(spec);
-    expect(task(p, 'build:base')).toMatchObject({ host: 'arm1', emulated: ['linux/amd64'], placement: 'on arm1, linux/amd64 under QEMU emulation' });
+    expect(task(p, 'build:base')).toMatchObject({
+      host: 'arm1',
+      emulated: ['linux/amd64'],
+      placement: 'on arm1, linux/amd64 under QEMU emulation',
+    });
     expect(argv(task(p, 'build:base')).startsWith('/usr/local/bin/podman build')).toBe(true);
     expect(task(p, 'reset:base').host).toBe('arm1');
-    expect(task(p, 'stage:base@reg')).toMatchObject({ host: 'arm1', dependsOn: expect.arrayContaining(['login:reg@arm1']) });
+    expect(task(p, 'stage:base@reg')).toMatchObject({
+      host: 'arm1',
+      dependsOn: expect.arrayContaining(['login:reg@arm1']),
+    });
     expect(task(p, 'verify:base@reg').host).toBe('local');
   });
 
@@ -321,16 +368,25 @@ images:
   it('pins every platform of a per-arch image to it', () => {
     const p = plan(spec);
     expect(task(p, 'build:tool:linux/amd64')).toMatchObject({ host: 'arm1', emulated: ['linux/amd64'] });
-    expect(task(p, 'build:tool:linux/arm64')).toMatchObject({ host: 'arm1', placement: "native on arm1 (the image's host)" });
+    expect(task(p, 'build:tool:linux/arm64')).toMatchObject({
+      host: 'arm1',
+      placement: "native on arm1 (the image's host)",
+    });
   });
 
   it('an unknown host is a diagnostic at the name, with a suggestion', () => {
     const { diagnostics } = analyzeText(spec.replace('host: arm1\n  app', 'host: arm2\n  app'));
-    expect(diagnostics).toEqual([expect.objectContaining({ code: 'unknown-host', hint: 'did you mean "arm1"?', range: expect.objectContaining({ start: { line: 15, col: 11 } }) })]);
+    expect(diagnostics).toEqual([
+      expect.objectContaining({
+        code: 'unknown-host',
+        hint: 'did you mean "arm1"?',
+        range: expect.objectContaining({ start: { line: 15, col: 11 } }),
+      }),
+    ]);
   });
 });
 
-describe('dependents get exactly this run\'s build', () => {
+describe("dependents get exactly this run's build", () => {
   const spec = `version: 1
 platforms: [linux/amd64, linux/arm64]
 ${REGISTRY}hosts:
@@ -366,18 +422,26 @@ images:
     const p = plan(spec, {}, { files });
     const remote = task(p, 'build:app:linux/arm64');
     expect(remote.host).toBe('arm1');
-    expect(argv(remote)).toContain('--build-context registry.example.com/team/base:latest=docker-image://registry.example.com/team/base@<digest of stage:base@reg>');
+    expect(argv(remote)).toContain(
+      '--build-context registry.example.com/team/base:latest=docker-image://registry.example.com/team/base@<digest of stage:base@reg>',
+    );
     expect(remote.dependsOn).toContain('stage:base@reg');
     expect(remote.dependsOn.some((id) => id.startsWith('publish:'))).toBe(false);
   });
 
   it('a per-arch dependency is used by its staged digest: a list of registry digests is not built FROM locally', () => {
     const p = plan(spec, {}, { files });
-    expect(argv(task(p, 'build:tool'))).toContain('--build-context localhost/app=docker-image://registry.example.com/team/app@<digest of stage:app@reg>');
+    expect(argv(task(p, 'build:tool'))).toContain(
+      '--build-context localhost/app=docker-image://registry.example.com/team/app@<digest of stage:app@reg>',
+    );
   });
 
   it('checks the staged list from here after logging in here, even when it was built elsewhere', () => {
-    const p = plan(spec.replace('  base:\n    context: base', '  base:\n    context: base\n    host: arm1'), {}, { files });
+    const p = plan(
+      spec.replace('  base:\n    context: base', '  base:\n    context: base\n    host: arm1'),
+      {},
+      { files },
+    );
     expect(task(p, 'stage:base@reg').host).toBe('arm1');
     expect(task(p, 'verify:base@reg').dependsOn).toContain('login:reg@local');
   });
@@ -385,22 +449,35 @@ images:
 
 describe('per-arch without a registry', () => {
   const spec = `version: 1\nplatforms: [linux/amd64, linux/arm64]\nimages:\n  app: { context: app, strategy: per-arch }\n  tool: { context: tool }\n`;
-  const files = { 'app/Containerfile': 'FROM docker.io/library/busybox\n', 'tool/Containerfile': 'FROM localhost/app:latest\n' };
+  const files = {
+    'app/Containerfile': 'FROM docker.io/library/busybox\n',
+    'tool/Containerfile': 'FROM localhost/app:latest\n',
+  };
 
   it('names its images stably (nothing left behind per run), assembles from local storage, and dependents wait for all of it', () => {
     const p = plan(spec, {}, { files });
     expect(argv(task(p, 'build:app:linux/arm64'))).toContain('--tag localhost/orchestrate/app:linux-arm64 ');
-    expect(argv(task(p, 'assemble:app:linux/arm64'))).toBe('podman manifest add localhost/app:latest containers-storage:localhost/orchestrate/app:linux-arm64');
+    expect(argv(task(p, 'assemble:app:linux/arm64'))).toBe(
+      'podman manifest add localhost/app:latest containers-storage:localhost/orchestrate/app:linux-arm64',
+    );
     expect(ids(p, 'cleanup')).toEqual([]);
     expect(task(p, 'build:tool').dependsOn).toContain('assemble:app:linux/arm64');
-    expect(argv(task(p, 'build:tool'))).toContain('--build-context localhost/app:latest=docker-image://localhost/app:latest');
+    expect(argv(task(p, 'build:tool'))).toContain(
+      '--build-context localhost/app:latest=docker-image://localhost/app:latest',
+    );
   });
 });
 
 describe('--platform that matches nothing', () => {
   it('is an error, not an empty plan', () => {
-    const result = planBuild(modelOf(`version: 1\nplatforms: [linux/amd64, linux/arm64]\nimages:\n  app: { context: app }\n`), { platforms: ['linux/arm/v7'] });
+    const result = planBuild(
+      modelOf(`version: 1\nplatforms: [linux/amd64, linux/arm64]\nimages:\n  app: { context: app }\n`),
+      { platforms: ['linux/arm/v7'] },
+    );
     expect(result.ok).toBe(false);
-    expect(result.diagnostics[0]).toMatchObject({ code: 'filter-no-match', message: '--platform linux/arm/v7: no selected image is built for it' });
+    expect(result.diagnostics[0]).toMatchObject({
+      code: 'filter-no-match',
+      message: '--platform linux/arm/v7: no selected image is built for it',
+    });
   });
 });

@@ -8,12 +8,24 @@ describe('checkPlatform', () => {
   });
 
   it('normalises the names people write for architectures, and says so', () => {
-    expect(checkPlatform('linux/aarch64')).toEqual({ ok: true, platform: 'linux/arm64', alias: { written: 'linux/aarch64' } });
+    expect(checkPlatform('linux/aarch64')).toEqual({
+      ok: true,
+      platform: 'linux/arm64',
+      alias: { written: 'linux/aarch64' },
+    });
     expect(checkPlatform('linux/x86_64')).toMatchObject({ ok: true, platform: 'linux/amd64' });
   });
 
   it('rejects what podman would not take, with a hint', () => {
-    for (const bad of ['linux', 'linux/', 'linux/amd64/v9/x', 'plan9/amd64', 'linux/sparc', 'linux/arm/v9', 'linux/s390x/v1']) {
+    for (const bad of [
+      'linux',
+      'linux/',
+      'linux/amd64/v9/x',
+      'plan9/amd64',
+      'linux/sparc',
+      'linux/arm/v9',
+      'linux/s390x/v1',
+    ]) {
       const result = checkPlatform(bad);
       expect(result.ok, bad).toBe(false);
       if (!result.ok) expect(result.hint.length).toBeGreaterThan(0);

@@ -27,7 +27,7 @@ describe('diagnostics of a large spec', () => {
     });
   });
 
-  it('finds duplicate keys where yaml\'s own check does, in block and flow mappings at any depth', () => {
+  it("finds duplicate keys where yaml's own check does, in block and flow mappings at any depth", () => {
     const texts = [
       'a: 1\na: 2\n',
       '{a: 1, b: 2, a: 3}\n',
@@ -45,7 +45,9 @@ describe('diagnostics of a large spec', () => {
         .errors.filter((e) => e.code === 'DUPLICATE_KEY')
         .map((e) => lines.linePos(e.pos[0]));
       const parsed = parseYamlSpec('f.yaml', text);
-      const ours = parsed.ok ? [] : parsed.diagnostics.filter((d) => d.code === 'duplicate-key').map((d) => d.range?.start);
+      const ours = parsed.ok
+        ? []
+        : parsed.diagnostics.filter((d) => d.code === 'duplicate-key').map((d) => d.range?.start);
       expect(ours, text).toEqual(theirs);
     }
   });

@@ -23,12 +23,15 @@ describe('schemas/multiarch.schema.json', () => {
       const record = node as Record<string, unknown>;
       for (const [key, child] of Object.entries((record['properties'] as Record<string, unknown> | undefined) ?? {})) {
         const c = child as Record<string, unknown>;
-        const ref = typeof c['$ref'] === 'string' ? (c['$ref']).split('/').pop()! : undefined;
+        const ref = typeof c['$ref'] === 'string' ? c['$ref'].split('/').pop()! : undefined;
         const target = ref ? ((schema['definitions'] as Record<string, Record<string, unknown>>)[ref] ?? {}) : {};
         if (!c['description'] && !target['description']) undocumented.push(`${path}.${key}`);
         walk(child, `${path}.${key}`);
       }
-      for (const [name, definition] of Object.entries((record['definitions'] as Record<string, unknown> | undefined) ?? {})) walk(definition, `#${name}`);
+      for (const [name, definition] of Object.entries(
+        (record['definitions'] as Record<string, unknown> | undefined) ?? {},
+      ))
+        walk(definition, `#${name}`);
     };
     walk(schema, '');
     expect(undocumented).toEqual([]);
@@ -39,7 +42,8 @@ describe('schemas/multiarch.schema.json', () => {
     const walk = (node: unknown, path: string): void => {
       if (node === null || typeof node !== 'object') return;
       const record = node as Record<string, unknown>;
-      if (record['type'] === 'object' && record['properties'] && record['additionalProperties'] !== false) open.push(path);
+      if (record['type'] === 'object' && record['properties'] && record['additionalProperties'] !== false)
+        open.push(path);
       for (const [key, child] of Object.entries(record)) walk(child, `${path}/${key}`);
     };
     walk(schema, '#');

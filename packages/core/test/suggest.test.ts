@@ -39,8 +39,15 @@ describe('suggestions', () => {
 
   it('lists at most 10 known names, then how many more: one hint per unknown name must not grow with the spec', () => {
     const many = Array.from({ length: 30 }, (_, i) => `image-number-${i}`);
-    expect(suggestion('zzz', many, 'images')).toBe(`known images: ${many.slice(0, 10).map((n) => `"${n}"`).join(', ')} and 20 more`);
-    expect(suggestion('zzz', ['a-long-name', 'other-name'], 'images')).toBe('known images: "a-long-name", "other-name"');
+    expect(suggestion('zzz', many, 'images')).toBe(
+      `known images: ${many
+        .slice(0, 10)
+        .map((n) => `"${n}"`)
+        .join(', ')} and 20 more`,
+    );
+    expect(suggestion('zzz', ['a-long-name', 'other-name'], 'images')).toBe(
+      'known images: "a-long-name", "other-name"',
+    );
     expect(suggestion('zzz', [], 'hosts')).toBe('no hosts declared');
     expect(suggestion('zzz', new Names(['only']), 'images', 'only')).toBe('no images declared');
   });

@@ -48,7 +48,10 @@ describe('resolveVariables', () => {
 });
 
 describe('expandContainerfileString', () => {
-  const args = new Map([['REG', 'docker.io'], ['EMPTY', '']]);
+  const args = new Map([
+    ['REG', 'docker.io'],
+    ['EMPTY', ''],
+  ]);
   const lookup = (name: string) => args.get(name);
   it('follows the Containerfile rules for $A, ${A}, ${A:-x} and ${A:+x}', () => {
     expect(expandContainerfileString('$REG/library/alpine', lookup)).toBe('docker.io/library/alpine');
@@ -67,7 +70,9 @@ describe('nesting and tracing', () => {
   });
 
   it('leaves what is not a variable reference as written', () => {
-    expect(expandSpecString('${1} ${A:+x} ${unterminated', lookup({ A: 'a' })).value).toBe('${1} ${A:+x} ${unterminated');
+    expect(expandSpecString('${1} ${A:+x} ${unterminated', lookup({ A: 'a' })).value).toBe(
+      '${1} ${A:+x} ${unterminated',
+    );
   });
 
   it('records every name a variable reads, through other variables', () => {

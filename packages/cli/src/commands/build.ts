@@ -6,7 +6,17 @@
 import { constants } from 'node:fs';
 import { access, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { checkRunInputs, DEFAULT_RETRY, executePlan, LocalRunner, readPlanFile, unreachable, type Diagnostic, type Plan, type RunReport } from '@multiarch/core';
+import {
+  checkRunInputs,
+  DEFAULT_RETRY,
+  executePlan,
+  LocalRunner,
+  readPlanFile,
+  unreachable,
+  type Diagnostic,
+  type Plan,
+  type RunReport,
+} from '@multiarch/core';
 import { EXIT, reportDiagnostics, type Io } from '../io.js';
 import { jsonView } from '../render/progress-json.js';
 import { linesView } from '../render/progress-lines.js';
@@ -33,7 +43,10 @@ export async function buildCommand(io: Io, options: BuildCommandOptions): Promis
   if ('exitCode' in made) return made.exitCode;
   const { plan } = made;
   const runner = new LocalRunner();
-  const problems = [...(await checkRunInputs(plan, io.cwd, io.env, runner)), ...(await checkReportPath(io.cwd, options.report))];
+  const problems = [
+    ...(await checkRunInputs(plan, io.cwd, io.env, runner)),
+    ...(await checkReportPath(io.cwd, options.report)),
+  ];
   if (problems.length > 0) {
     reportDiagnostics(io, problems);
     return EXIT.usage;
@@ -43,7 +56,9 @@ export async function buildCommand(io: Io, options: BuildCommandOptions): Promis
   const kill = new AbortController();
   const onSignal = (): void => {
     if (!interrupt.signal.aborted) {
-      io.stderr('\norchestrate: interrupted: starting nothing new and stopping running tasks (Ctrl-C again to kill at once)\n');
+      io.stderr(
+        '\norchestrate: interrupted: starting nothing new and stopping running tasks (Ctrl-C again to kill at once)\n',
+      );
       interrupt.abort();
       return;
     }
@@ -94,7 +109,11 @@ export async function buildCommand(io: Io, options: BuildCommandOptions): Promis
 }
 
 /** `--plan FILE`: the plan as saved, refused (exit 2) when it is of another format or its files changed. Planning options do not mix with it. */
-async function savedPlan(io: Io, file: string, options: BuildCommandOptions): Promise<{ plan: Plan } | { exitCode: number }> {
+async function savedPlan(
+  io: Io,
+  file: string,
+  options: BuildCommandOptions,
+): Promise<{ plan: Plan } | { exitCode: number }> {
   const planning = [
     options.config !== undefined && '--config',
     options.image.length > 0 && '--image',
@@ -129,10 +148,20 @@ async function checkReportPath(cwd: string, report: string | undefined): Promise
     ? 'it is a directory'
     : await access(existing ? file : path.dirname(file), constants.W_OK).then(
         () => undefined,
-        (error: unknown) => ((error as NodeJS.ErrnoException).code === 'ENOENT' ? `${path.dirname(report)} does not exist` : `it cannot be written (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`),
+        (error: unknown) =>
+          (error as NodeJS.ErrnoException).code === 'ENOENT'
+            ? `${path.dirname(report)} does not exist`
+            : `it cannot be written (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`,
       );
   if (problem === undefined) return [];
-  return [{ severity: 'error', code: 'file-unwritable', message: `cannot write the report to ${report}: ${problem}`, hint: 'give --report a file in a directory that exists and that you may write to' }];
+  return [
+    {
+      severity: 'error',
+      code: 'file-unwritable',
+      message: `cannot write the report to ${report}: ${problem}`,
+      hint: 'give --report a file in a directory that exists and that you may write to',
+    },
+  ];
 }
 
 function progressView(io: Io, output: BuildCommandOptions['output']): ProgressView {
@@ -142,7 +171,9 @@ function progressView(io: Io, output: BuildCommandOptions['output']): ProgressVi
     case 'text':
       // Live only where a person watches: a terminal, and not CI (whose logs want plain lines).
       // A terminal that reports no width (some pseudo-terminals) would get one character per line.
-      return io.terminal && io.env['CI'] === undefined && io.env['TERM'] !== 'dumb' ? listrView(io.stdout, io.colors.stdout) : linesView(io.stdout, io.colors.stdout);
+      return io.terminal && io.env['CI'] === undefined && io.env['TERM'] !== 'dumb'
+        ? listrView(io.stdout, io.colors.stdout)
+        : linesView(io.stdout, io.colors.stdout);
     default:
       return unreachable(output);
   }

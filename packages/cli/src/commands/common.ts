@@ -46,7 +46,10 @@ export async function makePlan(io: Io, options: PlanFilterOptions): Promise<{ pl
   }
   const written = analysis.value.model;
   const fallback = options.fallback;
-  const model = fallback === undefined ? written : { ...written, hosts: written.hosts.map((h) => (h.kind === 'ssh' ? { ...h, fallback } : h)) };
+  const model =
+    fallback === undefined
+      ? written
+      : { ...written, hosts: written.hosts.map((h) => (h.kind === 'ssh' ? { ...h, fallback } : h)) };
   const inputs = await planInputs(analysis.value.specDir, analysis.value.source.file, model);
   const planned = planBuild(model, { images: options.image, platforms: options.platform, push: options.push, inputs });
   reportDiagnostics(io, [...analysis.diagnostics, ...planned.diagnostics], analysis.value.source);
@@ -71,7 +74,8 @@ export function collectList(value: string, previous: string[] = []): string[] {
 function wholeNumberFrom(min: number): (value: string) => number {
   return (value) => {
     const number = Number(value);
-    if (!Number.isInteger(number) || number < min) throw new InvalidArgumentError(`expected a whole number of at least ${min}`);
+    if (!Number.isInteger(number) || number < min)
+      throw new InvalidArgumentError(`expected a whole number of at least ${min}`);
     return number;
   };
 }

@@ -15,7 +15,13 @@ export async function validateCommand(io: Io, options: ValidateOptions): Promise
   const file = analysis.source?.file;
   switch (options.format) {
     case 'json':
-      io.stdout(JSON.stringify({ valid: analysis.ok, ...(file !== undefined && { file }), diagnostics: analysis.diagnostics }, null, 2) + '\n');
+      io.stdout(
+        JSON.stringify(
+          { valid: analysis.ok, ...(file !== undefined && { file }), diagnostics: analysis.diagnostics },
+          null,
+          2,
+        ) + '\n',
+      );
       break;
     case 'text':
       reportDiagnostics(io, analysis.diagnostics, analysis.source);

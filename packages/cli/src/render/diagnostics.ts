@@ -9,7 +9,12 @@ export const SHOWN_DIAGNOSTICS = 100;
  * Diagnostics as a person reads them: the first `limit` in full, one line counting the rest,
  * and the summary. Each file's lines are indexed once, however many diagnostics point into it.
  */
-export function renderDiagnostics(diagnostics: readonly Diagnostic[], textOf: (file: string) => string | undefined, c: Colors, limit = SHOWN_DIAGNOSTICS): string {
+export function renderDiagnostics(
+  diagnostics: readonly Diagnostic[],
+  textOf: (file: string) => string | undefined,
+  c: Colors,
+  limit = SHOWN_DIAGNOSTICS,
+): string {
   const indexes = new Map<string, LineIndex | undefined>();
   const linesOf = (file: string): LineIndex | undefined => {
     if (!indexes.has(file)) {
@@ -21,7 +26,8 @@ export function renderDiagnostics(diagnostics: readonly Diagnostic[], textOf: (f
   const shown = diagnostics.slice(0, limit);
   const blocks = shown.map((d) => renderDiagnostic(d, linesOf, c));
   const rest = diagnostics.slice(limit);
-  if (rest.length > 0) blocks.push(`... and ${summarize(rest, 'more ')} (orchestrate validate --format json lists them all)`);
+  if (rest.length > 0)
+    blocks.push(`... and ${summarize(rest, 'more ')} (orchestrate validate --format json lists them all)`);
   return `${blocks.join('\n\n')}\n\n${summarize(diagnostics)}\n`;
 }
 
@@ -29,9 +35,14 @@ export function renderDiagnostics(diagnostics: readonly Diagnostic[], textOf: (f
  * One diagnostic: place, severity, code, message, the source line with the range
  * underlined, and the hint.
  */
-export function renderDiagnostic(diagnostic: Diagnostic, linesOf: (file: string) => LineIndex | undefined, c: Colors): string {
+export function renderDiagnostic(
+  diagnostic: Diagnostic,
+  linesOf: (file: string) => LineIndex | undefined,
+  c: Colors,
+): string {
   const { file, range } = diagnostic;
-  const place = file === undefined ? 'orchestrate' : printable(range ? `${file}:${range.start.line}:${range.start.col}` : file);
+  const place =
+    file === undefined ? 'orchestrate' : printable(range ? `${file}:${range.start.line}:${range.start.col}` : file);
   const severity = diagnostic.severity === 'error' ? c.red(c.bold('error')) : c.yellow(c.bold('warning'));
   const lines = [`${c.bold(place)}  ${severity}  ${c.dim(diagnostic.code)}  ${printable(diagnostic.message)}`];
   const index = file === undefined ? undefined : linesOf(file);

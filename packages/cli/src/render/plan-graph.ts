@@ -8,10 +8,14 @@ export function renderPlanMermaid(plan: Plan): string {
   const lines = ['flowchart LR'];
   for (const [image, tasks] of tasksByImage(plan)) {
     if (image !== null) lines.push(`  subgraph ${node.image(image)}["${escapeMermaid(image)}"]`);
-    for (const task of tasks) lines.push(`  ${image === null ? '' : '  '}${node.task(task.id)}["${escapeMermaid(task.id)}<br/>${escapeMermaid(task.host)}"]`);
+    for (const task of tasks)
+      lines.push(
+        `  ${image === null ? '' : '  '}${node.task(task.id)}["${escapeMermaid(task.id)}<br/>${escapeMermaid(task.host)}"]`,
+      );
     if (image !== null) lines.push('  end');
   }
-  for (const task of plan.tasks) for (const dependency of task.dependsOn) lines.push(`  ${node.task(dependency)} --> ${node.task(task.id)}`);
+  for (const task of plan.tasks)
+    for (const dependency of task.dependsOn) lines.push(`  ${node.task(dependency)} --> ${node.task(task.id)}`);
   return lines.join('\n') + '\n';
 }
 
@@ -25,7 +29,8 @@ export function renderPlanDot(plan: Plan): string {
     for (const task of tasks) lines.push(`${indent}${dotString(task.id)} [label=${dotString(task.id, task.host)}];`);
     if (image !== null) lines.push('  }');
   }
-  for (const task of plan.tasks) for (const dependency of task.dependsOn) lines.push(`  ${dotString(dependency)} -> ${dotString(task.id)};`);
+  for (const task of plan.tasks)
+    for (const dependency of task.dependsOn) lines.push(`  ${dotString(dependency)} -> ${dotString(task.id)};`);
   lines.push('}');
   return lines.join('\n') + '\n';
 }

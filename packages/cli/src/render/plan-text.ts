@@ -9,26 +9,55 @@ import { printableDeep, shellDisplayWord } from './printable.js';
  * exact words, quoted so that a pasted command runs them.
  */
 export function renderPlanText(raw: Plan, c: Colors): string {
-  const plan: Plan = { ...printableDeep(raw), tasks: raw.tasks.map((task) => ({ ...printableDeep(task), argv: task.argv })) };
+  const plan: Plan = {
+    ...printableDeep(raw),
+    tasks: raw.tasks.map((task) => ({ ...printableDeep(task), argv: task.argv })),
+  };
   const out: string[] = [];
   const imageCount = Object.keys(plan.images).length;
-  out.push(c.bold(`Plan for ${plan.spec}`) + c.dim(` (format ${plan.formatVersion}): ${imageCount} image${imageCount === 1 ? '' : 's'}, ${plan.tasks.length} tasks, this machine is ${plan.localPlatform}`));
+  out.push(
+    c.bold(`Plan for ${plan.spec}`) +
+      c.dim(
+        ` (format ${plan.formatVersion}): ${imageCount} image${imageCount === 1 ? '' : 's'}, ${plan.tasks.length} tasks, this machine is ${plan.localPlatform}`,
+      ),
+  );
 
   out.push('', c.bold('Hosts'));
   for (const [name, host] of Object.entries(plan.hosts)) {
     const where = host.kind === 'local' ? 'this machine' : (host.address ?? `podman connection ${host.connection}`);
-    const extra = host.kind === 'local' ? (host.emulate ? ', emulates other platforms with QEMU' : ', no emulation') : host.fallback === 'emulate' ? '; if it fails, its per-arch platforms are built here under QEMU' : '; if it fails, its platforms fail';
-    out.push(`  ${name}  ${where}; builds ${host.platforms.join(', ')} natively; at most ${host.jobs} build${host.jobs === 1 ? '' : 's'} or smoke test${host.jobs === 1 ? '' : 's'} at once${extra}`);
+    const extra =
+      host.kind === 'local'
+        ? host.emulate
+          ? ', emulates other platforms with QEMU'
+          : ', no emulation'
+        : host.fallback === 'emulate'
+          ? '; if it fails, its per-arch platforms are built here under QEMU'
+          : '; if it fails, its platforms fail';
+    out.push(
+      `  ${name}  ${where}; builds ${host.platforms.join(', ')} natively; at most ${host.jobs} build${host.jobs === 1 ? '' : 's'} or smoke test${host.jobs === 1 ? '' : 's'} at once${extra}`,
+    );
     if (host.kind === 'ssh') {
-      const keys = host.knownHosts === undefined ? 'host key checked against ~/.ssh/known_hosts' : `host key checked against ${host.knownHosts}`;
-      out.push(c.dim(`     ssh: one connection for the run${host.identityFile === undefined ? '' : `, key ${host.identityFile}`}, ${keys}, ${host.connectTimeout ?? 10}s to connect; contexts and authfile in ${host.workdir ?? '~/.cache/orchestrate'}/run-<run-id>-${name}, removed at the end`));
+      const keys =
+        host.knownHosts === undefined
+          ? 'host key checked against ~/.ssh/known_hosts'
+          : `host key checked against ${host.knownHosts}`;
+      out.push(
+        c.dim(
+          `     ssh: one connection for the run${host.identityFile === undefined ? '' : `, key ${host.identityFile}`}, ${keys}, ${host.connectTimeout ?? 10}s to connect; contexts and authfile in ${host.workdir ?? '~/.cache/orchestrate'}/run-<run-id>-${name}, removed at the end`,
+        ),
+      );
     }
   }
   const registries = Object.entries(plan.registries);
   if (registries.length > 0) {
     out.push('', c.bold('Registries'));
     for (const [name, registry] of registries) {
-      const auth = registry.auth === 'none' ? "podman's own credentials" : registry.auth === 'authfile' ? 'credentials from an authfile' : `login with $${registry.auth.slice(4)} on stdin`;
+      const auth =
+        registry.auth === 'none'
+          ? "podman's own credentials"
+          : registry.auth === 'authfile'
+            ? 'credentials from an authfile'
+            : `login with $${registry.auth.slice(4)} on stdin`;
       out.push(`  ${name}  ${registry.url}; ${auth}${registry.tlsVerify ? '' : '; TLS not verified'}`);
     }
   }
@@ -63,7 +92,9 @@ function renderTasks(tasks: readonly PlanTask[], c: Colors): string[] {
       `on ${task.host}`,
       task.placement,
       retryClass(task) === 'registry' ? 'retried on registry errors' : undefined,
-      task.standIn ? `only if ${task.standIn.host} fails${task.standIn.for === undefined ? '' : `, standing in for ${task.standIn.for}`}` : undefined,
+      task.standIn
+        ? `only if ${task.standIn.host} fails${task.standIn.for === undefined ? '' : `, standing in for ${task.standIn.for}`}`
+        : undefined,
       ...kindDetails(task),
     ].filter((d): d is string => d !== undefined);
     lines.push(`  ${branch} ${c.bold(task.id)}  ${c.dim(details.join('; '))}`);
@@ -80,14 +111,18 @@ function kindDetails(task: PlanTask): (string | undefined)[] {
       return [`stdin: $${task.stdin.env}`];
     case 'upload': {
       const { upload } = task;
-      return [`stdin: tar of ${upload.context}${upload.paths.length > 1 ? ` and ${upload.containerfile}` : ''} (without what .containerignore or .dockerignore leaves out), into ${upload.into}/`];
+      return [
+        `stdin: tar of ${upload.context}${upload.paths.length > 1 ? ` and ${upload.containerfile}` : ''} (without what .containerignore or .dockerignore leaves out), into ${upload.into}/`,
+      ];
     }
     case 'verify':
       return [`expects ${task.expect.platforms.join(', ')}`];
     case 'test':
       return [task.expect === undefined ? undefined : `expects output /${task.expect.output}/`];
     case 'reset':
-      return [`a plain image of that name instead: ${task.ifNotAList.map((arg) => shellDisplayWord(formatArg(arg))).join(' ')}`];
+      return [
+        `a plain image of that name instead: ${task.ifNotAList.map((arg) => shellDisplayWord(formatArg(arg))).join(' ')}`,
+      ];
     case 'build':
       return [task.orderList ? `then puts ${task.orderList.list}'s entries in platform order` : undefined];
     case 'cleanup':

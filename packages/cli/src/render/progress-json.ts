@@ -20,7 +20,13 @@ export function jsonView(write: (text: string) => void, now: () => Date = () => 
           emit({ type: event.type, task: event.task.id, stream: event.stream, line: event.line });
           break;
         case 'task-retry':
-          emit({ type: event.type, task: event.task.id, retry: event.retry, delayMs: event.delayMs, failure: event.failure });
+          emit({
+            type: event.type,
+            task: event.task.id,
+            retry: event.retry,
+            delayMs: event.delayMs,
+            failure: event.failure,
+          });
           break;
         case 'task-end':
           emit({ type: event.type, task: event.task.id, report: event.report });

@@ -17,7 +17,9 @@ export function linesView(write: (text: string) => void, c: Colors, now: () => D
       switch (event.type) {
         case 'run-start': {
           const { plan } = event;
-          line(`run ${event.runId}: ${plan.tasks.length} tasks for ${Object.keys(plan.images).length} images from ${plan.spec}`);
+          line(
+            `run ${event.runId}: ${plan.tasks.length} tasks for ${Object.keys(plan.images).length} images from ${plan.spec}`,
+          );
           break;
         }
         case 'task-start':
@@ -27,14 +29,18 @@ export function linesView(write: (text: string) => void, c: Colors, now: () => D
           line(`${c.dim(`${event.task.id} |`)} ${event.line}`);
           break;
         case 'task-retry':
-          line(`${c.yellow('retry')} ${event.task.id} in ${seconds(event.delayMs)} (retry ${event.retry}): ${event.failure.message}`);
+          line(
+            `${c.yellow('retry')} ${event.task.id} in ${seconds(event.delayMs)} (retry ${event.retry}): ${event.failure.message}`,
+          );
           break;
         case 'task-end': {
           const { report } = event;
           const took = report.durationMs === undefined ? '' : ` ${seconds(report.durationMs)}`;
           switch (report.status) {
             case 'succeeded':
-              line(`${c.green('ok')}    ${report.id}${took}${report.note ? c.dim(` (${report.note})`) : ''}${report.digest ? c.dim(` ${report.digest}`) : ''}`);
+              line(
+                `${c.green('ok')}    ${report.id}${took}${report.note ? c.dim(` (${report.note})`) : ''}${report.digest ? c.dim(` ${report.digest}`) : ''}`,
+              );
               break;
             case 'failed':
               line(`${c.red('FAIL')}  ${report.id}${took}: ${report.failure?.message ?? ''}`);
@@ -48,7 +54,9 @@ export function linesView(write: (text: string) => void, c: Colors, now: () => D
               break;
             case 'skipped':
             case 'interrupted':
-              line(`${c.yellow(report.status === 'skipped' ? 'skip' : 'stop')}  ${report.id}: ${report.failure?.message ?? ''}`);
+              line(
+                `${c.yellow(report.status === 'skipped' ? 'skip' : 'stop')}  ${report.id}: ${report.failure?.message ?? ''}`,
+              );
               break;
             default:
               unreachable(report.status);

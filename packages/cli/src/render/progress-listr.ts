@@ -31,29 +31,36 @@ export function listrView(write: (text: string) => void, c: Colors): ProgressVie
     if (pending?.end && pending.row && pending.resolve) pending.resolve();
   };
 
-  const rowTask = (task: PlanTask) => async (_ctx: unknown, row: Row): Promise<void> => {
-    const pending = rows.get(task.id)!;
-    pending.row = row;
-    row.title = `${c.dim(task.id)} ${c.dim('waiting')}`;
-    if (pending.started) row.title = titleOf(task, c);
-    await new Promise<void>((resolve) => {
-      pending.resolve = resolve;
-      settle(task.id);
-    });
-    const end = pending.end!;
-    const took = end.durationMs === undefined ? '' : c.dim(` ${seconds(end.durationMs)}`);
-    if (end.status === 'succeeded') {
-      row.title = `${titleOf(task, c)}${took}${end.note ? c.dim(` (${end.note})`) : ''}`;
-      return;
-    }
-    if (end.status === 'skipped' || end.status === 'not-needed' || end.status === 'replaced') {
-      const why = end.status === 'not-needed' ? 'not needed' : end.status === 'replaced' ? (end.note ?? 'done elsewhere') : (end.failure?.message ?? 'skipped');
-      row.skip(`${task.id}: ${why}`);
-      return;
-    }
-    row.title = `${titleOf(task, c)}${took}`;
-    throw new Error(end.failure?.message ?? end.status);
-  };
+  const rowTask =
+    (task: PlanTask) =>
+    async (_ctx: unknown, row: Row): Promise<void> => {
+      const pending = rows.get(task.id)!;
+      pending.row = row;
+      row.title = `${c.dim(task.id)} ${c.dim('waiting')}`;
+      if (pending.started) row.title = titleOf(task, c);
+      await new Promise<void>((resolve) => {
+        pending.resolve = resolve;
+        settle(task.id);
+      });
+      const end = pending.end!;
+      const took = end.durationMs === undefined ? '' : c.dim(` ${seconds(end.durationMs)}`);
+      if (end.status === 'succeeded') {
+        row.title = `${titleOf(task, c)}${took}${end.note ? c.dim(` (${end.note})`) : ''}`;
+        return;
+      }
+      if (end.status === 'skipped' || end.status === 'not-needed' || end.status === 'replaced') {
+        const why =
+          end.status === 'not-needed'
+            ? 'not needed'
+            : end.status === 'replaced'
+              ? (end.note ?? 'done elsewhere')
+              : (end.failure?.message ?? 'skipped');
+        row.skip(`${task.id}: ${why}`);
+        return;
+      }
+      row.title = `${titleOf(task, c)}${took}`;
+      throw new Error(end.failure?.message ?? end.status);
+    };
 
   return {
     onEvent(raw: RunEvent): void {
@@ -67,7 +74,11 @@ export function listrView(write: (text: string) => void, c: Colors): ProgressVie
               title: image === null ? 'registries and base images' : image,
               task: (_ctx: unknown, group: Row) =>
                 group.newListr(
-                  tasks.map((task) => ({ title: task.id, task: rowTask(task), rendererOptions: { outputBar: 5, persistentOutput: false } })),
+                  tasks.map((task) => ({
+                    title: task.id,
+                    task: rowTask(task),
+                    rendererOptions: { outputBar: 5, persistentOutput: false },
+                  })),
                   { concurrent: true, exitOnError: false },
                 ),
             };

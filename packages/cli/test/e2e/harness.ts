@@ -41,7 +41,13 @@ export interface CliProcess {
 export function startCli(args: readonly string[], options: { cwd: string; env: Record<string, string> }): CliProcess {
   const child = spawn(process.execPath, [BIN, ...args], {
     cwd: options.cwd,
-    env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '/root', NO_COLOR: '1', CI: 'true', ...options.env },
+    env: {
+      PATH: process.env['PATH'] ?? '',
+      HOME: process.env['HOME'] ?? '/root',
+      NO_COLOR: '1',
+      CI: 'true',
+      ...options.env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';
@@ -64,12 +70,17 @@ export function startCli(args: readonly string[], options: { cwd: string; env: R
     stderr += chunk;
     check();
   });
-  const done = new Promise<CliRun>((resolve) => child.on('close', (code, signal) => resolve({ code: code ?? (signal ? 128 : 1), stdout, stderr })));
+  const done = new Promise<CliRun>((resolve) =>
+    child.on('close', (code, signal) => resolve({ code: code ?? (signal ? 128 : 1), stdout, stderr })),
+  );
   return {
     pid: child.pid!,
     waitFor: (pattern, timeoutMs = 120_000) =>
       new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no line matched ${pattern} in ${timeoutMs} ms:\n${stdout}\n${stderr}`)), timeoutMs);
+        const timer = setTimeout(
+          () => reject(new Error(`no line matched ${pattern} in ${timeoutMs} ms:\n${stdout}\n${stderr}`)),
+          timeoutMs,
+        );
         waiters.push({
           pattern,
           resolve: (line) => {
@@ -85,7 +96,10 @@ export function startCli(args: readonly string[], options: { cwd: string; env: R
   };
 }
 
-export function orchestrateBuild(args: readonly string[], options: { cwd: string; env: Record<string, string> }): Promise<CliRun> {
+export function orchestrateBuild(
+  args: readonly string[],
+  options: { cwd: string; env: Record<string, string> },
+): Promise<CliRun> {
   return startCli(['build', ...args], options).done;
 }
 
@@ -112,7 +126,11 @@ export function removeScratch(): void {
 /** An authfile for the checks the tests make themselves (the run's own is gone by then). */
 export async function checkerAuthfile(registry: Registry, dir: string): Promise<string> {
   const file = path.join(dir, 'checker-auth.json');
-  await run('podman', ['login', '--authfile', file, '--username', registry.username, '--password-stdin', registry.host], { input: registry.password });
+  await run(
+    'podman',
+    ['login', '--authfile', file, '--username', registry.username, '--password-stdin', registry.host],
+    { input: registry.password },
+  );
   return file;
 }
 
@@ -122,17 +140,27 @@ export interface ListEntry {
 }
 
 /** The list a tag points at, read with skopeo: its digest and its per-platform entries. */
-export async function inspectList(reference: string, authfile: string): Promise<{ digest: string; entries: ListEntry[] } | undefined> {
-  const raw = await run('skopeo', ['inspect', '--raw', '--authfile', authfile, `docker://${reference}`], { allowFailure: true });
+export async function inspectList(
+  reference: string,
+  authfile: string,
+): Promise<{ digest: string; entries: ListEntry[] } | undefined> {
+  const raw = await run('skopeo', ['inspect', '--raw', '--authfile', authfile, `docker://${reference}`], {
+    allowFailure: true,
+  });
   if (raw.code !== 0) return undefined;
   const file = path.join(mkdtempSync(path.join(tmpdir(), 'orchestrate-e2e-manifest-')), 'manifest.json');
   writeFileSync(file, raw.stdout);
   const digest = await run('skopeo', ['manifest-digest', file]);
   rmSync(path.dirname(file), { recursive: true, force: true });
-  const list = JSON.parse(raw.stdout) as { manifests?: { digest: string; platform: { os: string; architecture: string; variant?: string } }[] };
+  const list = JSON.parse(raw.stdout) as {
+    manifests?: { digest: string; platform: { os: string; architecture: string; variant?: string } }[];
+  };
   return {
     digest: digest.stdout.trim(),
-    entries: (list.manifests ?? []).map((m) => ({ digest: m.digest, platform: `${m.platform.os}/${m.platform.architecture}` })),
+    entries: (list.manifests ?? []).map((m) => ({
+      digest: m.digest,
+      platform: `${m.platform.os}/${m.platform.architecture}`,
+    })),
   };
 }
 
@@ -154,7 +182,8 @@ export function environmentsHolding(text: string, commands: readonly string[]): 
     if (!/^\d+$/.test(entry)) continue;
     try {
       const comm = readFileSync(`/proc/${entry}/comm`, 'utf8').trim();
-      if (commands.includes(comm) && readFileSync(`/proc/${entry}/environ`, 'utf8').includes(text)) found.push(`${entry} ${comm}`);
+      if (commands.includes(comm) && readFileSync(`/proc/${entry}/environ`, 'utf8').includes(text))
+        found.push(`${entry} ${comm}`);
     } catch {
       // gone meanwhile
     }

@@ -158,5 +158,10 @@ function fail(diagnostic: Diagnostic): Result<never> {
 }
 
 function unreadable(display: string, verb: 'read' | 'load', error: unknown): Result<SpecSource> {
-  return fail({ severity: 'error', code: 'file-unreadable', message: `cannot ${verb} ${display}: ${(error as Error).message}`, file: display });
+  return fail({
+    severity: 'error',
+    code: 'file-unreadable',
+    message: `cannot ${verb} ${display}: ${(error as Error).message}`,
+    file: display,
+  });
 }

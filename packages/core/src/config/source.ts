@@ -5,7 +5,8 @@ import type { Diagnostic, Position, Range, Result } from '../diagnostics.js';
 
 /** `yaml` keeps source ranges but costs ~60 ms to load and ~8x js-yaml's time to parse: loaded only when needed. */
 let yamlModule: typeof import('yaml') | undefined;
-const loadYaml = (): typeof import('yaml') => (yamlModule ??= createRequire(import.meta.url)('yaml') as typeof import('yaml'));
+const loadYaml = (): typeof import('yaml') =>
+  (yamlModule ??= createRequire(import.meta.url)('yaml') as typeof import('yaml'));
 
 export type PathSegment = string | number;
 export type SpecPath = readonly PathSegment[];
@@ -85,7 +86,8 @@ const HAS_ANCHOR = /(?:^|[\s[{,:-])&[^\s]/m;
  * `0b101` and signed hex (numbers there), `null:` and `~:` keys ("null" there), and a
  * %YAML directive. Such files take the ranged parser, so both paths give the same data.
  */
-const READ_DIFFERENTLY = /(?:^|[\s[{,:])[-+]?\.\d|(?:^|[\s[{,:])(?:0b|[-+]0x)[\da-f]|(?:^|[\s{,])(?:null|Null|NULL|~)\s*:|^%YAML/im;
+const READ_DIFFERENTLY =
+  /(?:^|[\s[{,:])[-+]?\.\d|(?:^|[\s[{,:])(?:0b|[-+]0x)[\da-f]|(?:^|[\s{,])(?:null|Null|NULL|~)\s*:|^%YAML/im;
 
 function parseWithRanges(file: string, text: string, options: ParseOptions): Result<SpecSource> {
   const { LineCounter, parseDocument } = loadYaml();
@@ -163,7 +165,14 @@ function parseWithRanges(file: string, text: string, options: ParseOptions): Res
 
 /** A source for specs that have no text we can point into (JavaScript configs). */
 export function plainSource(file: string, data: unknown): SpecSource {
-  return { file, text: undefined, data, locate: () => undefined, locateWithin: () => undefined, written: () => undefined };
+  return {
+    file,
+    text: undefined,
+    data,
+    locate: () => undefined,
+    locateWithin: () => undefined,
+    written: () => undefined,
+  };
 }
 
 function findNode(doc: Document, path: SpecPath): { node: YamlNode | null; pair: Pair | undefined } | undefined {
@@ -197,7 +206,8 @@ function duplicateKeys(doc: Document): { code: string; message: string; pos: [nu
       const seen = new Set<unknown>();
       for (const { key } of map.items) {
         if (!isScalar(key)) continue;
-        if (seen.has(key.value) && key.range) found.push({ code: 'DUPLICATE_KEY', message: 'Map keys must be unique', pos: [key.range[0], key.range[1]] });
+        if (seen.has(key.value) && key.range)
+          found.push({ code: 'DUPLICATE_KEY', message: 'Map keys must be unique', pos: [key.range[0], key.range[1]] });
         seen.add(key.value);
       }
     },
@@ -241,7 +251,12 @@ function firstLine(message: string): string {
  * person needs the place where the mistake is: the quote or bracket left open, the key
  * written twice.
  */
-function refineYamlError(text: string, code: string, message: string, pos: readonly [number, number]): { start: number; end: number; message: string; hint?: string } {
+function refineYamlError(
+  text: string,
+  code: string,
+  message: string,
+  pos: readonly [number, number],
+): { start: number; end: number; message: string; hint?: string } {
   const at = Math.min(pos[0], Math.max(0, text.length - 1));
   const lineEnd = (offset: number) => {
     const end = text.indexOf('\n', offset);
@@ -250,18 +265,37 @@ function refineYamlError(text: string, code: string, message: string, pos: reado
   const quote = /closing (["'])quote/.exec(message)?.[1];
   if (code === 'MISSING_CHAR' && quote) {
     const open = text.lastIndexOf(quote, at);
-    if (open >= 0) return { start: open, end: lineEnd(open), message: `a ${quote === '"' ? 'double' : 'single'}-quoted value is never closed`, hint: 'close the quote on the same line, or write the value without quotes' };
+    if (open >= 0)
+      return {
+        start: open,
+        end: lineEnd(open),
+        message: `a ${quote === '"' ? 'double' : 'single'}-quoted value is never closed`,
+        hint: 'close the quote on the same line, or write the value without quotes',
+      };
   }
   if (/flow (sequence|mapping)/i.test(message)) {
     const open = unclosedFlow(text, at);
     if (open !== undefined) {
       const list = text[open] === '[';
-      return { start: open, end: open + 1, message: `a ${list ? 'list "["' : 'mapping "{"'} is never closed`, hint: `close it with "${list ? ']' : '}'}" on the same line, or write ${list ? 'one "- item" per line' : 'one "key: value" per line'}` };
+      return {
+        start: open,
+        end: open + 1,
+        message: `a ${list ? 'list "["' : 'mapping "{"'} is never closed`,
+        hint: `close it with "${list ? ']' : '}'}" on the same line, or write ${list ? 'one "- item" per line' : 'one "key: value" per line'}`,
+      };
     }
   }
   if (code === 'DUPLICATE_KEY') {
-    const key = /^[^:\n#]*/.exec(text.slice(at))![0].trim().replace(/^["']|["']$/g, '');
-    return { start: at, end: at + Math.max(1, key.length), message: `key "${key}" appears twice in the same mapping`, hint: 'a key may appear once per mapping; remove or rename one of them' };
+    const key = /^[^:\n#]*/
+      .exec(text.slice(at))![0]
+      .trim()
+      .replace(/^["']|["']$/g, '');
+    return {
+      start: at,
+      end: at + Math.max(1, key.length),
+      message: `key "${key}" appears twice in the same mapping`,
+      hint: 'a key may appear once per mapping; remove or rename one of them',
+    };
   }
   const hint = yamlHint(code);
   return { start: at, end: Math.max(at, Math.min(pos[1], text.length)), message, ...(hint !== undefined && { hint }) };
@@ -277,7 +311,8 @@ function unclosedFlow(text: string, limit: number): number | undefined {
       if (c === quote) quote = undefined;
       else if (c === '\n') quote = undefined;
     } else if (c === '"' || c === "'") quote = c;
-    else if (c === '#' && (i === 0 || /\s/.test(text[i - 1]!))) i = text.indexOf('\n', i) < 0 ? limit : text.indexOf('\n', i);
+    else if (c === '#' && (i === 0 || /\s/.test(text[i - 1]!)))
+      i = text.indexOf('\n', i) < 0 ? limit : text.indexOf('\n', i);
     else if (c === '[' || c === '{') open.push(i);
     else if (c === ']' || c === '}') open.pop();
   }

@@ -75,29 +75,36 @@ const RULES: readonly Rule[] = [
   {
     reason: 'emulation-missing',
     pattern: /exec format error/i,
-    hint: () => 'this platform needs QEMU: run `npm run setup` (or `update-binfmts --enable qemu-<arch>`), or build it on a native host',
+    hint: () =>
+      'this platform needs QEMU: run `npm run setup` (or `update-binfmts --enable qemu-<arch>`), or build it on a native host',
   },
   {
     // A build host's shell: `exec skopeo` with no skopeo there (exit 127).
     reason: 'command-not-found',
     pattern: /\bexec: \S+: not found/,
-    hint: () => 'install podman, skopeo and tar on that host, on the PATH of non-interactive ssh sessions (or set the host\'s podman path)',
+    hint: () =>
+      "install podman, skopeo and tar on that host, on the PATH of non-interactive ssh sessions (or set the host's podman path)",
   },
   {
     reason: 'no-space',
     pattern: /no space left on device/i,
-    hint: () => 'free disk space: `podman system prune` removes unused images and build cache; `df -h /var/lib/containers` shows what is left',
+    hint: () =>
+      'free disk space: `podman system prune` removes unused images and build cache; `df -h /var/lib/containers` shows what is left',
   },
   {
     reason: 'storage-race',
-    pattern: /locating pulled image .* image not known|getting top layer info: layer not known|getting exit code of container \w+ from DB: no such exit code|locating item named "manifest-sha256:[0-9a-f]+" for image/i,
+    pattern:
+      /locating pulled image .* image not known|getting top layer info: layer not known|getting exit code of container \w+ from DB: no such exit code|locating item named "manifest-sha256:[0-9a-f]+" for image/i,
     transient: true,
-    hint: () => 'podman 4.3 lost track of an image or container under concurrent use (two platforms pulling one name, or `run --rm` racing its own cleanup); it was retried',
+    hint: () =>
+      'podman 4.3 lost track of an image or container under concurrent use (two platforms pulling one name, or `run --rm` racing its own cleanup); it was retried',
   },
   {
     reason: 'registry-auth',
-    pattern: /\b(?:unauthorized|authentication required|invalid username\/password|incorrect username or password|requested access to the resource is denied|401 Unauthorized|403 Forbidden|StatusCode: 40[13])\b|\bdenied: /i,
-    hint: () => 'check the username and the password variable the registry\'s `auth:` names, and that this account may push to the repository',
+    pattern:
+      /\b(?:unauthorized|authentication required|invalid username\/password|incorrect username or password|requested access to the resource is denied|401 Unauthorized|403 Forbidden|StatusCode: 40[13])\b|\bdenied: /i,
+    hint: () =>
+      "check the username and the password variable the registry's `auth:` names, and that this account may push to the repository",
   },
   {
     reason: 'registry-tls',
@@ -109,7 +116,8 @@ const RULES: readonly Rule[] = [
   },
   {
     reason: 'short-name',
-    pattern: /short-name (?:resolution enforced|"[^"]*" did not resolve)|did not resolve to an alias and no (?:unqualified-search|containers-registries)/i,
+    pattern:
+      /short-name (?:resolution enforced|"[^"]*" did not resolve)|did not resolve to an alias and no (?:unqualified-search|containers-registries)/i,
     hint: () => 'name the base image in full, with its registry: `docker.io/library/busybox:1.36`, not `busybox:1.36`',
   },
   {
@@ -121,14 +129,17 @@ const RULES: readonly Rule[] = [
   },
   {
     reason: 'registry-unavailable',
-    pattern: /\b50[0-4]\b|internal server error|bad gateway|service unavailable|gateway time-?out|connection reset|connection refused|broken pipe|i\/o timeout|TLS handshake timeout|unexpected EOF|: EOF\b|server closed idle connection|no route to host/i,
+    pattern:
+      /\b50[0-4]\b|internal server error|bad gateway|service unavailable|gateway time-?out|connection reset|connection refused|broken pipe|i\/o timeout|TLS handshake timeout|unexpected EOF|: EOF\b|server closed idle connection|no route to host/i,
     transient: true,
-    hint: () => 'the registry did not answer properly: check that it is up and reachable from this host (registry operations are retried with backoff first)',
+    hint: () =>
+      'the registry did not answer properly: check that it is up and reachable from this host (registry operations are retried with backoff first)',
   },
   {
     reason: 'registry-unavailable',
     pattern: /lookup (\S+?)(?: on \S+)?: no such host|dial tcp: lookup (\S+)/i,
-    hint: (match) => `cannot resolve ${match[1] ?? match[2] ?? 'the registry'}: check the name, or that this host has DNS and network access to it (a base image from a registry this host cannot reach must be mirrored, or passed in a build arg)`,
+    hint: (match) =>
+      `cannot resolve ${match[1] ?? match[2] ?? 'the registry'}: check the name, or that this host has DNS and network access to it (a base image from a registry this host cannot reach must be mirrored, or passed in a build arg)`,
   },
   {
     // c/image says this when the registry refused the list as it is and preserving digests
@@ -136,18 +147,24 @@ const RULES: readonly Rule[] = [
     reason: 'registry-unavailable',
     pattern: /must be converted to type .* but we cannot modify it/i,
     transient: true,
-    hint: () => 'the registry refused the OCI image index as it is; if this repeats, the registry may not support OCI indexes (distribution 2.7 and later do)',
+    hint: () =>
+      'the registry refused the OCI image index as it is; if this repeats, the registry may not support OCI indexes (distribution 2.7 and later do)',
   },
   {
     reason: 'image-not-found',
-    pattern: /manifest unknown|name unknown|reading manifest [^:]*: .*not found|repository .* not found|image not known|no such image/i,
-    hint: () => 'check the image name and tag; a base image built by this spec must be listed as a dependency (dependsOn) so it is built first',
+    pattern:
+      /manifest unknown|name unknown|reading manifest [^:]*: .*not found|repository .* not found|image not known|no such image/i,
+    hint: () =>
+      'check the image name and tag; a base image built by this spec must be listed as a dependency (dependsOn) so it is built first',
   },
 ];
 
 /** The last meaningful line of a tool's error output: podman puts the cause last. */
 export function lastErrorLine(text: string): string {
-  const lines = text.split('\n').map((l) => l.trim()).filter((l) => l !== '');
+  const lines = text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '');
   const at = lines.findLastIndex((l) => /^(Error|error|FATA|fatal)\b|level=(fatal|error) msg=/.test(l));
   let line = at >= 0 ? lines[at]! : (lines.at(-1) ?? '');
   // "Error: 2 errors occurred:" says nothing; the first "* cause" under it does.
@@ -179,6 +196,10 @@ export function diagnoseExit(exitCode: number, errorOutput: string): Diagnosis {
 export function diagnoseSpawn(command: string, error: Error): TaskFailure {
   const missing = (error as NodeJS.ErrnoException).code === 'ENOENT';
   return missing
-    ? { reason: 'command-not-found', message: `${command} is not installed (or not on PATH)`, hint: 'run `npm run setup`, or install podman, buildah and skopeo' }
+    ? {
+        reason: 'command-not-found',
+        message: `${command} is not installed (or not on PATH)`,
+        hint: 'run `npm run setup`, or install podman, buildah and skopeo',
+      }
     : { reason: 'command-failed', message: `${command} could not be started: ${error.message}` };
 }

@@ -11,7 +11,12 @@ import type { RunReport, TaskReport } from './report.js';
 import type { TaskEnd } from './scheduler.js';
 import type { TaskRecord } from './task.js';
 
-const HOST_FAULTS: ReadonlySet<TaskFailure['reason']> = new Set(['host-unreachable', 'host-lost', 'host-down', 'no-space']);
+const HOST_FAULTS: ReadonlySet<TaskFailure['reason']> = new Set([
+  'host-unreachable',
+  'host-lost',
+  'host-down',
+  'no-space',
+]);
 
 /** A failure of the build host itself, not of what ran there; a wrong host key or login is not one (those are never fallen back from). */
 export function isHostFault(failure: TaskFailure | undefined): boolean {
@@ -29,12 +34,22 @@ export async function runOnHost(
   run: () => Promise<TaskRecord>,
 ): Promise<TaskRecord> {
   const failed = (failure: TaskFailure): TaskRecord => ({ status: 'failed', retries: 0, processMs: 0, failure });
-  if (!host) return failed({ reason: 'host-unreachable', message: `host ${task.host} has no address: its podman connection is not known here` });
+  if (!host)
+    return failed({
+      reason: 'host-unreachable',
+      message: `host ${task.host} has no address: its podman connection is not known here`,
+    });
   const fault = down.get(task.host);
   if (fault) {
-    const failure: TaskFailure = { reason: 'host-down', message: `not run: ${task.host} failed earlier in this run (${fault.message})`, ...(fault.hint !== undefined && { hint: fault.hint }) };
+    const failure: TaskFailure = {
+      reason: 'host-down',
+      message: `not run: ${task.host} failed earlier in this run (${fault.message})`,
+      ...(fault.hint !== undefined && { hint: fault.hint }),
+    };
     // Its per-run images went with the host, or stay until it is back; either way not this run's failure.
-    return policyOf(task).onHostDown === 'skip' ? { status: 'skipped', retries: 0, processMs: 0, failure } : failed(failure);
+    return policyOf(task).onHostDown === 'skip'
+      ? { status: 'skipped', retries: 0, processMs: 0, failure }
+      : failed(failure);
   }
   if (host.ssh) {
     const failure = await host.ssh.open(authfile, hideEnv, signal);
@@ -55,11 +70,16 @@ export async function runOnHost(
  * was skipped behind such a failure). A chain that failed on its own (a RUN step, a smoke
  * test) is not rebuilt here: QEMU would only hide what the native host found.
  */
-export function fallbackGate(task: { standIn?: PlanTask['standIn'] | undefined }, ends: ReadonlyMap<string, TaskEnd>, down: ReadonlyMap<string, TaskFailure>): TaskEnd | undefined {
+export function fallbackGate(
+  task: { standIn?: PlanTask['standIn'] | undefined },
+  ends: ReadonlyMap<string, TaskEnd>,
+  down: ReadonlyMap<string, TaskFailure>,
+): TaskEnd | undefined {
   const standIn = task.standIn;
   if (!standIn || !down.has(standIn.host)) return { status: 'not-needed' };
   const unsuccessful = standIn.after.map((id) => ends.get(id)).filter((end) => end?.status !== 'succeeded');
-  const throughHost = (end: TaskEnd | undefined) => isHostFault(end?.failure) || end?.failure?.reason === 'dependency-failed';
+  const throughHost = (end: TaskEnd | undefined) =>
+    isHostFault(end?.failure) || end?.failure?.reason === 'dependency-failed';
   return unsuccessful.length > 0 && unsuccessful.every(throughHost) ? undefined : { status: 'not-needed' };
 }
 
@@ -69,23 +89,36 @@ export function fallbackGate(task: { standIn?: PlanTask['standIn'] | undefined }
  * stand-ins) are covered too. An image placed on the host without stand-ins (manifest-first,
  * pinned there) is not: its failures stand.
  */
-export function coverFallenHosts(plan: Plan, reports: Map<string, TaskReport>, down: ReadonlyMap<string, TaskFailure>): void {
+export function coverFallenHosts(
+  plan: Plan,
+  reports: Map<string, TaskReport>,
+  down: ReadonlyMap<string, TaskFailure>,
+): void {
   for (const [host, fault] of down) {
     const standIns = plan.tasks.filter((t) => t.standIn?.host === host && t.standIn.for !== undefined);
     if (standIns.length === 0) continue;
-    if (!standIns.every((t) => ['succeeded', 'replaced'].includes(reports.get(t.standIn!.for!)?.status ?? ''))) continue;
+    if (!standIns.every((t) => ['succeeded', 'replaced'].includes(reports.get(t.standIn!.for!)?.status ?? '')))
+      continue;
     const covered = new Set(standIns.map((t) => t.image));
     for (const task of plan.tasks) {
       const report = reports.get(task.id);
       if (task.host !== host || report?.status !== 'failed' || !isHostFault(report.failure)) continue;
       if (task.image !== null && !covered.has(task.image)) continue;
-      reports.set(task.id, { ...report, status: 'replaced', note: `${host} failed (${fault.message}); its platforms were built here instead` });
+      reports.set(task.id, {
+        ...report,
+        status: 'replaced',
+        note: `${host} failed (${fault.message}); its platforms were built here instead`,
+      });
     }
   }
 }
 
 /** Per build host: connections made, connection set-up and context transfer time, and the time its tasks took. */
-export function sshFigures(hosts: ReadonlyMap<string, HostContext>, reports: ReadonlyMap<string, TaskReport>, removed: ReadonlyMap<string, boolean>): NonNullable<RunReport['hosts']> {
+export function sshFigures(
+  hosts: ReadonlyMap<string, HostContext>,
+  reports: ReadonlyMap<string, TaskReport>,
+  removed: ReadonlyMap<string, boolean>,
+): NonNullable<RunReport['hosts']> {
   const figures: NonNullable<RunReport['hosts']> = {};
   for (const [name, host] of hosts) {
     if (!host.ssh) continue;

@@ -55,7 +55,12 @@ export function hostContexts(setup: HostSetup): Map<string, HostContext> {
       contexts.set(name, {
         runner: setup.local,
         cwd: setup.specDir,
-        values: { runId: setup.runId, authfile: path.join(setup.runDir, 'auth.json'), digestFile: (id) => path.join(setup.runDir, digestName(id)), digests: setup.digests },
+        values: {
+          runId: setup.runId,
+          authfile: path.join(setup.runDir, 'auth.json'),
+          digestFile: (id) => path.join(setup.runDir, digestName(id)),
+          digests: setup.digests,
+        },
       });
       continue;
     }
@@ -63,7 +68,12 @@ export function hostContexts(setup: HostSetup): Map<string, HostContext> {
     if (!target) continue; // an unknown connection: checkRunInputs said so before the run
     const runDir = remoteRunDir(host.workdir, setup.runId, name);
     const ssh = new SshRunner(target, runDir, setup.local, setup.specDir);
-    contexts.set(name, { runner: ssh, cwd: runDir, ssh, values: { runId: setup.runId, authfile: 'auth.json', digestFile: digestName, digests: setup.digests } });
+    contexts.set(name, {
+      runner: ssh,
+      cwd: runDir,
+      ssh,
+      values: { runId: setup.runId, authfile: 'auth.json', digestFile: digestName, digests: setup.digests },
+    });
   }
   return contexts;
 }
@@ -74,7 +84,12 @@ export function hostFile(specDir: string, written: string): string {
 }
 
 /** The ssh address of a host: written in the spec, or taken from a podman system connection. */
-export function sshTarget(name: string, host: PlanHost, setup: Pick<HostSetup, 'specDir' | 'connections'>, controlPath: string): SshTarget | undefined {
+export function sshTarget(
+  name: string,
+  host: PlanHost,
+  setup: Pick<HostSetup, 'specDir' | 'connections'>,
+  controlPath: string,
+): SshTarget | undefined {
   const file = (written: string | undefined) => (written === undefined ? undefined : hostFile(setup.specDir, written));
   const common = {
     name,
@@ -85,7 +100,13 @@ export function sshTarget(name: string, host: PlanHost, setup: Pick<HostSetup, '
   if (host.address !== undefined) {
     const match = /^(.+)@(.+):(\d+)$/.exec(host.address);
     if (!match) return undefined;
-    return { ...common, user: match[1]!, host: match[2]!.replace(/^\[(.*)\]$/, '$1'), port: Number(match[3]), ...(host.identityFile !== undefined && { identityFile: file(host.identityFile)! }) };
+    return {
+      ...common,
+      user: match[1]!,
+      host: match[2]!.replace(/^\[(.*)\]$/, '$1'),
+      port: Number(match[3]),
+      ...(host.identityFile !== undefined && { identityFile: file(host.identityFile)! }),
+    };
   }
   const connection = setup.connections.find((c) => c.Name === host.connection);
   if (!connection) return undefined;
@@ -115,27 +136,64 @@ export async function checkHosts(plan: Plan, specDir: string, runner: Runner | u
   const diagnostics: Diagnostic[] = [];
   const used = new Set(plan.tasks.map((t) => t.host));
   const remote = Object.entries(plan.hosts).filter(([name, host]) => host.kind === 'ssh' && used.has(name));
-  const connections = remote.some(([, h]) => h.connection !== undefined) && runner ? await listConnections(runner, specDir) : [];
+  const connections =
+    remote.some(([, h]) => h.connection !== undefined) && runner ? await listConnections(runner, specDir) : [];
   for (const [name, host] of remote) {
     const connection = connections instanceof Error ? undefined : connections.find((c) => c.Name === host.connection);
     if (host.connection !== undefined && connections instanceof Error) {
-      diagnostics.push({ severity: 'error', code: 'connection-not-found', file: plan.spec, message: `host ${name}: cannot list podman's system connections: ${connections.message}`, hint: 'check that podman runs here, or write the address as "ssh: user@host:port"' });
+      diagnostics.push({
+        severity: 'error',
+        code: 'connection-not-found',
+        file: plan.spec,
+        message: `host ${name}: cannot list podman's system connections: ${connections.message}`,
+        hint: 'check that podman runs here, or write the address as "ssh: user@host:port"',
+      });
     } else if (host.connection !== undefined && !connection) {
       const known = (connections as PodmanConnection[]).map((c) => c.Name).join(', ') || 'none';
-      diagnostics.push({ severity: 'error', code: 'connection-not-found', file: plan.spec, message: `host ${name}: podman has no system connection "${host.connection}" (it has: ${known})`, hint: 'add it with `podman system connection add NAME ssh://user@host:port`, or write the address as "ssh: user@host:port"' });
+      diagnostics.push({
+        severity: 'error',
+        code: 'connection-not-found',
+        file: plan.spec,
+        message: `host ${name}: podman has no system connection "${host.connection}" (it has: ${known})`,
+        hint: 'add it with `podman system connection add NAME ssh://user@host:port`, or write the address as "ssh: user@host:port"',
+      });
     } else if (connection && !parseConnectionUri(connection.URI)) {
-      diagnostics.push({ severity: 'error', code: 'invalid-ssh-address', file: plan.spec, message: `host ${name}: podman connection "${connection.Name}" has the URI ${connection.URI}, which is not ssh://user@host[:port] with a plain user and host name`, hint: 'orchestrate runs podman over ssh: point the connection at an ssh:// URI, or write the address as "ssh: user@host:port"' });
+      diagnostics.push({
+        severity: 'error',
+        code: 'invalid-ssh-address',
+        file: plan.spec,
+        message: `host ${name}: podman connection "${connection.Name}" has the URI ${connection.URI}, which is not ssh://user@host[:port] with a plain user and host name`,
+        hint: 'orchestrate runs podman over ssh: point the connection at an ssh:// URI, or write the address as "ssh: user@host:port"',
+      });
     }
     for (const key of ['identityFile', 'knownHosts'] as const) {
       const written = host[key];
       if (written === undefined) continue;
       if (/["\n]/.test(written)) {
-        diagnostics.push({ severity: 'error', code: 'invalid-value', file: plan.spec, message: `host ${name}: ${key} ${JSON.stringify(written)} holds a double quote or a line break, which ssh cannot take in a file name`, hint: 'rename or move the file' });
+        diagnostics.push({
+          severity: 'error',
+          code: 'invalid-value',
+          file: plan.spec,
+          message: `host ${name}: ${key} ${JSON.stringify(written)} holds a double quote or a line break, which ssh cannot take in a file name`,
+          hint: 'rename or move the file',
+        });
         continue;
       }
-      const problem = await access(hostFile(specDir, written), constants.R_OK).then(() => undefined, (error: unknown) => (error as Error).message);
+      const problem = await access(hostFile(specDir, written), constants.R_OK).then(
+        () => undefined,
+        (error: unknown) => (error as Error).message,
+      );
       if (problem !== undefined) {
-        diagnostics.push({ severity: 'error', code: 'file-unreadable', file: plan.spec, message: `host ${name}: cannot read ${key} ${written}: ${problem}`, hint: key === 'identityFile' ? 'fix the path (relative to the spec, or ~/...), or create the key with ssh-keygen' : 'fix the path, or record the host key: ssh-keyscan -p PORT HOST >> FILE (after checking its fingerprint)' });
+        diagnostics.push({
+          severity: 'error',
+          code: 'file-unreadable',
+          file: plan.spec,
+          message: `host ${name}: cannot read ${key} ${written}: ${problem}`,
+          hint:
+            key === 'identityFile'
+              ? 'fix the path (relative to the spec, or ~/...), or create the key with ssh-keygen'
+              : 'fix the path, or record the host key: ssh-keyscan -p PORT HOST >> FILE (after checking its fingerprint)',
+        });
       }
     }
   }
@@ -144,8 +202,12 @@ export async function checkHosts(plan: Plan, specDir: string, runner: Runner | u
 
 /** podman's system connections (`podman system connection list --format json`). */
 export async function listConnections(runner: Runner, cwd: string): Promise<PodmanConnection[] | Error> {
-  const outcome = await runner.run({ argv: ['podman', 'system', 'connection', 'list', '--format', 'json'], cwd }, { signal: new AbortController().signal, onLine: () => {} });
-  if (outcome.exitCode !== 0 || outcome.spawnError) return new Error(outcome.spawnError?.message ?? (outcome.stderr.trim() || `exit ${outcome.exitCode}`));
+  const outcome = await runner.run(
+    { argv: ['podman', 'system', 'connection', 'list', '--format', 'json'], cwd },
+    { signal: new AbortController().signal, onLine: () => {} },
+  );
+  if (outcome.exitCode !== 0 || outcome.spawnError)
+    return new Error(outcome.spawnError?.message ?? (outcome.stderr.trim() || `exit ${outcome.exitCode}`));
   try {
     const parsed = JSON.parse(outcome.stdout || '[]') as unknown;
     return Array.isArray(parsed) ? (parsed as PodmanConnection[]) : [];
@@ -163,12 +225,16 @@ export function remoteAuths(plan: Plan, auths: Readonly<Record<string, unknown>>
   const remote = plan.tasks.filter((t) => plan.hosts[t.host]?.kind === 'ssh');
   if (!remote.some((t) => t.argv.some((a) => typeof a !== 'string' && a.ref === 'authfile'))) return {};
   const servers = new Set(Object.values(plan.registries).map((r) => registryHost(r.server)));
-  for (const task of remote) for (const reference of policyOf(task).registries(task)) servers.add(registryHost(reference));
+  for (const task of remote)
+    for (const reference of policyOf(task).registries(task)) servers.add(registryHost(reference));
   return Object.fromEntries(Object.entries(auths).filter(([key]) => servers.has(registryHost(key))));
 }
 
 /** "https://index.docker.io/v1/", "docker.io/library/x:1" -> "docker.io"; "reg:5000/ns" -> "reg:5000". */
 function registryHost(reference: string): string {
-  const host = reference.replace(/^[a-z]+:\/\//i, '').split('/')[0]!.toLowerCase();
+  const host = reference
+    .replace(/^[a-z]+:\/\//i, '')
+    .split('/')[0]!
+    .toLowerCase();
   return host === 'index.docker.io' || host === 'registry-1.docker.io' ? 'docker.io' : host;
 }

@@ -3,7 +3,17 @@
  * a new kind does not build until it has an entry here. Model: wireit's per-kind execution.
  */
 import type { PlanTask, TaskKind, TaskOf } from '../plan/types.js';
-import { builtList, cleanupFailed, publishedDigest, pushedDigest, removeTestContainer, resetFailed, succeeded, testOutput, verifiedList } from './outcomes.js';
+import {
+  builtList,
+  cleanupFailed,
+  publishedDigest,
+  pushedDigest,
+  removeTestContainer,
+  resetFailed,
+  succeeded,
+  testOutput,
+  verifiedList,
+} from './outcomes.js';
 import type { TaskContext, TaskOutcome } from './task.js';
 
 export interface KindPolicy<K extends TaskKind> {
@@ -41,20 +51,90 @@ const COMMON = { finishesOnInterrupt: false, onHostDown: 'fail', countsForImage:
 
 export const KINDS: { readonly [K in TaskKind]: KindPolicy<K> } = {
   // Logins on one host write one authfile: one at a time.
-  login: { ...COMMON, weight: 1, loadsHost: false, retry: registry, registries: (task) => [task.server], exclusive: (task) => `authfile@${task.host}`, succeeded },
+  login: {
+    ...COMMON,
+    weight: 1,
+    loadsHost: false,
+    retry: registry,
+    registries: (task) => [task.server],
+    exclusive: (task) => `authfile@${task.host}`,
+    succeeded,
+  },
   reset: { ...COMMON, weight: 1, loadsHost: false, retry: never, registries: none, succeeded, failed: resetFailed },
   pull: { ...COMMON, weight: 1, loadsHost: false, retry: registry, registries: (task) => [task.source], succeeded },
   // Its dependencies come from the spec's registries; the outside bases it pulls itself, from theirs.
-  build: { ...COMMON, weight: 10, loadsHost: true, retry: never, registries: (task) => task.pulls ?? [], succeeded: builtList },
-  push: { ...COMMON, weight: 2, loadsHost: false, retry: registry, registries: (task) => [task.repository], succeeded: pushedDigest },
+  build: {
+    ...COMMON,
+    weight: 10,
+    loadsHost: true,
+    retry: never,
+    registries: (task) => task.pulls ?? [],
+    succeeded: builtList,
+  },
+  push: {
+    ...COMMON,
+    weight: 2,
+    loadsHost: false,
+    retry: registry,
+    registries: (task) => [task.repository],
+    succeeded: pushedDigest,
+  },
   // From the registry it is a registry read; from local storage it is not.
-  assemble: { ...COMMON, weight: 1, loadsHost: false, retry: (task) => (task.repository === undefined ? 'never' : 'registry'), registries: (task) => (task.repository === undefined ? [] : [task.repository]), succeeded },
-  test: { ...COMMON, weight: 3, loadsHost: true, retry: never, registries: none, succeeded: testOutput, interrupted: removeTestContainer },
-  stage: { ...COMMON, weight: 2, loadsHost: false, retry: registry, registries: (task) => [task.repository], succeeded: pushedDigest },
-  verify: { ...COMMON, weight: 1, loadsHost: false, retry: registry, registries: (task) => [task.repository], succeeded: verifiedList },
+  assemble: {
+    ...COMMON,
+    weight: 1,
+    loadsHost: false,
+    retry: (task) => (task.repository === undefined ? 'never' : 'registry'),
+    registries: (task) => (task.repository === undefined ? [] : [task.repository]),
+    succeeded,
+  },
+  test: {
+    ...COMMON,
+    weight: 3,
+    loadsHost: true,
+    retry: never,
+    registries: none,
+    succeeded: testOutput,
+    interrupted: removeTestContainer,
+  },
+  stage: {
+    ...COMMON,
+    weight: 2,
+    loadsHost: false,
+    retry: registry,
+    registries: (task) => [task.repository],
+    succeeded: pushedDigest,
+  },
+  verify: {
+    ...COMMON,
+    weight: 1,
+    loadsHost: false,
+    retry: registry,
+    registries: (task) => [task.repository],
+    succeeded: verifiedList,
+  },
   // Tag moves into one repository, side by side, made distribution 2.8 refuse a list now and then.
-  publish: { ...COMMON, weight: 1, loadsHost: false, retry: registry, registries: (task) => [task.repository], exclusive: (task) => `publish@${task.repository}`, finishesOnInterrupt: true, succeeded: publishedDigest },
-  cleanup: { ...COMMON, weight: 1, loadsHost: false, retry: never, registries: none, onHostDown: 'skip', countsForImage: false, succeeded, failed: cleanupFailed },
+  publish: {
+    ...COMMON,
+    weight: 1,
+    loadsHost: false,
+    retry: registry,
+    registries: (task) => [task.repository],
+    exclusive: (task) => `publish@${task.repository}`,
+    finishesOnInterrupt: true,
+    succeeded: publishedDigest,
+  },
+  cleanup: {
+    ...COMMON,
+    weight: 1,
+    loadsHost: false,
+    retry: never,
+    registries: none,
+    onHostDown: 'skip',
+    countsForImage: false,
+    succeeded,
+    failed: cleanupFailed,
+  },
   upload: { ...COMMON, weight: 1, loadsHost: false, retry: never, registries: none, succeeded },
 };
 

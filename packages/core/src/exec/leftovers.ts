@@ -39,7 +39,10 @@ function machineIdentity(): string {
       // no /proc: the machine and boot alone
     }
     const parts = [read('/etc/machine-id') || hostname(), read('/proc/sys/kernel/random/boot_id'), pidNamespace];
-    return createHash('sha256').update(`orchestrate-run-owner\0${parts.join('\0')}`).digest('hex').slice(0, 24);
+    return createHash('sha256')
+      .update(`orchestrate-run-owner\0${parts.join('\0')}`)
+      .digest('hex')
+      .slice(0, 24);
   })();
   return identity;
 }
@@ -90,7 +93,13 @@ export async function sweepLocalRunDirs(tmp: string, now = Date.now()): Promise<
     const gone = stamp === undefined ? now - info.mtimeMs > UNSTAMPED_AGE_MS : ownerGone(stamp);
     if (!gone) continue;
     // A directory that will not go (busy, not ours after all) is left: a sweep never stops a build.
-    if (await rm(dir, { recursive: true, force: true }).then(() => true, () => false)) removed.push(dir);
+    if (
+      await rm(dir, { recursive: true, force: true }).then(
+        () => true,
+        () => false,
+      )
+    )
+      removed.push(dir);
   }
   return removed;
 }

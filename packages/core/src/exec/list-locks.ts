@@ -101,7 +101,11 @@ async function privateDirectory(dir: string): Promise<void> {
 
 async function create(file: string, content: string): Promise<boolean> {
   try {
-    const handle = await open(file, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+    const handle = await open(
+      file,
+      constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
+      0o600,
+    );
     try {
       await handle.writeFile(content);
     } finally {

@@ -14,7 +14,8 @@ interface ListEntry {
   platform?: { os?: string; architecture?: string; variant?: string };
 }
 
-const platformKey = (entry: ListEntry): string => [entry.platform?.os ?? '', entry.platform?.architecture ?? '', entry.platform?.variant ?? ''].join('/');
+const platformKey = (entry: ListEntry): string =>
+  [entry.platform?.os ?? '', entry.platform?.architecture ?? '', entry.platform?.variant ?? ''].join('/');
 
 /** Whether the entries were moved (or why they could not be, the list untouched), or what broke the list. */
 export async function orderListByPlatform(
@@ -29,7 +30,9 @@ export async function orderListByPlatform(
   const inspected = await run(inspectListArgs(podman, list));
   if (inspected.exitCode !== 0) return fail('manifest inspect', inspected);
   const entries = (JSON.parse(inspected.stdout) as { manifests?: ListEntry[] }).manifests ?? [];
-  const sorted = [...entries].sort((a, b) => (platformKey(a) < platformKey(b) ? -1 : platformKey(a) > platformKey(b) ? 1 : 0));
+  const sorted = [...entries].sort((a, b) =>
+    platformKey(a) < platformKey(b) ? -1 : platformKey(a) > platformKey(b) ? 1 : 0,
+  );
   // The entries before the first one out of place stay; the rest go and come back in order.
   const firstOut = sorted.findIndex((entry, i) => entry.digest !== entries[i]?.digest);
   if (firstOut < 0) return { reordered: false };
@@ -39,7 +42,8 @@ export async function orderListByPlatform(
     const found = await run(instanceIdArgs(podman, list, entry.digest));
     const id = found.stdout.trim();
     // Nothing removed yet: a list left in build order is still a whole list, only not the same digest every time.
-    if (found.exitCode !== 0 || !/^[0-9a-f]{64}$/.test(id)) return { reordered: false, note: `list left in build order: no local image found for ${entry.digest}` };
+    if (found.exitCode !== 0 || !/^[0-9a-f]{64}$/.test(id))
+      return { reordered: false, note: `list left in build order: no local image found for ${entry.digest}` };
     idOf.set(entry.digest, id);
   }
   for (const entry of moving) {

@@ -18,13 +18,26 @@ const SUCCEEDED: TaskOutcome = { status: 'succeeded' };
 export const succeeded = async (): Promise<TaskOutcome> => SUCCEEDED;
 
 /** push, stage: the digest the command wrote with --digestfile, recorded for the tasks that read it. */
-export async function pushedDigest(task: TaskOf<'push' | 'stage'>, _stdout: string, ctx: TaskContext): Promise<TaskOutcome> {
-  const read = await ctx.runner.readFile(ctx.cwd, ctx.values.digestFile(task.id)).catch((error: unknown) => error as Error);
+export async function pushedDigest(
+  task: TaskOf<'push' | 'stage'>,
+  _stdout: string,
+  ctx: TaskContext,
+): Promise<TaskOutcome> {
+  const read = await ctx.runner
+    .readFile(ctx.cwd, ctx.values.digestFile(task.id))
+    .catch((error: unknown) => error as Error);
   // The host went away between the push and reading its digest back: the host's failure, not the push's.
   if (read instanceof HostFailure) return { status: 'failed', failure: read.failure };
   const digest = (typeof read === 'string' ? read : '').trim();
   if (!/^sha256:[0-9a-f]{64}$/.test(digest)) {
-    return { status: 'failed', failure: { reason: 'command-failed', message: 'the push succeeded but wrote no digest', hint: 'podman did not honour --digestfile: check the podman version (4.0 or newer)' } };
+    return {
+      status: 'failed',
+      failure: {
+        reason: 'command-failed',
+        message: 'the push succeeded but wrote no digest',
+        hint: 'podman did not honour --digestfile: check the podman version (4.0 or newer)',
+      },
+    };
   }
   ctx.values.digests.set(task.id, digest);
   return { status: 'succeeded', digest };
@@ -33,7 +46,11 @@ export async function pushedDigest(task: TaskOf<'push' | 'stage'>, _stdout: stri
 /** verify: the list read back is the one staged, with every platform (and per-arch, each digest this run pushed). */
 export async function verifiedList(task: TaskOf<'verify'>, stdout: string, ctx: TaskContext): Promise<TaskOutcome> {
   const listDigest = ctx.values.digests.get(task.stage);
-  if (listDigest === undefined) return { status: 'failed', failure: { reason: 'command-failed', message: 'internal: verify has no staged digest to check' } };
+  if (listDigest === undefined)
+    return {
+      status: 'failed',
+      failure: { reason: 'command-failed', message: 'internal: verify has no staged digest to check' },
+    };
   const digests = new Map<string, string>();
   for (const [platform, pushTask] of Object.entries(task.expect.digestsFrom ?? {})) {
     const digest = ctx.values.digests.get(pushTask);
@@ -44,7 +61,11 @@ export async function verifiedList(task: TaskOf<'verify'>, stdout: string, ctx: 
 }
 
 /** publish: the digest the tag now points at. */
-export async function publishedDigest(task: TaskOf<'publish'>, _stdout: string, ctx: TaskContext): Promise<TaskOutcome> {
+export async function publishedDigest(
+  task: TaskOf<'publish'>,
+  _stdout: string,
+  ctx: TaskContext,
+): Promise<TaskOutcome> {
   const digest = ctx.values.digests.get(task.stage);
   return { status: 'succeeded', ...(digest !== undefined && { digest }) };
 }
@@ -60,7 +81,10 @@ export async function builtList(task: TaskOf<'build'>, _stdout: string, ctx: Tas
   const { podman, list } = task.orderList;
   const ordered = await orderListByPlatform(podman, list, (argv) =>
     // Not cut by the first Ctrl-C: stopped between a remove and its add, the list would lose entries (a second Ctrl-C kills it all).
-    ctx.runner.run({ argv: argv.map((arg) => resolveArg(arg, ctx.values, task)), cwd: ctx.cwd, hideEnv: ctx.secretEnv }, { signal: new AbortController().signal, onLine: () => {} }),
+    ctx.runner.run(
+      { argv: argv.map((arg) => resolveArg(arg, ctx.values, task)), cwd: ctx.cwd, hideEnv: ctx.secretEnv },
+      { signal: new AbortController().signal, onLine: () => {} },
+    ),
   );
   if ('reason' in ordered) return { status: 'failed', failure: redactFailure(ordered, ctx.redact) };
   const note = ordered.reordered ? 'list entries put in platform order' : ordered.note;
@@ -73,20 +97,42 @@ export async function builtList(task: TaskOf<'build'>, _stdout: string, ctx: Tas
  * the stale list and every later run would fail verify the same way.
  */
 export async function resetFailed(task: TaskOf<'reset'>, errorOutput: string, ctx: TaskContext): Promise<TaskOutcome> {
-  if (/image not known|no such image|no such manifest/i.test(errorOutput)) return { status: 'succeeded', note: 'nothing to remove' };
+  if (/image not known|no such image|no such manifest/i.test(errorOutput))
+    return { status: 'succeeded', note: 'nothing to remove' };
   const byHand = `remove it by hand (podman manifest rm ${task.list}) and build again`;
   if (/not a manifest list/i.test(errorOutput)) {
     const argv = task.ifNotAList.map((arg) => resolveArg(arg, ctx.values, task));
-    const removed = await ctx.runner.run({ argv, cwd: ctx.cwd, hideEnv: ctx.secretEnv }, { signal: ctx.signal, onLine: (line, stream) => ctx.onLine(ctx.redact(line), stream) });
-    if (removed.exitCode === 0 && !removed.spawnError && !removed.terminated) return { status: 'succeeded', note: 'removed an image (not a list) of that name' };
-    return { status: 'failed', failure: { reason: 'command-failed', message: `cannot free the list's name: ${lastLines(ctx.redact(removed.stderr), 3).trim()}`, hint: byHand } };
+    const removed = await ctx.runner.run(
+      { argv, cwd: ctx.cwd, hideEnv: ctx.secretEnv },
+      { signal: ctx.signal, onLine: (line, stream) => ctx.onLine(ctx.redact(line), stream) },
+    );
+    if (removed.exitCode === 0 && !removed.spawnError && !removed.terminated)
+      return { status: 'succeeded', note: 'removed an image (not a list) of that name' };
+    return {
+      status: 'failed',
+      failure: {
+        reason: 'command-failed',
+        message: `cannot free the list's name: ${lastLines(ctx.redact(removed.stderr), 3).trim()}`,
+        hint: byHand,
+      },
+    };
   }
   const cause = diagnoseExit(1, errorOutput).failure;
-  return { status: 'failed', failure: redactFailure({ ...cause, message: `cannot remove the stale local list: ${cause.message}`, hint: cause.hint ?? byHand }, ctx.redact) };
+  return {
+    status: 'failed',
+    failure: redactFailure(
+      { ...cause, message: `cannot remove the stale local list: ${cause.message}`, hint: cause.hint ?? byHand },
+      ctx.redact,
+    ),
+  };
 }
 
 /** Housekeeping: an image still in use (by another run's container, say) is left, and said so. */
-export async function cleanupFailed(_task: TaskOf<'cleanup'>, errorOutput: string, ctx: TaskContext): Promise<TaskOutcome> {
+export async function cleanupFailed(
+  _task: TaskOf<'cleanup'>,
+  errorOutput: string,
+  ctx: TaskContext,
+): Promise<TaskOutcome> {
   return { status: 'succeeded', note: `left in place: ${ctx.redact(diagnoseExit(1, errorOutput).failure.message)}` };
 }
 
@@ -96,11 +142,18 @@ export async function cleanupFailed(_task: TaskOf<'cleanup'>, errorOutput: strin
  */
 export async function removeTestContainer(task: TaskOf<'test'>, ctx: TaskContext): Promise<void> {
   const argv = removeContainerArgs(task.podman, task.container).map((arg) => resolveArg(arg, ctx.values, task));
-  await ctx.runner.run({ argv, cwd: ctx.cwd, hideEnv: ctx.secretEnv }, { signal: new AbortController().signal, onLine: () => {} });
+  await ctx.runner.run(
+    { argv, cwd: ctx.cwd, hideEnv: ctx.secretEnv },
+    { signal: new AbortController().signal, onLine: () => {} },
+  );
 }
 
 export function redactFailure(failure: TaskFailure, redact: Redact): TaskFailure {
-  return { ...failure, message: redact(failure.message), ...(failure.hint !== undefined && { hint: redact(failure.hint) }) };
+  return {
+    ...failure,
+    message: redact(failure.message),
+    ...(failure.hint !== undefined && { hint: redact(failure.hint) }),
+  };
 }
 
 export function lastLines(text: string, count: number): string {

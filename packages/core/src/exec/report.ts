@@ -56,11 +56,19 @@ export interface RunReport {
   /** The most tasks that ran at once, in all and per host. */
   peak: { total: number; hosts: Record<string, number> };
   /** Build hosts over ssh: connections opened (one ControlMaster each, unless it was lost), time to connect, to send contexts, and in all its tasks. */
-  hosts?: Record<string, {
-    connections: number; connectMs: number; uploads: number; uploadMs: number; tasks: number; taskMs: number;
-    /** The run's directory on the host (contexts, an authfile) when it could not be removed: the host went away. */
-    leftBehind?: string;
-  }>;
+  hosts?: Record<
+    string,
+    {
+      connections: number;
+      connectMs: number;
+      uploads: number;
+      uploadMs: number;
+      tasks: number;
+      taskMs: number;
+      /** The run's directory on the host (contexts, an authfile) when it could not be removed: the host went away. */
+      leftBehind?: string;
+    }
+  >;
   images: Record<string, ImageReport>;
   tasks: TaskReport[];
 }
@@ -74,10 +82,18 @@ export function imageOutcomes(plan: Plan, tasks: ReadonlyMap<string, TaskReport>
     else if (byImage.has(task.image)) byImage.get(task.image)!.push(task);
     else byImage.set(task.image, [task]);
   }
-  return Object.fromEntries(Object.keys(plan.images).map((name) => [name, imageOutcome(plan, name, byImage.get(name) ?? [], shared, tasks)]));
+  return Object.fromEntries(
+    Object.keys(plan.images).map((name) => [name, imageOutcome(plan, name, byImage.get(name) ?? [], shared, tasks)]),
+  );
 }
 
-function imageOutcome(plan: Plan, name: string, planned: readonly PlanTask[], shared: ReadonlySet<string>, tasks: ReadonlyMap<string, TaskReport>): ImageReport {
+function imageOutcome(
+  plan: Plan,
+  name: string,
+  planned: readonly PlanTask[],
+  shared: ReadonlySet<string>,
+  tasks: ReadonlyMap<string, TaskReport>,
+): ImageReport {
   const own = planned.map((t) => tasks.get(t.id)).filter((t): t is TaskReport => t !== undefined);
   const publishes = own.filter((t) => t.kind === 'publish');
   const published = publishes.filter((t) => t.status === 'succeeded');
@@ -88,10 +104,13 @@ function imageOutcome(plan: Plan, name: string, planned: readonly PlanTask[], sh
     ...(published[0]?.digest !== undefined && { digest: published[0].digest }),
   });
   // A failed login or base-image pull belongs to no image, but the images that needed it failed with it.
-  const sharedFailed = planned.some((t) => t.dependsOn.some((id) => shared.has(id) && tasks.get(id)?.status === 'failed'));
+  const sharedFailed = planned.some((t) =>
+    t.dependsOn.some((id) => shared.has(id) && tasks.get(id)?.status === 'failed'),
+  );
   if (sharedFailed || own.some((t) => t.status === 'failed')) return result('failed');
   const counted = own.filter((t) => KINDS[t.kind].countsForImage);
-  if (counted.some((t) => t.status === 'interrupted' || t.failure?.reason === 'interrupted')) return result('interrupted');
+  if (counted.some((t) => t.status === 'interrupted' || t.failure?.reason === 'interrupted'))
+    return result('interrupted');
   if (counted.some((t) => t.status === 'skipped')) return result('skipped');
   return result(publishes.length > 0 ? 'published' : 'built');
 }

@@ -70,15 +70,24 @@ export function defaultLockDir(env: ExecuteOptions['env']): string {
  * identity and known_hosts file readable, every podman connection named known (asked of
  * `runner`). Checked up front so that a missing secret costs nothing, not half a run.
  */
-export async function checkRunInputs(plan: Plan, cwd: string, env: ExecuteOptions['env'], runner?: Runner): Promise<Diagnostic[]> {
+export async function checkRunInputs(
+  plan: Plan,
+  cwd: string,
+  env: ExecuteOptions['env'],
+  runner?: Runner,
+): Promise<Diagnostic[]> {
   const diagnostics: Diagnostic[] = [];
   const specDir = path.resolve(cwd, plan.cwd);
   const needed = new Set(plan.tasks.flatMap((t) => (t.kind === 'login' ? [t.stdin.env] : [])));
   for (const name of needed) {
     if (env[name] === undefined || env[name] === '') {
-      const registries = Object.entries(plan.registries).filter(([, r]) => r.auth === `env:${name}`).map(([n]) => n);
+      const registries = Object.entries(plan.registries)
+        .filter(([, r]) => r.auth === `env:${name}`)
+        .map(([n]) => n);
       diagnostics.push({
-        severity: 'error', code: 'secret-not-set', file: plan.spec,
+        severity: 'error',
+        code: 'secret-not-set',
+        file: plan.spec,
         message: `${name} is not set: registry ${registries.join(', ')} reads its password from it`,
         hint: `export ${name}=... before the build (in CI, from the secret store), or build with --no-push`,
       });
@@ -90,7 +99,13 @@ export async function checkRunInputs(plan: Plan, cwd: string, env: ExecuteOption
     const file = path.resolve(specDir, registry.authfile);
     const auths = await readAuths(file).catch((error: unknown) => error as Error);
     if (auths instanceof Error) {
-      diagnostics.push({ severity: 'error', code: 'file-unreadable', file: plan.spec, message: `registry ${name}: cannot read authfile ${registry.authfile}: ${auths.message}`, hint: 'create it with `podman login --authfile FILE SERVER`, or fix the path (relative to the spec)' });
+      diagnostics.push({
+        severity: 'error',
+        code: 'file-unreadable',
+        file: plan.spec,
+        message: `registry ${name}: cannot read authfile ${registry.authfile}: ${auths.message}`,
+        hint: 'create it with `podman login --authfile FILE SERVER`, or fix the path (relative to the spec)',
+      });
     }
   }
   return diagnostics;
@@ -105,10 +120,16 @@ export function userAuthfiles(env: ExecuteOptions['env']): string[] {
   const runtimeDir = env['XDG_RUNTIME_DIR'];
   const uid = process.getuid?.();
   const home = env['HOME'];
-  const runtime = runtimeDir ? path.join(runtimeDir, 'containers/auth.json') : uid !== undefined ? `/run/containers/${uid}/auth.json` : undefined;
+  const runtime = runtimeDir
+    ? path.join(runtimeDir, 'containers/auth.json')
+    : uid !== undefined
+      ? `/run/containers/${uid}/auth.json`
+      : undefined;
   return [
     ...(runtime === undefined ? [] : [runtime]),
-    ...(home === undefined ? [] : [path.join(home, '.config/containers/auth.json'), path.join(home, '.docker/config.json')]),
+    ...(home === undefined
+      ? []
+      : [path.join(home, '.config/containers/auth.json'), path.join(home, '.docker/config.json')]),
   ];
 }
 
@@ -154,25 +175,44 @@ export async function executePlan(plan: Plan, options: ExecuteOptions): Promise<
     // What the user is logged in to already (base images from private registries) comes
     // first; the spec's authfiles and this run's logins take precedence over it.
     const auths: Record<string, unknown> = {};
-    for (const file of userAuthfiles(options.env).reverse()) Object.assign(auths, await readAuths(file).catch(() => ({})));
+    for (const file of userAuthfiles(options.env).reverse())
+      Object.assign(auths, await readAuths(file).catch(() => ({})));
     for (const registry of Object.values(plan.registries)) {
-      if (registry.authfile !== undefined && plan.filters.push) Object.assign(auths, await readAuths(path.resolve(specDir, registry.authfile)));
+      if (registry.authfile !== undefined && plan.filters.push)
+        Object.assign(auths, await readAuths(path.resolve(specDir, registry.authfile)));
     }
     await writeFile(authfile, JSON.stringify({ auths }), { mode: 0o600, flag: 'wx' });
     const remoteAuth = JSON.stringify({ auths: remoteAuths(plan, auths) });
     const needsConnections = Object.values(plan.hosts).some((h) => h.connection !== undefined);
     const connections = needsConnections ? await listConnections(options.runner, specDir) : [];
     const digests = new Map<string, string>();
-    hosts = hostContexts({ plan, specDir, runDir, runId, digests, local: options.runner, connections: connections instanceof Error ? [] : connections });
+    hosts = hostContexts({
+      plan,
+      specDir,
+      runDir,
+      runId,
+      digests,
+      local: options.runner,
+      connections: connections instanceof Error ? [] : connections,
+    });
     /** Build hosts found unreachable, lost or out of disk in this run: their remaining tasks fail at once, and their fallbacks run. */
     const down = new Map<string, TaskFailure>();
-    if (swept.length > 0) notice(`removed ${swept.length === 1 ? 'the directory' : 'directories'} of a run that died before its cleanup (with its authfile): ${swept.join(', ')}`);
+    if (swept.length > 0)
+      notice(
+        `removed ${swept.length === 1 ? 'the directory' : 'directories'} of a run that died before its cleanup (with its authfile): ${swept.join(', ')}`,
+      );
     const localLists = plan.tasks.flatMap((t) => (t.kind === 'reset' && t.host === 'local' ? [t.list] : []));
     const lockDir = options.lockDir ?? defaultLockDir(options.env);
-    locks = await lockListNames(lockDir, localLists, `run ${runId} of ${plan.spec}`, options.interrupt, (name, holder) =>
-      notice(`waiting for ${holder}: it builds the local list ${name} too`),
+    locks = await lockListNames(
+      lockDir,
+      localLists,
+      `run ${runId} of ${plan.spec}`,
+      options.interrupt,
+      (name, holder) => notice(`waiting for ${holder}: it builds the local list ${name} too`),
     ).catch((error: unknown) => {
-      notice(`local lists not locked against other runs: ${(error as Error).message} (remove ${lockDir} or give it to this user)`);
+      notice(
+        `local lists not locked against other runs: ${(error as Error).message} (remove ${lockDir} or give it to this user)`,
+      );
       return undefined;
     });
     // After the locks: a live view that has started drawing could not say whom it waits for.
@@ -182,7 +222,15 @@ export async function executePlan(plan: Plan, options: ExecuteOptions): Promise<
       reports.set(task.id, report);
       options.onEvent({ type: 'task-end', task, report });
     };
-    const base = (task: PlanTask): TaskReport => ({ id: task.id, kind: task.kind, image: task.image, platforms: task.platforms, host: task.host, status: 'skipped', retries: 0 });
+    const base = (task: PlanTask): TaskReport => ({
+      id: task.id,
+      kind: task.kind,
+      image: task.image,
+      platforms: task.platforms,
+      host: task.host,
+      status: 'skipped',
+      retries: 0,
+    });
 
     const interruptOrKill = AbortSignal.any([options.interrupt, options.kill]);
     const execute = async (task: PlanTask): Promise<TaskEnd> => {
@@ -211,7 +259,12 @@ export async function executePlan(plan: Plan, options: ExecuteOptions): Promise<
         });
       });
       // A stand-in's digest is the one its dependents read under the name of the task it replaces.
-      if (result.status === 'succeeded' && result.digest !== undefined && task.standIn?.for !== undefined && !digests.has(task.standIn.for)) {
+      if (
+        result.status === 'succeeded' &&
+        result.digest !== undefined &&
+        task.standIn?.for !== undefined &&
+        !digests.has(task.standIn.for)
+      ) {
         digests.set(task.standIn.for, result.digest);
       }
       const end = now();
@@ -244,7 +297,9 @@ export async function executePlan(plan: Plan, options: ExecuteOptions): Promise<
       else publishesOf.set(t.image, [t.id]);
     }
     const publishing = (task: PlanTask, started: ReadonlySet<string>): boolean =>
-      !options.kill.aborted && task.kind === 'publish' && (publishesOf.get(task.image) ?? []).some((id) => started.has(id));
+      !options.kill.aborted &&
+      task.kind === 'publish' &&
+      (publishesOf.get(task.image) ?? []).some((id) => started.has(id));
     const { peak, ends } = await schedule(plan.tasks, execute, {
       jobs,
       hostJobs: (host) => plan.hosts[host]?.jobs ?? 1,
@@ -255,23 +310,30 @@ export async function executePlan(plan: Plan, options: ExecuteOptions): Promise<
       priority: criticalPathPriority(plan.tasks, (t: SchedulableTask) => KINDS[t.kind].weight),
       interrupt: options.interrupt,
       finishOnceBegun: publishing,
-      onSkip: (task, end) => record(task, { ...base(task), status: end.status, ...(end.failure && { failure: end.failure }) }),
+      onSkip: (task, end) =>
+        record(task, { ...base(task), status: end.status, ...(end.failure && { failure: end.failure }) }),
       gate: (task, ends) => fallbackGate(task, ends, down),
       recoverable: (task, end) => isHostFault(end.failure) && plan.hosts[task.host]?.fallback === 'emulate',
       onReplaced: (replaced, by) => {
         const before = reports.get(replaced.id) ?? base(replaced);
-        record(replaced, { ...before, status: 'replaced', note: `${plan.hosts[replaced.host] ? replaced.host : 'its host'} failed; ${by.id} did its work here` });
+        record(replaced, {
+          ...before,
+          status: 'replaced',
+          note: `${plan.hosts[replaced.host] ? replaced.host : 'its host'} failed; ${by.id} did its work here`,
+        });
       },
     });
     coverFallenHosts(plan, reports, down);
     for (const [name, host] of hosts) {
-      if (host.ssh && host.ssh.swept.length > 0) notice(`${name}: removed run directories of runs that died before their cleanup: ${host.ssh.swept.join(', ')}`);
+      if (host.ssh && host.ssh.swept.length > 0)
+        notice(`${name}: removed run directories of runs that died before their cleanup: ${host.ssh.swept.join(', ')}`);
     }
 
     // A task the scheduler ended without our report (it threw): its end is the truth.
     for (const task of plan.tasks) {
       const end = ends.get(task.id);
-      if (end && !reports.has(task.id)) record(task, { ...base(task), status: end.status, ...(end.failure && { failure: end.failure }) });
+      if (end && !reports.has(task.id))
+        record(task, { ...base(task), status: end.status, ...(end.failure && { failure: end.failure }) });
     }
     // Each build host's run directory (its authfile, the contexts) goes, then its connection.
     const closed = await closeHosts(hosts);
@@ -280,7 +342,8 @@ export async function executePlan(plan: Plan, options: ExecuteOptions): Promise<
     const images = imageOutcomes(plan, reports);
     const interrupted = options.interrupt.aborted || options.kill.aborted;
     // A publish already begun finishes after Ctrl-C: the run may have done all it was for.
-    const allPublished = Object.values(images).length > 0 && Object.values(images).every((i) => i.status === 'published');
+    const allPublished =
+      Object.values(images).length > 0 && Object.values(images).every((i) => i.status === 'published');
     if (interrupted && allPublished) notice('interrupted, but only after every image was published: all tags moved');
     const report: RunReport = {
       formatVersion: REPORT_FORMAT_VERSION,
@@ -310,12 +373,17 @@ export async function executePlan(plan: Plan, options: ExecuteOptions): Promise<
 
 /** A run failed if a task failed, or an image was not built or published as planned (a host down with no stand-in for it, say). */
 function failed(tasks: readonly TaskReport[], images: RunReport['images']): boolean {
-  return tasks.some((t) => t.status === 'failed') || Object.values(images).some((i) => i.status === 'failed' || i.status === 'skipped');
+  return (
+    tasks.some((t) => t.status === 'failed') ||
+    Object.values(images).some((i) => i.status === 'failed' || i.status === 'skipped')
+  );
 }
 
 async function closeHosts(hosts: ReadonlyMap<string, HostContext>): Promise<Map<string, boolean>> {
   const removed = new Map<string, boolean>();
-  await Promise.all([...hosts].map(async ([name, host]) => host.ssh && removed.set(name, (await host.ssh.close()).removed)));
+  await Promise.all(
+    [...hosts].map(async ([name, host]) => host.ssh && removed.set(name, (await host.ssh.close()).removed)),
+  );
   return removed;
 }
 

@@ -96,7 +96,12 @@ export async function schedule<T extends SchedulableTask>(
     const end = ends.get(id);
     if (!end) return false;
     const standIn = standInFor.get(id);
-    return end.status === 'succeeded' || standIn === undefined || ends.has(standIn.id) || standIn.standIn!.after.includes(dependent.id);
+    return (
+      end.status === 'succeeded' ||
+      standIn === undefined ||
+      ends.has(standIn.id) ||
+      standIn.standIn!.after.includes(dependent.id)
+    );
   };
   const finish = (task: T, end: TaskEnd): void => {
     ends.set(task.id, end);
@@ -121,7 +126,10 @@ export async function schedule<T extends SchedulableTask>(
       const mustFinish = options.finishOnceBegun?.(task, started) ?? false;
       const interrupted = options.interrupt.aborted && !mustFinish;
       if (interrupted) {
-        skip(task, { status: 'skipped', failure: { reason: 'interrupted', message: 'not started: the run was interrupted' } });
+        skip(task, {
+          status: 'skipped',
+          failure: { reason: 'interrupted', message: 'not started: the run was interrupted' },
+        });
         changed = true;
         continue;
       }
@@ -129,12 +137,23 @@ export async function schedule<T extends SchedulableTask>(
       if (blocker !== undefined && !task.always) {
         // A stand-in after a stand-in that was not needed is not needed either.
         const notNeeded = task.standIn !== undefined && ends.get(blocker)!.status === 'not-needed';
-        skip(task, notNeeded ? { status: 'not-needed' } : { status: 'skipped', failure: { reason: 'dependency-failed', message: `not run: ${blocker} did not succeed` } });
+        skip(
+          task,
+          notNeeded
+            ? { status: 'not-needed' }
+            : {
+                status: 'skipped',
+                failure: { reason: 'dependency-failed', message: `not run: ${blocker} did not succeed` },
+              },
+        );
         changed = true;
         continue;
       }
       if (stopped && !task.always && !mustFinish) {
-        skip(task, { status: 'skipped', failure: { reason: 'run-stopped', message: 'not started: another task failed (use --keep-going to go on)' } });
+        skip(task, {
+          status: 'skipped',
+          failure: { reason: 'run-stopped', message: 'not started: another task failed (use --keep-going to go on)' },
+        });
         changed = true;
         continue;
       }
@@ -145,7 +164,8 @@ export async function schedule<T extends SchedulableTask>(
         if (gated) {
           skip(task, gated);
           // The failure it could have stood in for is final now.
-          if (task.standIn.for !== undefined && ends.get(task.standIn.for)?.status === 'failed' && !options.keepGoing) stopped = true;
+          if (task.standIn.for !== undefined && ends.get(task.standIn.for)?.status === 'failed' && !options.keepGoing)
+            stopped = true;
           changed = true;
           continue;
         }
@@ -171,7 +191,8 @@ export async function schedule<T extends SchedulableTask>(
         runningTasks.delete(task.id);
         if (loads) perHost.set(task.host, (perHost.get(task.host) ?? 1) - 1);
         if (key !== undefined) held.delete(key);
-        if (end.status === 'failed' && !options.keepGoing && !(options.recoverable?.(task, end) ?? false)) stopped = true;
+        if (end.status === 'failed' && !options.keepGoing && !(options.recoverable?.(task, end) ?? false))
+          stopped = true;
       });
       running.set(task.id, done);
       changed = true;
@@ -206,7 +227,10 @@ async function settle<T>(execute: (task: T) => Promise<TaskEnd>, task: T): Promi
   try {
     return await execute(task);
   } catch (error) {
-    return { status: 'failed', failure: { reason: 'command-failed', message: `internal error: ${(error as Error).message}` } };
+    return {
+      status: 'failed',
+      failure: { reason: 'command-failed', message: `internal error: ${(error as Error).message}` },
+    };
   }
 }
 
@@ -214,7 +238,10 @@ async function settle<T>(execute: (task: T) => Promise<TaskEnd>, task: T): Promi
  * Longest weighted path from each task to the end of the DAG: starting the longest chains
  * first keeps the makespan near its lower bound when caps make tasks wait.
  */
-export function criticalPathPriority(tasks: readonly SchedulableTask[], weight: (task: SchedulableTask) => number): Map<string, number> {
+export function criticalPathPriority(
+  tasks: readonly SchedulableTask[],
+  weight: (task: SchedulableTask) => number,
+): Map<string, number> {
   const dependents = new Map<string, string[]>();
   for (const task of tasks) {
     for (const dep of task.dependsOn) {

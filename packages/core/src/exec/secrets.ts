@@ -14,11 +14,18 @@ const MIN_BASE64 = 7;
 
 export function redactor(secrets: Iterable<string>): Redact {
   const forms = new Set<string>();
-  for (const secret of secrets) for (const variant of asSent(secret)) for (const form of encodedForms(variant)) forms.add(form);
+  for (const secret of secrets)
+    for (const variant of asSent(secret)) for (const form of encodedForms(variant)) forms.add(form);
   if (forms.size === 0) return (text) => text;
   // One pass per line whatever the number of forms. Longest first, because alternation
   // takes the first alternative that matches: a form that contains another is masked whole.
-  const pattern = new RegExp([...forms].sort((a, b) => b.length - a.length).map(escapeRegExp).join('|'), 'g');
+  const pattern = new RegExp(
+    [...forms]
+      .sort((a, b) => b.length - a.length)
+      .map(escapeRegExp)
+      .join('|'),
+    'g',
+  );
   return (text) => text.replace(pattern, '***');
 }
 
@@ -67,7 +74,9 @@ function base64Forms(bytes: Buffer): string[] {
     const encoded = Buffer.concat([Buffer.alloc(shift), bytes]).toString('base64');
     forms.push(encoded.slice(Math.ceil((8 * shift) / 6), Math.floor((8 * (shift + bytes.length)) / 6)));
   }
-  return forms.filter((form) => form.length >= MIN_BASE64).flatMap((form) => [form, form.replaceAll('+', '-').replaceAll('/', '_').replace(/=+$/, '')]);
+  return forms
+    .filter((form) => form.length >= MIN_BASE64)
+    .flatMap((form) => [form, form.replaceAll('+', '-').replaceAll('/', '_').replace(/=+$/, '')]);
 }
 
 function escapeRegExp(text: string): string {

@@ -78,21 +78,34 @@ export class SshRunner implements Runner {
       this.timings.connectMs += performance.now() - started;
       return value;
     };
-    const master = await this.local.run({ argv: masterArgs(this.target), cwd: this.localDir, hideEnv: this.hideEnv }, { signal, onLine: () => {} });
+    const master = await this.local.run(
+      { argv: masterArgs(this.target), cwd: this.localDir, hideEnv: this.hideEnv },
+      { signal, onLine: () => {} },
+    );
     this.timings.connections++;
-    if (master.terminated) return done({ reason: 'interrupted', message: `stopped while connecting to ${this.target.name}` });
-    if (master.spawnError) return done({ reason: 'command-not-found', message: `ssh could not be started: ${master.spawnError.message}`, hint: 'install the OpenSSH client (openssh-client)' });
+    if (master.terminated)
+      return done({ reason: 'interrupted', message: `stopped while connecting to ${this.target.name}` });
+    if (master.spawnError)
+      return done({
+        reason: 'command-not-found',
+        message: `ssh could not be started: ${master.spawnError.message}`,
+        hint: 'install the OpenSSH client (openssh-client)',
+      });
     if (master.exitCode !== 0) return done(this.sshFailure(master.exitCode, master.stderr, 'could not connect'));
     this.connected = true;
     const setup = await this.session(setupCommand(this.runDir, ownerStamp()), { stdin: authfile, signal });
-    if (setup.terminated) return done({ reason: 'interrupted', message: `stopped while setting up ${this.target.name}` });
-    if (setup.exitCode === 255) return done(this.sshFailure(255, setup.sshLog || setup.stderr, 'could not create the run directory'));
+    if (setup.terminated)
+      return done({ reason: 'interrupted', message: `stopped while setting up ${this.target.name}` });
+    if (setup.exitCode === 255)
+      return done(this.sshFailure(255, setup.sshLog || setup.stderr, 'could not create the run directory'));
     if (setup.exitCode !== 0) {
       // Connected, but the directory or authfile cannot be written: a full disk is the host's fault (and falls back).
       const diagnosis = diagnoseExit(setup.exitCode, setup.stderr);
-      if (diagnosis.failure.reason === 'no-space') return done({ ...diagnosis.failure, message: `${this.target.name}: ${diagnosis.failure.message}` });
+      if (diagnosis.failure.reason === 'no-space')
+        return done({ ...diagnosis.failure, message: `${this.target.name}: ${diagnosis.failure.message}` });
       return done({
-        reason: 'command-failed', exitCode: setup.exitCode,
+        reason: 'command-failed',
+        exitCode: setup.exitCode,
         message: `${this.target.name}: cannot create the run directory ${this.runDir}: ${diagnosis.failure.message}`,
         hint: "set the host's workdir to a directory its user may write to",
       });
@@ -114,18 +127,28 @@ export class SshRunner implements Runner {
 
   /** What ssh said when it, not the command, failed; any other 255 counts as not reaching the host. */
   private sshFailure(exitCode: number, text: string, what: string): TaskFailure {
-    return diagnoseSsh(this.target, exitCode, text) ?? {
-      reason: 'host-unreachable',
-      message: `${this.target.name}: ${what}: ${text.trim().split('\n').at(-1) ?? `exit ${exitCode}`}`,
-      exitCode,
-    };
+    return (
+      diagnoseSsh(this.target, exitCode, text) ?? {
+        reason: 'host-unreachable',
+        message: `${this.target.name}: ${what}: ${text.trim().split('\n').at(-1) ?? `exit ${exitCode}`}`,
+        exitCode,
+      }
+    );
   }
 
   /** One session through the master. ssh's own messages go to a log file of the run's private directory (-E). */
-  private async session(command: string, options: { stdin?: Invocation['stdin']; signal?: AbortSignal; onLine?: RunOptions['onLine'] } = {}): Promise<Session> {
+  private async session(
+    command: string,
+    options: { stdin?: Invocation['stdin']; signal?: AbortSignal; onLine?: RunOptions['onLine'] } = {},
+  ): Promise<Session> {
     const log = `${this.target.controlPath}.${++this.sessions}.log`;
     const outcome = await this.local.run(
-      { argv: sessionArgs(this.target, command, log), cwd: this.localDir, ...(options.stdin !== undefined && { stdin: options.stdin }), hideEnv: this.hideEnv },
+      {
+        argv: sessionArgs(this.target, command, log),
+        cwd: this.localDir,
+        ...(options.stdin !== undefined && { stdin: options.stdin }),
+        hideEnv: this.hideEnv,
+      },
       { signal: options.signal ?? new AbortController().signal, onLine: options.onLine ?? (() => {}) },
     );
     const sshLog = await readFile(log, 'utf8').catch(() => '');
@@ -183,7 +206,10 @@ export class SshRunner implements Runner {
   }
 
   private control(operation: 'check' | 'exit'): Promise<ProcessOutcome> {
-    return this.local.run({ argv: controlArgs(this.target, operation), cwd: this.localDir, hideEnv: this.hideEnv }, { signal: new AbortController().signal, onLine: () => {} });
+    return this.local.run(
+      { argv: controlArgs(this.target, operation), cwd: this.localDir, hideEnv: this.hideEnv },
+      { signal: new AbortController().signal, onLine: () => {} },
+    );
   }
 
   /** A file the run wrote on the host (a digest), relative to `cwd` there. */

@@ -57,20 +57,39 @@ export async function runTask(task: PlanTask, ctx: TaskContext): Promise<TaskRec
   try {
     argv = resolveArgv(task, ctx.values);
   } catch (error) {
-    if (error instanceof MissingRunValue) return { status: 'failed', retries: 0, processMs: 0, failure: { reason: 'command-failed', message: `internal: ${error.message}` } };
+    if (error instanceof MissingRunValue)
+      return {
+        status: 'failed',
+        retries: 0,
+        processMs: 0,
+        failure: { reason: 'command-failed', message: `internal: ${error.message}` },
+      };
     throw error;
   }
   const secret = task.kind === 'login' ? task.stdin.env : undefined;
   const stdin = secret === undefined ? undefined : ctx.env[secret];
   if (secret !== undefined && stdin === undefined) {
-    return { status: 'failed', retries: 0, processMs: 0, failure: { reason: 'registry-auth', message: `${secret} is not set`, hint: `export ${secret} with the registry password or token` } };
+    return {
+      status: 'failed',
+      retries: 0,
+      processMs: 0,
+      failure: {
+        reason: 'registry-auth',
+        message: `${secret} is not set`,
+        hint: `export ${secret} with the registry password or token`,
+      },
+    };
   }
   const retry = policy.retry(task);
 
   let processMs = 0;
   const done = (record: Omit<TaskRecord, 'processMs'>): TaskRecord => ({ ...record, processMs: Math.round(processMs) });
   const interrupted = (attempt: number): TaskRecord =>
-    done({ status: 'interrupted', retries: attempt, failure: { reason: 'interrupted', message: 'stopped by an interrupt' } });
+    done({
+      status: 'interrupted',
+      retries: attempt,
+      failure: { reason: 'interrupted', message: 'stopped by an interrupt' },
+    });
   for (let attempt = 0; ; attempt++) {
     if (ctx.signal.aborted) return interrupted(attempt);
     const spawned = performance.now();
@@ -79,7 +98,11 @@ export async function runTask(task: PlanTask, ctx: TaskContext): Promise<TaskRec
       try {
         input = await contextTar(ctx.specDir, task.upload);
       } catch (error) {
-        return done({ status: 'failed', retries: attempt, failure: { reason: 'command-failed', message: `cannot send the context: ${(error as Error).message}` } });
+        return done({
+          status: 'failed',
+          retries: attempt,
+          failure: { reason: 'command-failed', message: `cannot send the context: ${(error as Error).message}` },
+        });
       }
     }
     const outcome = await ctx.runner.run(
@@ -95,7 +118,8 @@ export async function runTask(task: PlanTask, ctx: TaskContext): Promise<TaskRec
     const stdout = ctx.redact(outcome.stdout);
     const stderr = ctx.redact(outcome.stderr);
     // A command that finished its work counts, even if Ctrl-C came meanwhile: its tag did move.
-    if (outcome.exitCode === 0 && !outcome.spawnError && !outcome.terminated) return done({ ...(await policy.succeeded(task, stdout, ctx)), retries: attempt });
+    if (outcome.exitCode === 0 && !outcome.spawnError && !outcome.terminated)
+      return done({ ...(await policy.succeeded(task, stdout, ctx)), retries: attempt });
     // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- Ctrl-C may have come while the command ran
     if (outcome.stalled && !ctx.signal.aborted) {
       const stalled: TaskFailure = {
@@ -109,7 +133,14 @@ export async function runTask(task: PlanTask, ctx: TaskContext): Promise<TaskRec
         await sleep(delay, ctx.signal);
         continue;
       }
-      return done({ status: 'failed', retries: attempt, failure: { ...stalled, message: `${stalled.message} (after ${attempt} ${attempt === 1 ? 'retry' : 'retries'})` } });
+      return done({
+        status: 'failed',
+        retries: attempt,
+        failure: {
+          ...stalled,
+          message: `${stalled.message} (after ${attempt} ${attempt === 1 ? 'retry' : 'retries'})`,
+        },
+      });
     }
     // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- Ctrl-C may have come while the command ran
     if (outcome.terminated || ctx.signal.aborted) {
@@ -117,8 +148,14 @@ export async function runTask(task: PlanTask, ctx: TaskContext): Promise<TaskRec
       return interrupted(attempt);
     }
     // The build host failed, not the command: never retried here (a fallback may take over).
-    if (outcome.hostFailure) return done({ status: 'failed', retries: attempt, failure: redactFailure(outcome.hostFailure, ctx.redact) });
-    if (outcome.spawnError) return done({ status: 'failed', retries: attempt, failure: redactFailure(diagnoseSpawn(argv[0] ?? '', outcome.spawnError), ctx.redact) });
+    if (outcome.hostFailure)
+      return done({ status: 'failed', retries: attempt, failure: redactFailure(outcome.hostFailure, ctx.redact) });
+    if (outcome.spawnError)
+      return done({
+        status: 'failed',
+        retries: attempt,
+        failure: redactFailure(diagnoseSpawn(argv[0] ?? '', outcome.spawnError), ctx.redact),
+      });
 
     const errorOutput = `${stderr}\n${lastLines(stdout, 20)}`;
     if (policy.failed) return done({ ...(await policy.failed(task, errorOutput, ctx)), retries: attempt });

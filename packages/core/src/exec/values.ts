@@ -31,7 +31,8 @@ export function resolveArg(arg: Arg, values: RunValues, task: PlanTask): string 
       break;
     case 'digest': {
       const digest = values.digests.get(arg.task);
-      if (digest === undefined) throw new MissingRunValue(`${task.id} needs the digest of ${arg.task}, which has not pushed one`);
+      if (digest === undefined)
+        throw new MissingRunValue(`${task.id} needs the digest of ${arg.task}, which has not pushed one`);
       value = digest;
       break;
     }

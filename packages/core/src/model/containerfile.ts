@@ -2,7 +2,8 @@ import { createRequire } from 'node:module';
 import { expandContainerfileString } from './variables.js';
 
 /** dockerfile-ast is the reference parser; loaded only for files the line scanner declines. */
-const loadParser = (): typeof import('dockerfile-ast') => createRequire(import.meta.url)('dockerfile-ast') as typeof import('dockerfile-ast');
+const loadParser = (): typeof import('dockerfile-ast') =>
+  createRequire(import.meta.url)('dockerfile-ast') as typeof import('dockerfile-ast');
 
 /** An image a Containerfile pulls in: a FROM base or a COPY --from source. */
 export interface ImageReference {
@@ -34,12 +35,17 @@ export function parseContainerfile(text: string, buildArgs: Readonly<Record<stri
     // getProperties(), not getProperty(): ARG A=1 B=2 declares two. dockerfile-ast reads
     // `ARG A B=1` the legacy ENV way (A = "B=1"); for ARG, Docker reads A, then B=1.
     for (const property of arg.getProperties()) {
-      const declared = property.getAssignmentOperator() === null && property.getValue() !== null
-        ? [[property.getName(), null] as const, ...(property.getValue() ?? '').split(/\s+/).map((token) => splitAssignment(token))]
-        : [[property.getName(), property.getValue()] as const];
+      const declared =
+        property.getAssignmentOperator() === null && property.getValue() !== null
+          ? [
+              [property.getName(), null] as const,
+              ...(property.getValue() ?? '').split(/\s+/).map((token) => splitAssignment(token)),
+            ]
+          : [[property.getName(), property.getValue()] as const];
       for (const [name, fallback] of declared) {
         if (!name) continue;
-        const value = buildArgs[name] ?? (fallback == null ? undefined : expandContainerfileString(fallback, (n) => args.get(n)));
+        const value =
+          buildArgs[name] ?? (fallback == null ? undefined : expandContainerfileString(fallback, (n) => args.get(n)));
         if (value !== undefined) args.set(name, value);
       }
     }
@@ -47,8 +53,11 @@ export function parseContainerfile(text: string, buildArgs: Readonly<Record<stri
   const expand = (raw: string) => expandContainerfileString(raw, (n) => args.get(n)).trim();
 
   const collector = new ReferenceCollector(expand);
-  const add = (raw: string, via: ImageReference['via'], range: { start: { line: number; character: number }; end: { character: number } }) =>
-    collector.add(raw, via, range.start.line + 1, range.start.character + 1, range.end.character + 1);
+  const add = (
+    raw: string,
+    via: ImageReference['via'],
+    range: { start: { line: number; character: number }; end: { character: number } },
+  ) => collector.add(raw, via, range.start.line + 1, range.start.character + 1, range.end.character + 1);
 
   for (const instruction of dockerfile.getInstructions()) {
     const keyword = instruction.getKeyword();
@@ -63,7 +72,8 @@ export function parseContainerfile(text: string, buildArgs: Readonly<Record<stri
       if (stage) collector.stage(stage);
     } else if (keyword === 'COPY') {
       // Not getFromFlag(): it answers only when --from is the one flag (COPY --chown=x --from=y is missed).
-      const flags = (instruction as { getFlags?: () => { getName(): string; getValue(): string | null }[] }).getFlags?.() ?? [];
+      const flags =
+        (instruction as { getFlags?: () => { getName(): string; getValue(): string | null }[] }).getFlags?.() ?? [];
       const value = flags.find((flag) => flag.getName() === 'from')?.getValue();
       if (value) add(value, 'COPY --from', instruction.getRange());
     }
@@ -100,7 +110,10 @@ class ReferenceCollector {
  * exactly: heredocs, parser directives, quotes in ARG/FROM/COPY, and ARG/FROM/COPY
  * instructions that span lines. A differential test holds it to dockerfile-ast.
  */
-export function scanSimpleContainerfile(text: string, buildArgs: Readonly<Record<string, string>>): ImageReference[] | undefined {
+export function scanSimpleContainerfile(
+  text: string,
+  buildArgs: Readonly<Record<string, string>>,
+): ImageReference[] | undefined {
   if (text.includes('<<') || /^\s*#\s*(?:escape|syntax|check)\s*=/im.test(text)) return undefined;
   const args = new Map<string, string>();
   const collector = new ReferenceCollector((raw) => expandContainerfileString(raw, (n) => args.get(n)).trim());
@@ -131,7 +144,8 @@ export function scanSimpleContainerfile(text: string, buildArgs: Readonly<Record
         const eq = token.indexOf('=');
         const name = eq < 0 ? token : token.slice(0, eq);
         const given = buildArgs[name];
-        const value = given ?? (eq < 0 ? undefined : expandContainerfileString(token.slice(eq + 1), (n) => args.get(n)));
+        const value =
+          given ?? (eq < 0 ? undefined : expandContainerfileString(token.slice(eq + 1), (n) => args.get(n)));
         if (value !== undefined) args.set(name, value);
       }
     } else if (keyword === 'FROM') {
@@ -144,7 +158,13 @@ export function scanSimpleContainerfile(text: string, buildArgs: Readonly<Record
     } else {
       const from = tokens.find((t) => t.text.startsWith('--from='));
       if (from && from.text.length > '--from='.length) {
-        collector.add(from.text.slice('--from='.length), 'COPY --from', index + 1, indent.length + 1, line.trimEnd().length + 1);
+        collector.add(
+          from.text.slice('--from='.length),
+          'COPY --from',
+          index + 1,
+          indent.length + 1,
+          line.trimEnd().length + 1,
+        );
       }
     }
   }

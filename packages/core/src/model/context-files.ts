@@ -59,7 +59,11 @@ export function readRegularFile(file: string): { content: Buffer; stats: Stats }
 export function readIgnoreRules(contextDir: string): { file?: string; patterns: string[] } {
   for (const name of IGNORE_FILES) {
     const text = readRegularFile(path.join(contextDir, name))?.content.toString('utf8');
-    if (text !== undefined) return { file: name, patterns: text.split(/\r?\n/).filter((line) => line.trim() !== '' && !line.trimStart().startsWith('#')) };
+    if (text !== undefined)
+      return {
+        file: name,
+        patterns: text.split(/\r?\n/).filter((line) => line.trim() !== '' && !line.trimStart().startsWith('#')),
+      };
   }
   return { patterns: [] };
 }
@@ -68,13 +72,21 @@ export function readIgnoreRules(contextDir: string): { file?: string; patterns: 
  * Whether a path of the context (relative to it, posix) is sent as far as the ignore rules
  * go. `containerfile` is relative to the context (starting with ".." when it lies outside).
  */
-export function contextFilter(patterns: readonly string[], containerfile: string): (entry: string, isDirectory: boolean) => boolean {
+export function contextFilter(
+  patterns: readonly string[],
+  containerfile: string,
+): (entry: string, isDirectory: boolean) => boolean {
   const ignore = createIgnore().add([...patterns]);
   // A "!" exception can bring back a file inside an ignored directory: then directories are walked, and only files dropped.
   const exceptions = patterns.some((p) => p.trim().startsWith('!'));
   const keep = new Set<string>([containerfile, ...IGNORE_FILES]);
   // Directories on the way to the containerfile are walked even if ignored: podman on the host reads it there.
-  const ancestors = new Set(containerfile.split('/').slice(0, -1).map((_, i, parts) => parts.slice(0, i + 1).join('/')));
+  const ancestors = new Set(
+    containerfile
+      .split('/')
+      .slice(0, -1)
+      .map((_, i, parts) => parts.slice(0, i + 1).join('/')),
+  );
   return (entry, isDirectory) => {
     const normalised = path.posix.normalize(entry);
     if (keep.has(normalised) || (isDirectory && ancestors.has(normalised))) return true;

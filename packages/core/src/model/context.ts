@@ -35,7 +35,14 @@ export class ResolveContext {
     private readonly declared: ReadonlySet<string> = new Set(),
   ) {}
 
-  report(severity: Severity, code: DiagnosticCode, path: SpecPath, message: string, hint?: string, part: 'key' | 'value' = 'value'): void {
+  report(
+    severity: Severity,
+    code: DiagnosticCode,
+    path: SpecPath,
+    message: string,
+    hint?: string,
+    part: 'key' | 'value' = 'value',
+  ): void {
     this.push(severity, code, this.source.locate(path, part), message, hint);
   }
 
@@ -43,8 +50,22 @@ export class ResolveContext {
     this.report('error', code, path, message, hint, part);
   }
 
-  push(severity: Severity, code: DiagnosticCode, range: Range | undefined, message: string, hint?: string, file = this.source.file): void {
-    this.diagnostics.push({ severity, code, message, file, ...(range && { range }), ...(hint !== undefined && { hint }) });
+  push(
+    severity: Severity,
+    code: DiagnosticCode,
+    range: Range | undefined,
+    message: string,
+    hint?: string,
+    file = this.source.file,
+  ): void {
+    this.diagnostics.push({
+      severity,
+      code,
+      message,
+      file,
+      ...(range && { range }),
+      ...(hint !== undefined && { hint }),
+    });
   }
 
   /** `${NAME}` expanded; an undefined name or a secret's name is reported at its place in the text. */
@@ -98,7 +119,9 @@ export class ResolveContext {
    * the outer one is unset.
    */
   checkBuildArgReads(path: SpecPath, arg: string, text: string): void {
-    const withoutDefault = new Set(expandSpecString(text, () => undefined).undefinedNames.map((missing) => missing.name));
+    const withoutDefault = new Set(
+      expandSpecString(text, () => undefined).undefinedNames.map((missing) => missing.name),
+    );
     for (const name of withoutDefault) {
       if (this.declared.has(name) || this.secretNames.has(name) || this.lookup(name) === undefined) continue;
       this.push(
@@ -124,7 +147,12 @@ export class ResolveContext {
  * A scalar as a string. YAML reads 1.10 as the number 1.1 and 1e3 as 1000: where that
  * changed what was written, the written text is kept and a warning says to quote it.
  */
-export function writtenScalar(source: SpecSource, path: SpecPath, value: string | number | boolean, report: (d: Diagnostic) => void): string {
+export function writtenScalar(
+  source: SpecSource,
+  path: SpecPath,
+  value: string | number | boolean,
+  report: (d: Diagnostic) => void,
+): string {
   if (typeof value !== 'number') return String(value);
   const written = source.written(path)?.trim();
   if (written === undefined || written === String(value)) return String(value);

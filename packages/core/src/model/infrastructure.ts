@@ -8,7 +8,8 @@ const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 /** Letters, digits and `._-`, not starting with "-": nothing a shell or ssh would read as an option or syntax. */
 export const SSH_USER = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
 /** A DNS name, or an IP address (IPv6 in brackets). */
-export const SSH_HOST = /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*|\[[0-9A-Fa-f:.]+\])$/;
+export const SSH_HOST =
+  /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*|\[[0-9A-Fa-f:.]+\])$/;
 
 export function resolveRegistries(ctx: ResolveContext, spec: SpecDocument, files: SpecFiles): Registry[] {
   return Object.entries(spec.registries ?? {}).map(([name, registry]) => resolveRegistry(ctx, name, registry, files));
@@ -22,7 +23,12 @@ function resolveRegistry(ctx: ResolveContext, name: string, spec: RegistrySpec, 
   if (!expanded.ok) {
     // Already reported (an undefined variable or a secret): nothing more to say about this url.
   } else if (scheme) {
-    ctx.error('invalid-value', [...at, 'url'], `registry url "${url}" has a scheme`, `write it without "${scheme[0]}", e.g. "${url.slice(scheme[0].length)}"`);
+    ctx.error(
+      'invalid-value',
+      [...at, 'url'],
+      `registry url "${url}" has a scheme`,
+      `write it without "${scheme[0]}", e.g. "${url.slice(scheme[0].length)}"`,
+    );
     url = url.slice(scheme[0].length);
   } else if (!isRegistryHost(url.split('/')[0]!)) {
     ctx.error(
@@ -35,25 +41,53 @@ function resolveRegistry(ctx: ResolveContext, name: string, spec: RegistrySpec, 
   const server = url.split('/')[0]!;
   const namespace = url.slice(server.length);
   if (expanded.ok && namespace !== namespace.toLowerCase()) {
-    ctx.error('invalid-value', [...at, 'url'], `registry namespace "${namespace.slice(1)}" has upper-case letters`, 'repository paths are lower case');
+    ctx.error(
+      'invalid-value',
+      [...at, 'url'],
+      `registry namespace "${namespace.slice(1)}" has upper-case letters`,
+      'repository paths are lower case',
+    );
   }
-  return { name, url, server, auth: resolveAuth(ctx, [...at, 'auth'], spec.auth, files), tlsVerify: spec.tlsVerify ?? true };
+  return {
+    name,
+    url,
+    server,
+    auth: resolveAuth(ctx, [...at, 'auth'], spec.auth, files),
+    tlsVerify: spec.tlsVerify ?? true,
+  };
 }
 
 function resolveAuth(ctx: ResolveContext, at: string[], auth: RegistrySpec['auth'], files: SpecFiles): RegistryAuth {
   if (!auth) return { kind: 'none' };
   if (auth.authfile !== undefined) {
     if (auth.passwordEnv !== undefined || auth.username !== undefined) {
-      ctx.error('invalid-value', [...at, 'authfile'], 'auth has both an authfile and a username/passwordEnv', 'keep one: the authfile, or username with passwordEnv');
+      ctx.error(
+        'invalid-value',
+        [...at, 'authfile'],
+        'auth has both an authfile and a username/passwordEnv',
+        'keep one: the authfile, or username with passwordEnv',
+      );
     }
     const file = ctx.expand([...at, 'authfile'], auth.authfile);
     if (file.ok && !files.exists(file.value)) {
-      ctx.report('warning', 'file-unreadable', [...at, 'authfile'], `authfile "${file.value}" does not exist (yet)`, 'build reads it (relative to this file); create it with podman login --authfile, or in CI before the build');
+      ctx.report(
+        'warning',
+        'file-unreadable',
+        [...at, 'authfile'],
+        `authfile "${file.value}" does not exist (yet)`,
+        'build reads it (relative to this file); create it with podman login --authfile, or in CI before the build',
+      );
     }
     return { kind: 'authfile', path: file.value };
   }
   if (auth.passwordEnv === undefined) {
-    ctx.error('missing-key', at, 'auth has no passwordEnv and no authfile', 'add "passwordEnv: NAME_OF_ENV_VARIABLE" or "authfile: PATH"', 'key');
+    ctx.error(
+      'missing-key',
+      at,
+      'auth has no passwordEnv and no authfile',
+      'add "passwordEnv: NAME_OF_ENV_VARIABLE" or "authfile: PATH"',
+      'key',
+    );
     return { kind: 'none' };
   }
   const looksSecret = looksLikeToken(auth.passwordEnv);
@@ -61,14 +95,20 @@ function resolveAuth(ctx: ResolveContext, at: string[], auth: RegistrySpec['auth
     ctx.error(
       looksSecret ? 'inline-secret' : 'invalid-value',
       [...at, 'passwordEnv'],
-      looksSecret ? 'passwordEnv holds what looks like the secret itself, not the name of a variable' : `"${auth.passwordEnv}" is not an environment variable name`,
+      looksSecret
+        ? 'passwordEnv holds what looks like the secret itself, not the name of a variable'
+        : `"${auth.passwordEnv}" is not an environment variable name`,
       'passwordEnv names the environment variable that holds the password, e.g. "passwordEnv: DOCKERHUB_TOKEN"; rotate the token if it was committed',
     );
   }
   if (auth.username === undefined) {
     ctx.error('missing-key', at, 'auth has a passwordEnv but no username', 'add "username: NAME"', 'key');
   }
-  return { kind: 'password-env', username: ctx.interpolate([...at, 'username'], auth.username ?? ''), passwordEnv: auth.passwordEnv };
+  return {
+    kind: 'password-env',
+    username: ctx.interpolate([...at, 'username'], auth.username ?? ''),
+    passwordEnv: auth.passwordEnv,
+  };
 }
 
 /** Known access-token shapes (GitHub, GitLab, Docker Hub, Slack), or a long mix of lower case and digits no one names a variable. */
@@ -79,7 +119,11 @@ function looksLikeToken(value: string): boolean {
   return value.length >= 20 && /[a-z]/.test(value) && /\d/.test(value) && !/_/.test(value.slice(1, -1));
 }
 
-export function resolvePlatformList(ctx: ResolveContext, at: readonly (string | number)[], written: readonly string[]): string[] {
+export function resolvePlatformList(
+  ctx: ResolveContext,
+  at: readonly (string | number)[],
+  written: readonly string[],
+): string[] {
   const platforms: string[] = [];
   written.forEach((raw, index) => {
     const check = checkPlatform(raw);
@@ -88,7 +132,13 @@ export function resolvePlatformList(ctx: ResolveContext, at: readonly (string | 
       return;
     }
     if (check.alias) {
-      ctx.report('warning', 'platform-alias', [...at, index], `"${raw}" is spelled "${check.platform}" by podman and registries`, `write "${check.platform}"`);
+      ctx.report(
+        'warning',
+        'platform-alias',
+        [...at, index],
+        `"${raw}" is spelled "${check.platform}" by podman and registries`,
+        `write "${check.platform}"`,
+      );
     }
     if (platforms.includes(check.platform)) {
       ctx.error('invalid-value', [...at, index], `platform ${check.platform} is listed twice`, 'remove one of them');
@@ -99,39 +149,87 @@ export function resolvePlatformList(ctx: ResolveContext, at: readonly (string | 
   return platforms;
 }
 
-export function resolveHosts(ctx: ResolveContext, spec: SpecDocument, localPlatform: string, localJobs: number): Host[] {
+export function resolveHosts(
+  ctx: ResolveContext,
+  spec: SpecDocument,
+  localPlatform: string,
+  localJobs: number,
+): Host[] {
   const entries = Object.entries(spec.hosts ?? {});
   const localSpec = spec.hosts?.['local'];
   const local: Host = {
     kind: 'local',
     name: 'local',
-    platforms: localSpec?.platforms ? resolvePlatformList(ctx, ['hosts', 'local', 'platforms'], localSpec.platforms) : [localPlatform],
+    platforms: localSpec?.platforms
+      ? resolvePlatformList(ctx, ['hosts', 'local', 'platforms'], localSpec.platforms)
+      : [localPlatform],
     jobs: localSpec?.jobs ?? localJobs,
     emulate: localSpec?.emulate ?? true,
   };
   if (localSpec) {
-    for (const key of ['ssh', 'connection', 'identityFile', 'knownHosts', 'connectTimeout', 'podman', 'workdir', 'fallback'] as const) {
+    for (const key of [
+      'ssh',
+      'connection',
+      'identityFile',
+      'knownHosts',
+      'connectTimeout',
+      'podman',
+      'workdir',
+      'fallback',
+    ] as const) {
       if (localSpec[key] !== undefined) {
-        ctx.error('invalid-value', ['hosts', 'local', key], `"${key}" does not apply to the local host`, 'name a remote host something other than "local"', 'key');
+        ctx.error(
+          'invalid-value',
+          ['hosts', 'local', key],
+          `"${key}" does not apply to the local host`,
+          'name a remote host something other than "local"',
+          'key',
+        );
       }
     }
   }
-  const remotes = entries.filter(([name]) => name !== 'local').map(([name, host]) => resolveRemoteHost(ctx, name, host));
+  const remotes = entries
+    .filter(([name]) => name !== 'local')
+    .map(([name, host]) => resolveRemoteHost(ctx, name, host));
   return [local, ...remotes];
 }
 
 function resolveRemoteHost(ctx: ResolveContext, name: string, spec: HostSpec): Host {
   const at = ['hosts', name];
   if (spec.emulate !== undefined) {
-    ctx.error('invalid-value', [...at, 'emulate'], '"emulate" applies only to the local host', 'use "fallback: emulate" to rebuild locally when this host fails', 'key');
+    ctx.error(
+      'invalid-value',
+      [...at, 'emulate'],
+      '"emulate" applies only to the local host',
+      'use "fallback: emulate" to rebuild locally when this host fails',
+      'key',
+    );
   }
   if (spec.ssh === undefined && spec.connection === undefined) {
-    ctx.error('missing-key', at, `host "${name}" has no "ssh" address and no "connection"`, 'add "ssh: user@host:port", or "connection: NAME" of a podman system connection', 'key');
+    ctx.error(
+      'missing-key',
+      at,
+      `host "${name}" has no "ssh" address and no "connection"`,
+      'add "ssh: user@host:port", or "connection: NAME" of a podman system connection',
+      'key',
+    );
   } else if (spec.ssh !== undefined && spec.connection !== undefined) {
-    ctx.error('invalid-value', [...at, 'connection'], `host "${name}" has both "ssh" and "connection"`, 'keep one of them', 'key');
+    ctx.error(
+      'invalid-value',
+      [...at, 'connection'],
+      `host "${name}" has both "ssh" and "connection"`,
+      'keep one of them',
+      'key',
+    );
   }
   if (spec.platforms === undefined) {
-    ctx.error('missing-key', at, `host "${name}" lists no platforms`, 'add "platforms: [linux/arm64]": the platforms it builds natively', 'key');
+    ctx.error(
+      'missing-key',
+      at,
+      `host "${name}" lists no platforms`,
+      'add "platforms: [linux/arm64]": the platforms it builds natively',
+      'key',
+    );
   }
   const address = spec.ssh === undefined ? undefined : ctx.expand([...at, 'ssh'], spec.ssh);
   const ssh = address?.ok ? parseSshAddress(ctx, [...at, 'ssh'], address.value) : undefined;
@@ -168,20 +266,39 @@ const CONTROL_CHARACTER = /[\u0000-\u001f\u007f]/;
  * for podman's). podman's path is also one plain word: commands there are quoted, so "~"
  * or "$HOME" would not expand (a relative path starts from the login directory anyway).
  */
-function checkHostPath(ctx: ResolveContext, at: readonly (string | number)[], key: 'podman' | 'workdir' | 'identityFile' | 'knownHosts', value: string): void {
+function checkHostPath(
+  ctx: ResolveContext,
+  at: readonly (string | number)[],
+  key: 'podman' | 'workdir' | 'identityFile' | 'knownHosts',
+  value: string,
+): void {
   const shown = JSON.stringify(value);
-  const hint = key === 'podman'
-    ? 'write a path of letters, digits and "/._-+@%,:=" that does not start with "-", e.g. /usr/local/bin/podman (relative: from the login directory)'
-    : `write a path that does not start with "-", e.g. ./${value.replace(/^-+/, '') || 'NAME'}`;
-  if (value.startsWith('-')) ctx.error('invalid-value', at, `${key} ${shown} starts with "-" and would be read as an option`, hint);
-  else if (CONTROL_CHARACTER.test(value)) ctx.error('invalid-value', at, `${key} ${shown} holds a control character (a newline, a tab...)`, hint);
-  else if (key === 'podman' && !HOST_PROGRAM.test(value)) ctx.error('invalid-value', at, `podman ${shown} is not a plain path: it holds whitespace or shell characters`, hint);
+  const hint =
+    key === 'podman'
+      ? 'write a path of letters, digits and "/._-+@%,:=" that does not start with "-", e.g. /usr/local/bin/podman (relative: from the login directory)'
+      : `write a path that does not start with "-", e.g. ./${value.replace(/^-+/, '') || 'NAME'}`;
+  if (value.startsWith('-'))
+    ctx.error('invalid-value', at, `${key} ${shown} starts with "-" and would be read as an option`, hint);
+  else if (CONTROL_CHARACTER.test(value))
+    ctx.error('invalid-value', at, `${key} ${shown} holds a control character (a newline, a tab...)`, hint);
+  else if (key === 'podman' && !HOST_PROGRAM.test(value))
+    ctx.error(
+      'invalid-value',
+      at,
+      `podman ${shown} is not a plain path: it holds whitespace or shell characters`,
+      hint,
+    );
 }
 
 /** `user@host[:port]`, refusing anything ssh or a shell could read as an option or syntax. */
-export function parseSshAddress(ctx: ResolveContext, at: readonly (string | number)[], address: string): SshAddress | undefined {
+export function parseSshAddress(
+  ctx: ResolveContext,
+  at: readonly (string | number)[],
+  address: string,
+): SshAddress | undefined {
   const match = /^([^@]+)@(\[[^\]]+\]|[^:]+)(?::(\d+))?$/.exec(address);
-  const hint = 'write user@host or user@host:port; user and host are letters, digits, ".", "_" and "-", and do not start with "-"';
+  const hint =
+    'write user@host or user@host:port; user and host are letters, digits, ".", "_" and "-", and do not start with "-"';
   if (!match) {
     ctx.error('invalid-ssh-address', at, `"${address}" is not user@host[:port]`, hint);
     return undefined;

@@ -4,7 +4,17 @@
  */
 
 export const KNOWN_OS = ['linux', 'windows', 'freebsd', 'darwin'] as const;
-export const KNOWN_ARCH = ['amd64', 'arm64', 'arm', '386', 'ppc64le', 's390x', 'riscv64', 'mips64le', 'loong64'] as const;
+export const KNOWN_ARCH = [
+  'amd64',
+  'arm64',
+  'arm',
+  '386',
+  'ppc64le',
+  's390x',
+  'riscv64',
+  'mips64le',
+  'loong64',
+] as const;
 const ARCH_ALIASES: Record<string, string> = {
   x86_64: 'amd64',
   'x86-64': 'amd64',
@@ -24,21 +34,32 @@ const VARIANTS: Record<string, readonly string[]> = {
 const EMULATABLE_ARCH = new Set(['amd64', 'arm64', 'arm', '386', 'ppc64le', 's390x', 'riscv64', 'mips64le']);
 
 export type PlatformCheck =
-  | { ok: true; platform: string; alias?: { written: string } }
-  | { ok: false; reason: string; hint: string };
+  { ok: true; platform: string; alias?: { written: string } } | { ok: false; reason: string; hint: string };
 
 export function checkPlatform(written: string): PlatformCheck {
   const parts = written.split('/');
   if (parts.length < 2 || parts.length > 3 || parts.some((p) => p === '')) {
-    return { ok: false, reason: `"${written}" is not os/arch or os/arch/variant`, hint: 'e.g. "linux/arm64" or "linux/arm/v7"' };
+    return {
+      ok: false,
+      reason: `"${written}" is not os/arch or os/arch/variant`,
+      hint: 'e.g. "linux/arm64" or "linux/arm/v7"',
+    };
   }
   const [os, writtenArch, variant] = parts as [string, string, string | undefined];
   if (!(KNOWN_OS as readonly string[]).includes(os)) {
-    return { ok: false, reason: `unknown operating system "${os}" in "${written}"`, hint: `known: ${KNOWN_OS.join(', ')}` };
+    return {
+      ok: false,
+      reason: `unknown operating system "${os}" in "${written}"`,
+      hint: `known: ${KNOWN_OS.join(', ')}`,
+    };
   }
   const arch = ARCH_ALIASES[writtenArch] ?? writtenArch;
   if (!(KNOWN_ARCH as readonly string[]).includes(arch)) {
-    return { ok: false, reason: `unknown architecture "${writtenArch}" in "${written}"`, hint: `known: ${KNOWN_ARCH.join(', ')}` };
+    return {
+      ok: false,
+      reason: `unknown architecture "${writtenArch}" in "${written}"`,
+      hint: `known: ${KNOWN_ARCH.join(', ')}`,
+    };
   }
   if (variant !== undefined && !(VARIANTS[arch] ?? []).includes(variant)) {
     const known = VARIANTS[arch];

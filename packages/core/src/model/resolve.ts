@@ -26,26 +26,55 @@ export function resolveModel(source: SpecSource, options: ResolveOptions): Resul
   const spec = source.data as SpecDocument;
   const early: Diagnostic[] = [];
   const declared = Object.fromEntries(
-    Object.entries(spec.variables ?? {}).map(([k, v]) => [k, writtenScalar(source, ['variables', k], v, (d) => early.push(d))]),
+    Object.entries(spec.variables ?? {}).map(([k, v]) => [
+      k,
+      writtenScalar(source, ['variables', k], v, (d) => early.push(d)),
+    ]),
   );
   const variables = resolveVariables(declared, options.env);
   const secretNames = new Set(
-    Object.values(spec.registries ?? {}).flatMap((r) => (r.auth?.passwordEnv === undefined ? [] : [r.auth.passwordEnv])),
+    Object.values(spec.registries ?? {}).flatMap((r) =>
+      r.auth?.passwordEnv === undefined ? [] : [r.auth.passwordEnv],
+    ),
   );
   const unusable = new Set(variables.problems.map((problem) => problem.name));
-  const ctx = new ResolveContext(source, (name) => options.env[name] ?? variables.values.get(name), secretNames, unusable, variables.reads, new Set(Object.keys(declared)));
+  const ctx = new ResolveContext(
+    source,
+    (name) => options.env[name] ?? variables.values.get(name),
+    secretNames,
+    unusable,
+    variables.reads,
+    new Set(Object.keys(declared)),
+  );
   ctx.diagnostics.push(...early);
 
   for (const problem of variables.problems) {
     if (problem.kind === 'cycle') {
-      ctx.error('variable-cycle', ['variables', problem.name], `variables refer to each other in a cycle: ${problem.detail}`, 'give one of them a value that does not refer back');
+      ctx.error(
+        'variable-cycle',
+        ['variables', problem.name],
+        `variables refer to each other in a cycle: ${problem.detail}`,
+        'give one of them a value that does not refer back',
+      );
     } else {
-      ctx.push('error', 'undefined-variable', source.locateWithin(['variables', problem.name], problem.detail), `variable ${problem.detail} used by "${problem.name}" is not defined`, 'set it in the environment or give a default: ${NAME:-value}');
+      ctx.push(
+        'error',
+        'undefined-variable',
+        source.locateWithin(['variables', problem.name], problem.detail),
+        `variable ${problem.detail} used by "${problem.name}" is not defined`,
+        'set it in the environment or give a default: ${NAME:-value}',
+      );
     }
   }
   for (const name of Object.keys(declared)) {
     if (secretNames.has(name)) {
-      ctx.error('inline-secret', ['variables', name], `variable "${name}" is also a registry's passwordEnv: its value is a secret written in the file`, 'set the secret in the environment only', 'key');
+      ctx.error(
+        'inline-secret',
+        ['variables', name],
+        `variable "${name}" is also a registry's passwordEnv: its value is a secret written in the file`,
+        'set the secret in the environment only',
+        'key',
+      );
     }
   }
 
@@ -59,7 +88,11 @@ export function resolveModel(source: SpecSource, options: ResolveOptions): Resul
 
   const diagnostics = ctx.diagnostics;
   if (hasErrors(diagnostics)) return { ok: false, diagnostics };
-  return { ok: true, value: { file: source.file, localPlatform: options.localPlatform, registries, hosts, images }, diagnostics };
+  return {
+    ok: true,
+    value: { file: source.file, localPlatform: options.localPlatform, registries, hosts, images },
+    diagnostics,
+  };
 }
 
 function checkCycles(ctx: ResolveContext, images: readonly Image[]): void {
@@ -84,18 +117,24 @@ function checkCycles(ctx: ResolveContext, images: readonly Image[]): void {
 }
 
 /** Every platform of every image needs a place to be built (see placePlatform). */
-function checkBuildable(ctx: ResolveContext, spec: SpecDocument, images: readonly Image[], hosts: readonly Host[]): void {
+function checkBuildable(
+  ctx: ResolveContext,
+  spec: SpecDocument,
+  images: readonly Image[],
+  hosts: readonly Host[],
+): void {
   for (const image of images) {
     for (const platform of image.platforms) {
       if (placePlatform(hosts, image, platform)) continue;
       const remote = hosts.find((h) => h.kind === 'ssh' && h.platforms.some((p) => samePlatformFamily(p, platform)));
-      const hint = image.host !== undefined
-        ? `image "${image.name}" is built on host "${image.host}", which cannot build ${platform}: remove "host", or pick one that can`
-        : remote && image.strategy === 'manifest-first'
-          ? `host "${remote.name}" builds it natively: set "strategy: per-arch" on image "${image.name}"`
-          : !canEmulate(platform)
-            ? `QEMU cannot emulate ${platform}: declare a host that builds it natively (hosts.NAME.platforms)`
-            : 'declare a host that builds it natively, or allow emulation (hosts.local.emulate: true)';
+      const hint =
+        image.host !== undefined
+          ? `image "${image.name}" is built on host "${image.host}", which cannot build ${platform}: remove "host", or pick one that can`
+          : remote && image.strategy === 'manifest-first'
+            ? `host "${remote.name}" builds it natively: set "strategy: per-arch" on image "${image.name}"`
+            : !canEmulate(platform)
+              ? `QEMU cannot emulate ${platform}: declare a host that builds it natively (hosts.NAME.platforms)`
+              : 'declare a host that builds it natively, or allow emulation (hosts.local.emulate: true)';
       const { path, part } = writtenPlatformPath(spec, image.name, platform);
       ctx.error('unbuildable-platform', path, `no host can build ${platform} for image "${image.name}"`, hint, part);
     }
@@ -103,7 +142,11 @@ function checkBuildable(ctx: ResolveContext, spec: SpecDocument, images: readonl
 }
 
 /** Where a platform of an image is written: in its own list or the top-level one (an alias such as linux/aarch64 included). */
-function writtenPlatformPath(spec: SpecDocument, image: string, platform: string): { path: (string | number)[]; part: 'key' | 'value' } {
+function writtenPlatformPath(
+  spec: SpecDocument,
+  image: string,
+  platform: string,
+): { path: (string | number)[]; part: 'key' | 'value' } {
   const own = spec.images[image]?.platforms;
   const index = (own ?? spec.platforms ?? []).findIndex((written) => {
     const check = checkPlatform(written);

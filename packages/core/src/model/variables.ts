@@ -73,7 +73,13 @@ function closingBrace(text: string, open: number): number {
 export function expandContainerfileString(text: string, lookup: Lookup): string {
   return text.replace(
     CONTAINERFILE_PATTERN,
-    (_match, braced: string | undefined, operator: string | undefined, word: string | undefined, bare: string | undefined) => {
+    (
+      _match,
+      braced: string | undefined,
+      operator: string | undefined,
+      word: string | undefined,
+      bare: string | undefined,
+    ) => {
       const value = lookup((braced ?? bare)!);
       if (operator === '-') return value === undefined || value === '' ? (word ?? '') : value;
       if (operator === '+') return value === undefined || value === '' ? '' : (word ?? '');

@@ -20,7 +20,11 @@ export class Cleanups {
   }
 
   /** The cleanup tasks, given every task planned so far and each image's publishes. */
-  tasks(planned: readonly PlanTask[], images: readonly Image[], publishes: ReadonlyMap<string, readonly string[]>): PlanTask[] {
+  tasks(
+    planned: readonly PlanTask[],
+    images: readonly Image[],
+    publishes: ReadonlyMap<string, readonly string[]>,
+  ): PlanTask[] {
     // Builds by "image@host", once: the cleanups below look up their dependents' builds there.
     const builds = new Map<string, string[]>();
     for (const task of planned.filter((t) => t.kind === 'build')) {
@@ -31,9 +35,15 @@ export class Cleanups {
     return [...this.entries].map(([key, entry]) => {
       // A dependent built on this host pulls this image by digest, and podman reuses the local
       // copy of those layers: removing it under that build breaks it ("layer not known").
-      const readers = images.filter((i) => i.dependsOn.includes(entry.image)).flatMap((i) => builds.get(`${i.name}@${entry.host.name}`) ?? []);
+      const readers = images
+        .filter((i) => i.dependsOn.includes(entry.image))
+        .flatMap((i) => builds.get(`${i.name}@${entry.host.name}`) ?? []);
       return {
-        id: `cleanup:${key}`, kind: 'cleanup', image: entry.image, platforms: [], host: entry.host.name,
+        id: `cleanup:${key}`,
+        kind: 'cleanup',
+        image: entry.image,
+        platforms: [],
+        host: entry.host.name,
         dependsOn: [...entry.after, ...(publishes.get(entry.image) ?? []), ...readers],
         argv: removeImagesArgs(podmanOn(entry.host), entry.images),
         // Per-run images go even when a test or publish failed: nothing else would remove them.

@@ -26,7 +26,17 @@ export function withRunValue(value: RunValue, prefix = '', suffix = ''): Arg {
 
 /** The password is read from stdin: it never appears in argv. */
 export function loginArgs(podman: string, server: string, username: string, tlsVerify: boolean): Arg[] {
-  return [podman, 'login', '--authfile', AUTHFILE, '--username', username, '--password-stdin', ...(tlsVerify ? [] : ['--tls-verify=false']), server];
+  return [
+    podman,
+    'login',
+    '--authfile',
+    AUTHFILE,
+    '--username',
+    username,
+    '--password-stdin',
+    ...(tlsVerify ? [] : ['--tls-verify=false']),
+    server,
+  ];
 }
 
 /**
@@ -55,7 +65,8 @@ export interface BuildInput {
 
 function buildOptions(input: BuildInput): Arg[] {
   return [
-    '--file', input.containerfile,
+    '--file',
+    input.containerfile,
     ...Object.entries(input.buildArgs).flatMap(([key, value]) => ['--build-arg', `${key}=${value}`]),
     ...(input.target === undefined ? [] : ['--target', input.target]),
     ...(input.contexts ?? []),
@@ -64,16 +75,49 @@ function buildOptions(input: BuildInput): Arg[] {
 }
 
 /** manifest-first: every platform into one local list. */
-export function buildListArgs(podman: string, input: BuildInput, platforms: readonly string[], list: string, jobs: number): Arg[] {
-  return [podman, 'build', '--platform', platforms.join(','), '--manifest', list, '--jobs', String(jobs), ...buildOptions(input), input.context];
+export function buildListArgs(
+  podman: string,
+  input: BuildInput,
+  platforms: readonly string[],
+  list: string,
+  jobs: number,
+): Arg[] {
+  return [
+    podman,
+    'build',
+    '--platform',
+    platforms.join(','),
+    '--manifest',
+    list,
+    '--jobs',
+    String(jobs),
+    ...buildOptions(input),
+    input.context,
+  ];
 }
 
 /**
  * per-arch: one platform into one local image. `cacheAnchor`, a stable second name, keeps
  * the image (and so podman's build cache of its last step) after the per-run name is removed.
  */
-export function buildImageArgs(podman: string, input: BuildInput, platform: string, image: Arg, cacheAnchor?: string): Arg[] {
-  return [podman, 'build', '--platform', platform, '--tag', image, ...(cacheAnchor === undefined ? [] : ['--tag', cacheAnchor]), ...buildOptions(input), input.context];
+export function buildImageArgs(
+  podman: string,
+  input: BuildInput,
+  platform: string,
+  image: Arg,
+  cacheAnchor?: string,
+): Arg[] {
+  return [
+    podman,
+    'build',
+    '--platform',
+    platform,
+    '--tag',
+    image,
+    ...(cacheAnchor === undefined ? [] : ['--tag', cacheAnchor]),
+    ...buildOptions(input),
+    input.context,
+  ];
 }
 
 /**
@@ -83,11 +127,18 @@ export function buildImageArgs(podman: string, input: BuildInput, platform: stri
 export function copyToStorageArgs(source: string, platform: string, localName: string, options: RegistryAccess): Arg[] {
   const [os, arch, variant] = platform.split('/');
   return [
-    'skopeo', 'copy', '--quiet',
+    'skopeo',
+    'copy',
+    '--quiet',
     ...(options.authfile ? ['--authfile', AUTHFILE] : []),
     ...(options.tlsVerify ? [] : ['--src-tls-verify=false']),
-    '--override-os', os ?? 'linux', '--override-arch', arch ?? '', ...(variant ? ['--override-variant', variant] : []),
-    `docker://${source}`, `containers-storage:${localName}`,
+    '--override-os',
+    os ?? 'linux',
+    '--override-arch',
+    arch ?? '',
+    ...(variant ? ['--override-variant', variant] : []),
+    `docker://${source}`,
+    `containers-storage:${localName}`,
   ];
 }
 
@@ -95,7 +146,13 @@ export function copyToStorageArgs(source: string, platform: string, localName: s
  * `name`: the container's, unique to the run. conmon detaches from podman, so stopping
  * `podman run` can leave the container running; after an interrupt it is removed by name.
  */
-export function smokeTestArgs(podman: string, platform: string, image: Arg, command: readonly string[], name: Arg): Arg[] {
+export function smokeTestArgs(
+  podman: string,
+  platform: string,
+  image: Arg,
+  command: readonly string[],
+  name: Arg,
+): Arg[] {
   return [podman, 'run', '--rm', '--pull=never', '--name', name, '--platform', platform, image, ...command];
 }
 
@@ -150,7 +207,17 @@ export function addToListArgs(podman: string, list: string, instance: Arg, optio
 }
 
 export function pushListArgs(podman: string, list: string, destination: Arg, options: RegistryAccess): Arg[] {
-  return [podman, 'manifest', 'push', '--all', ...access(options), '--digestfile', { ref: 'digest-file' }, list, destination];
+  return [
+    podman,
+    'manifest',
+    'push',
+    '--all',
+    ...access(options),
+    '--digestfile',
+    { ref: 'digest-file' },
+    list,
+    destination,
+  ];
 }
 
 export function inspectRawArgs(reference: Arg, options: RegistryAccess): Arg[] {
@@ -160,10 +227,14 @@ export function inspectRawArgs(reference: Arg, options: RegistryAccess): Arg[] {
 /** Moves a final tag to exactly the digest that was verified, without re-encoding it. */
 export function copyListArgs(source: Arg, destination: string, options: RegistryAccess): Arg[] {
   return [
-    'skopeo', 'copy', '--all', '--preserve-digests',
+    'skopeo',
+    'copy',
+    '--all',
+    '--preserve-digests',
     ...(options.authfile ? ['--authfile', AUTHFILE] : []),
     ...(options.tlsVerify ? [] : ['--src-tls-verify=false', '--dest-tls-verify=false']),
-    source, destination,
+    source,
+    destination,
   ];
 }
 

@@ -3,7 +3,8 @@ import type { PlanHost, PlanRegistry } from './types.js';
 
 /** The plan's view of a registry: how credentials are obtained, never the secret. */
 export function describeRegistry(registry: Registry): PlanRegistry {
-  const auth = registry.auth.kind === 'password-env' ? (`env:${registry.auth.passwordEnv}` as const) : registry.auth.kind;
+  const auth =
+    registry.auth.kind === 'password-env' ? (`env:${registry.auth.passwordEnv}` as const) : registry.auth.kind;
   return {
     url: registry.url,
     server: registry.server,
@@ -14,7 +15,8 @@ export function describeRegistry(registry: Registry): PlanRegistry {
 }
 
 export function describeHost(host: Host): PlanHost {
-  if (host.kind === 'local') return { kind: 'local', jobs: host.jobs, platforms: host.platforms, emulate: host.emulate };
+  if (host.kind === 'local')
+    return { kind: 'local', jobs: host.jobs, platforms: host.platforms, emulate: host.emulate };
   return {
     kind: 'ssh',
     jobs: host.jobs,

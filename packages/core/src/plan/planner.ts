@@ -117,14 +117,18 @@ class Planner {
     // which the logins (and the spec's authfiles) fill; otherwise podman's default applies.
     this.authfile = push && model.registries.some((r) => r.auth.kind !== 'none');
     this.basePulls = new BasePulls(model.registries, this.authfile, (task) => this.add(task));
-    this.steps = { add: (task) => this.add(task), login: (registry, host) => this.login(registry, host), access: (registry) => this.access(registry), local: this.local };
+    this.steps = {
+      add: (task) => this.add(task),
+      login: (registry, host) => this.login(registry, host),
+      access: (registry) => this.access(registry),
+      local: this.local,
+    };
   }
 
   private add(task: PlanTask): string {
     this.tasks.push(task);
     return task.id;
   }
-
 
   private access(registry: Registry): RegistryAccess {
     return { authfile: this.authfile, tlsVerify: registry.tlsVerify };
@@ -137,10 +141,17 @@ class Planner {
     if (!this.logins.has(id)) {
       this.logins.add(id);
       if (host.kind === 'ssh' && /^(localhost|127\.|\[::1\])/.test(registry.server)) {
-        this.notes.add(`${host.name} talks to registry ${registry.name} at ${registry.server}: on ${host.name}, that is ${host.name} itself, not this machine`);
+        this.notes.add(
+          `${host.name} talks to registry ${registry.name} at ${registry.server}: on ${host.name}, that is ${host.name} itself, not this machine`,
+        );
       }
       this.add({
-        id, kind: 'login', image: null, platforms: [], host: host.name, dependsOn: [],
+        id,
+        kind: 'login',
+        image: null,
+        platforms: [],
+        host: host.name,
+        dependsOn: [],
         argv: loginArgs(podmanOn(host), registry.server, registry.auth.username, registry.tlsVerify),
         server: registry.server,
         stdin: { env: registry.auth.passwordEnv },
@@ -177,9 +188,12 @@ class Planner {
       } else if (availability.registry) {
         after.push(availability.registry.stage);
         const digest = { ref: 'digest', task: availability.registry.stage } as const;
-        for (const reference of references) contexts.push(...buildContextArgs(reference, withRunValue(digest, `${availability.registry.repository}@`)));
+        for (const reference of references)
+          contexts.push(...buildContextArgs(reference, withRunValue(digest, `${availability.registry.repository}@`)));
       } else {
-        this.notes.add(`${image.name} builds on ${host.name}, but ${name} is neither built there nor pushed in this run: ${host.name} cannot get this run's ${name}`);
+        this.notes.add(
+          `${image.name} builds on ${host.name}, but ${name} is neither built there nor pushed in this run: ${host.name} cannot get this run's ${name}`,
+        );
         if (availability.local) after.push(availability.local.ready);
       }
     }
@@ -187,22 +201,38 @@ class Planner {
   }
 
   addImage(image: Image, narrowed: boolean): void {
-    const registries = this.push && !narrowed ? this.model.registries.filter((r) => image.registries.includes(r.name)) : [];
+    const registries =
+      this.push && !narrowed ? this.model.registries.filter((r) => image.registries.includes(r.name)) : [];
     const list = listName(image, registries[0]);
-    const input: BuildInput = { containerfile: image.containerfile, context: image.context, buildArgs: image.buildArgs, target: image.target, authfile: this.authfile };
-    const built = image.strategy === 'manifest-first' ? this.manifestFirst(image, input, list) : this.perArch(image, input, list, registries[0]);
+    const input: BuildInput = {
+      containerfile: image.containerfile,
+      context: image.context,
+      buildArgs: image.buildArgs,
+      target: image.target,
+      authfile: this.authfile,
+    };
+    const built =
+      image.strategy === 'manifest-first'
+        ? this.manifestFirst(image, input, list)
+        : this.perArch(image, input, list, registries[0]);
     const availability: Availability = {
-      ...(built.list && built.usableLocally && { local: { host: built.list.host.name, ready: built.list.ready, reference: list } }),
+      ...(built.list &&
+        built.usableLocally && { local: { host: built.list.host.name, ready: built.list.ready, reference: list } }),
     };
     this.available.set(image.name, availability);
     this.publishes.set(image.name, []);
     if (registries.length === 0 || !built.list) {
-      if (this.push && !narrowed && image.registries.length === 0) this.notes.add(`${image.name} names no registry: it is built and tested, not published`);
+      if (this.push && !narrowed && image.registries.length === 0)
+        this.notes.add(`${image.name} names no registry: it is built and tested, not published`);
       return;
     }
 
     const published = publishChain(this.steps, {
-      image, registries, list, host: built.list.host, after: [built.list.ready, ...built.tests],
+      image,
+      registries,
+      list,
+      host: built.list.host,
+      after: [built.list.ready, ...built.tests],
       ...(this.pushTasks.has(image.name) && { pushedBy: this.pushTasks.get(image.name)! }),
     });
     if (published.firstStage) availability.registry ??= published.firstStage;
@@ -221,10 +251,21 @@ class Planner {
     const reset = this.reset(image, host, list);
     const remote = this.remoteInput(image, host, input);
     const build = this.add({
-      id: `build:${image.name}`, kind: 'build', image: image.name, platforms: image.platforms, host: host.name,
+      id: `build:${image.name}`,
+      kind: 'build',
+      image: image.name,
+      platforms: image.platforms,
+      host: host.name,
       dependsOn: [reset, ...logins, ...dependencies.after, ...remote.after],
-      argv: buildListArgs(podmanOn(host), { ...remote.input, contexts: dependencies.contexts }, image.platforms, list, Math.max(1, Math.min(image.platforms.length, host.jobs))),
-      placement: emulated.length === 0 ? `all native ${where}` : `${where}, ${emulated.join(', ')} under QEMU emulation`,
+      argv: buildListArgs(
+        podmanOn(host),
+        { ...remote.input, contexts: dependencies.contexts },
+        image.platforms,
+        list,
+        Math.max(1, Math.min(image.platforms.length, host.jobs)),
+      ),
+      placement:
+        emulated.length === 0 ? `all native ${where}` : `${where}, ${emulated.join(', ')} under QEMU emulation`,
       ...(emulated.length > 0 && { emulated }),
       ...(image.pulls.length > 0 && { pulls: image.pulls.map((p) => p.reference) }),
       ...(image.platforms.length > 1 && { orderList: { podman: podmanOn(host), list } }),
@@ -244,11 +285,22 @@ class Planner {
     const instances: { platform: string; instance: Arg; after: string }[] = [];
     for (const platform of image.platforms) {
       const placement = placePlatform(this.model.hosts, image, platform)!;
-      const chain = this.platformChain(image, input, platform, placement.host, { placement: placement.reason, emulated: placement.emulated }, primary);
+      const chain = this.platformChain(
+        image,
+        input,
+        platform,
+        placement.host,
+        { placement: placement.reason, emulated: placement.emulated },
+        primary,
+      );
       tests.push(...chain.tests);
       if (chain.push !== undefined && primary) {
         const repository = `${primary.url}/${image.repository}`;
-        instances.push({ platform, instance: withRunValue({ ref: 'digest', task: chain.push }, `docker://${repository}@`), after: chain.push });
+        instances.push({
+          platform,
+          instance: withRunValue({ ref: 'digest', task: chain.push }, `docker://${repository}@`),
+          after: chain.push,
+        });
         this.pushTasks.set(image.name, { ...this.pushTasks.get(image.name), [platform]: chain.push });
       } else if (!primary && placement.host.kind === 'local') {
         instances.push({ platform, instance: `containers-storage:${localName(image, platform)}`, after: chain.build });
@@ -258,17 +310,31 @@ class Planner {
         // The same platform again, here under QEMU, gated on the host failing: it stands in for the remote chain.
         const after = [chain.build, ...chain.tests, ...(chain.push === undefined ? [] : [chain.push])];
         // Dependents name the remote tasks; when a stand-in succeeds they go on with its result.
-        this.platformChain(image, input, platform, this.local, { placement: `fallback here under QEMU emulation`, emulated: true }, primary, { host: host.name, after });
+        this.platformChain(
+          image,
+          input,
+          platform,
+          this.local,
+          { placement: `fallback here under QEMU emulation`, emulated: true },
+          primary,
+          { host: host.name, after },
+        );
       }
     }
     if (instances.length < image.platforms.length) {
-      this.notes.add(`${image.name} is not pushed in this run, so its remote builds stay on their hosts and no list is assembled`);
+      this.notes.add(
+        `${image.name} is not pushed in this run, so its remote builds stay on their hosts and no list is assembled`,
+      );
       return { usableLocally: false, tests };
     }
 
     const reset = this.reset(image, this.local, list);
     let last = this.add({
-      id: `assemble:${image.name}`, kind: 'assemble', image: image.name, platforms: [], host: 'local',
+      id: `assemble:${image.name}`,
+      kind: 'assemble',
+      image: image.name,
+      platforms: [],
+      host: 'local',
       dependsOn: [reset],
       argv: createListArgs('podman', list),
     });
@@ -278,7 +344,11 @@ class Planner {
     const access: RegistryAccess = primary ? this.access(primary) : { authfile: false, tlsVerify: true };
     for (const { platform, instance, after } of instances) {
       last = this.add({
-        id: `assemble:${image.name}:${platform}`, kind: 'assemble', image: image.name, platforms: [platform], host: 'local',
+        id: `assemble:${image.name}:${platform}`,
+        kind: 'assemble',
+        image: image.name,
+        platforms: [platform],
+        host: 'local',
         dependsOn: [last, after, ...(primary ? this.login(primary, this.local) : [])],
         argv: addToListArgs('podman', list, instance, access),
         ...(primary && { repository: `${primary.url}/${image.repository}` }),
@@ -303,7 +373,8 @@ class Planner {
     standIn?: { host: string; after: string[] },
   ): { build: string; tests: string[]; push?: string } {
     const suffix = standIn ? '@fallback' : '';
-    const gate = (counterpart: string) => (standIn ? { standIn: { host: standIn.host, for: counterpart, after: standIn.after } } : {});
+    const gate = (counterpart: string) =>
+      standIn ? { standIn: { host: standIn.host, for: counterpart, after: standIn.after } } : {};
     const slug = platformSlug(platform);
     const stable = localName(image, platform);
     const localImage = primary ? withRunValue({ ref: 'run-id' }, `${stable}-`) : stable;
@@ -313,9 +384,19 @@ class Planner {
     const remote = this.remoteInput(image, host, input);
     const buildId = `build:${image.name}:${platform}`;
     const build = this.add({
-      id: buildId + suffix, kind: 'build', image: image.name, platforms: [platform], host: host.name,
+      id: buildId + suffix,
+      kind: 'build',
+      image: image.name,
+      platforms: [platform],
+      host: host.name,
       dependsOn: [...logins, ...dependencies.after, ...pinned.after, ...remote.after],
-      argv: buildImageArgs(podmanOn(host), { ...remote.input, contexts: [...dependencies.contexts, ...pinned.contexts] }, platform, localImage, primary ? stable : undefined),
+      argv: buildImageArgs(
+        podmanOn(host),
+        { ...remote.input, contexts: [...dependencies.contexts, ...pinned.contexts] },
+        platform,
+        localImage,
+        primary ? stable : undefined,
+      ),
       placement: where.placement,
       ...(where.emulated && { emulated: [platform] }),
       ...gate(buildId),
@@ -325,11 +406,20 @@ class Planner {
     const repository = `${primary.url}/${image.repository}`;
     const pushId = `push:${image.name}:${platform}`;
     const push = this.add({
-      id: pushId + suffix, kind: 'push', image: image.name, platforms: [platform], host: host.name,
+      id: pushId + suffix,
+      kind: 'push',
+      image: image.name,
+      platforms: [platform],
+      host: host.name,
       // On a build host, the push waits for the smoke test: were the host lost between them, the
       // list must not keep its untested digest while the fallback's tested one goes unused.
       dependsOn: [build, ...(host.kind === 'ssh' ? tests : []), ...this.login(primary, host)],
-      argv: pushImageArgs(podmanOn(host), localImage, withRunValue({ ref: 'run-id' }, `docker://${repository}:orchestrate-stage-${slug}-`), this.access(primary)),
+      argv: pushImageArgs(
+        podmanOn(host),
+        localImage,
+        withRunValue({ ref: 'run-id' }, `docker://${repository}:orchestrate-stage-${slug}-`),
+        this.access(primary),
+      ),
       repository,
       ...gate(pushId),
     });
@@ -348,35 +438,70 @@ class Planner {
     const id = `upload:${image.name}@${host.name}`;
     if (!this.uploads.has(id)) {
       this.uploads.add(id);
-      this.add({ id, kind: 'upload', image: image.name, platforms: [], host: host.name, dependsOn: [], argv: unpackContextArgs(), upload: layout.upload });
+      this.add({
+        id,
+        kind: 'upload',
+        image: image.name,
+        platforms: [],
+        host: host.name,
+        dependsOn: [],
+        argv: unpackContextArgs(),
+        upload: layout.upload,
+      });
     }
-    return { input: { ...input, context: layout.remoteContext, containerfile: layout.remoteContainerfile }, after: [id] };
+    return {
+      input: { ...input, context: layout.remoteContext, containerfile: layout.remoteContainerfile },
+      after: [id],
+    };
   }
 
   /** Frees the list's name on its host before it is built or assembled there. */
   private reset(image: Image, host: Host, list: string): string {
     return this.add({
-      id: `reset:${image.name}`, kind: 'reset', image: image.name, platforms: [], host: host.name, dependsOn: [],
+      id: `reset:${image.name}`,
+      kind: 'reset',
+      image: image.name,
+      platforms: [],
+      host: host.name,
+      dependsOn: [],
       argv: removeListArgs(podmanOn(host), list),
       list,
       ifNotAList: removeImageArgs(podmanOn(host), list),
     });
   }
 
-  private smokeTest(image: Image, platform: string, host: Host, reference: Arg, build: string, suffix = '', standIn?: { host: string; after: string[] }): string[] {
+  private smokeTest(
+    image: Image,
+    platform: string,
+    host: Host,
+    reference: Arg,
+    build: string,
+    suffix = '',
+    standIn?: { host: string; after: string[] },
+  ): string[] {
     if (!image.test) return [];
     const output = image.test.expect[platform];
     const id = `test:${image.name}:${platform}`;
-    const container = withRunValue({ ref: 'run-id' }, 'orchestrate-', `-${(id + suffix).replace(/[^a-zA-Z0-9_.-]+/g, '-')}`);
-    return [this.add({
-      id: id + suffix, kind: 'test', image: image.name, platforms: [platform], host: host.name,
-      dependsOn: [build],
-      argv: smokeTestArgs(podmanOn(host), platform, reference, image.test.command, container),
-      podman: podmanOn(host),
-      container,
-      ...(output !== undefined && { expect: { output } }),
-      ...(standIn && { standIn: { host: standIn.host, for: id, after: standIn.after } }),
-    })];
+    const container = withRunValue(
+      { ref: 'run-id' },
+      'orchestrate-',
+      `-${(id + suffix).replace(/[^a-zA-Z0-9_.-]+/g, '-')}`,
+    );
+    return [
+      this.add({
+        id: id + suffix,
+        kind: 'test',
+        image: image.name,
+        platforms: [platform],
+        host: host.name,
+        dependsOn: [build],
+        argv: smokeTestArgs(podmanOn(host), platform, reference, image.test.command, container),
+        podman: podmanOn(host),
+        container,
+        ...(output !== undefined && { expect: { output } }),
+        ...(standIn && { standIn: { host: standIn.host, for: id, after: standIn.after } }),
+      }),
+    ];
   }
 
   /** Per-run images are removed from each host once everything that reads them, and the publish, is done. */
@@ -385,7 +510,12 @@ class Planner {
   }
 
   describe(image: Image): PlanImage {
-    return { strategy: image.strategy, platforms: image.platforms, publishes: this.publishes.get(image.name) ?? [], dependsOn: image.dependsOn };
+    return {
+      strategy: image.strategy,
+      platforms: image.platforms,
+      publishes: this.publishes.get(image.name) ?? [],
+      dependsOn: image.dependsOn,
+    };
   }
 }
 

@@ -36,28 +36,49 @@ export interface Published {
   references: string[];
 }
 
-export function publishChain(steps: PublishSteps, { image, registries, list, host, after, pushedBy }: PublishInput): Published {
+export function publishChain(
+  steps: PublishSteps,
+  { image, registries, list, host, after, pushedBy }: PublishInput,
+): Published {
   const verified: string[] = [];
   const stages: string[] = [];
   let firstStage: Published['firstStage'];
   for (const registry of registries) {
     const repository = `${registry.url}/${image.repository}`;
     const stage = steps.add({
-      id: `stage:${image.name}@${registry.name}`, kind: 'stage', image: image.name, platforms: image.platforms, host: host.name,
+      id: `stage:${image.name}@${registry.name}`,
+      kind: 'stage',
+      image: image.name,
+      platforms: image.platforms,
+      host: host.name,
       dependsOn: [...after, ...steps.login(registry, host)],
-      argv: pushListArgs(podmanOn(host), list, withRunValue({ ref: 'run-id' }, `docker://${repository}:orchestrate-stage-`), steps.access(registry)),
+      argv: pushListArgs(
+        podmanOn(host),
+        list,
+        withRunValue({ ref: 'run-id' }, `docker://${repository}:orchestrate-stage-`),
+        steps.access(registry),
+      ),
       repository,
     });
     stages.push(stage);
     firstStage ??= { stage, repository };
-    verified.push(steps.add({
-      id: `verify:${image.name}@${registry.name}`, kind: 'verify', image: image.name, platforms: image.platforms, host: steps.local.name,
-      dependsOn: [stage, ...steps.login(registry, steps.local)],
-      argv: inspectRawArgs(withRunValue({ ref: 'digest', task: stage }, `docker://${repository}@`), steps.access(registry)),
-      repository,
-      stage,
-      expect: { platforms: image.platforms, ...(pushedBy && { digestsFrom: pushedBy }) },
-    }));
+    verified.push(
+      steps.add({
+        id: `verify:${image.name}@${registry.name}`,
+        kind: 'verify',
+        image: image.name,
+        platforms: image.platforms,
+        host: steps.local.name,
+        dependsOn: [stage, ...steps.login(registry, steps.local)],
+        argv: inspectRawArgs(
+          withRunValue({ ref: 'digest', task: stage }, `docker://${repository}@`),
+          steps.access(registry),
+        ),
+        repository,
+        stage,
+        expect: { platforms: image.platforms, ...(pushedBy && { digestsFrom: pushedBy }) },
+      }),
+    );
   }
   const references: string[] = [];
   const publishIds: string[] = [];
@@ -66,15 +87,25 @@ export function publishChain(steps: PublishSteps, { image, registries, list, hos
     const stage = stages[index]!;
     for (const tag of image.tags) {
       references.push(`${repository}:${tag}`);
-      publishIds.push(steps.add({
-        id: `publish:${image.name}@${registry.name}:${tag}`, kind: 'publish', image: image.name, platforms: image.platforms, host: steps.local.name,
-        // Every registry verified before any tag moves: a failure leaves all tags as they were.
-        dependsOn: verified,
-        argv: copyListArgs(withRunValue({ ref: 'digest', task: stage }, `docker://${repository}@`), `docker://${repository}:${tag}`, steps.access(registry)),
-        repository,
-        tag,
-        stage,
-      }));
+      publishIds.push(
+        steps.add({
+          id: `publish:${image.name}@${registry.name}:${tag}`,
+          kind: 'publish',
+          image: image.name,
+          platforms: image.platforms,
+          host: steps.local.name,
+          // Every registry verified before any tag moves: a failure leaves all tags as they were.
+          dependsOn: verified,
+          argv: copyListArgs(
+            withRunValue({ ref: 'digest', task: stage }, `docker://${repository}@`),
+            `docker://${repository}:${tag}`,
+            steps.access(registry),
+          ),
+          repository,
+          tag,
+          stage,
+        }),
+      );
     }
   });
   return { firstStage, publishIds, references };

@@ -23,20 +23,38 @@ export class BasePulls {
    * its own (`pull` tasks, shared by every build that needs it) and pinned with
    * --build-context: no two platforms' pulls move one local name under each other.
    */
-  pin(image: Image, host: Host, platform: string, logins: readonly string[], standIn?: { host: string; after: string[] }): { after: string[]; contexts: Arg[] } {
+  pin(
+    image: Image,
+    host: Host,
+    platform: string,
+    logins: readonly string[],
+    standIn?: { host: string; after: string[] },
+  ): { after: string[]; contexts: Arg[] } {
     const after: string[] = [];
     const contexts: Arg[] = [];
     for (const { reference, spellings } of image.pulls) {
       // registry:5000/repo:tag (or @sha256:d) -> localhost/orchestrate/pulled/registry-5000/repo/tag:linux-arm64
-      const path = reference.replace('@', '/').replace(/:(?=[^/]*$)/, '/').replace(/[^a-z0-9._/-]/gi, '-').toLowerCase();
+      const path = reference
+        .replace('@', '/')
+        .replace(/:(?=[^/]*$)/, '/')
+        .replace(/[^a-z0-9._/-]/gi, '-')
+        .toLowerCase();
       const localName = `localhost/orchestrate/pulled/${path}:${platformSlug(platform)}`;
       const id = `pull:${reference}@${host.name}:${platform}`;
       const existing = this.pulls.get(id);
       if (!existing) {
         const registry = this.registries.find((r) => reference.startsWith(`${r.url}/`));
         const pull: PlanTask = {
-          id, kind: 'pull', image: null, platforms: [platform], host: host.name, dependsOn: [...logins],
-          argv: copyToStorageArgs(reference, platform, localName, { authfile: this.authfile, tlsVerify: registry?.tlsVerify ?? true }),
+          id,
+          kind: 'pull',
+          image: null,
+          platforms: [platform],
+          host: host.name,
+          dependsOn: [...logins],
+          argv: copyToStorageArgs(reference, platform, localName, {
+            authfile: this.authfile,
+            tlsVerify: registry?.tlsVerify ?? true,
+          }),
           source: reference,
           // Only a fallback needs it: pulled only if that fallback runs.
           ...(standIn && { standIn: { host: standIn.host, after: [...standIn.after] } }),

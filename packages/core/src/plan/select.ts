@@ -12,7 +12,11 @@ export interface Selection {
 }
 
 /** `--image` pulls in what each named image depends on; `--platform` narrows every image's platforms. */
-export function selectImages(model: Model, imageFilter: readonly string[], platformFilter: readonly string[]): Result<Selection> {
+export function selectImages(
+  model: Model,
+  imageFilter: readonly string[],
+  platformFilter: readonly string[],
+): Result<Selection> {
   const diagnostics: Diagnostic[] = [];
   const byName = new Map(model.images.map((image) => [image.name, image]));
   const names = model.images.map((image) => image.name);
@@ -28,7 +32,13 @@ export function selectImages(model: Model, imageFilter: readonly string[], platf
     for (const name of imageFilter) {
       if (name === '') diagnostics.push(emptyFilter('--image', 'name an image of the spec'));
       else if (byName.has(name)) add(name);
-      else diagnostics.push({ severity: 'error', code: 'filter-no-match', message: `--image ${name}: no such image in ${model.file}`, hint: suggestion(name, names, 'images') });
+      else
+        diagnostics.push({
+          severity: 'error',
+          code: 'filter-no-match',
+          message: `--image ${name}: no such image in ${model.file}`,
+          hint: suggestion(name, names, 'images'),
+        });
     }
   }
 
@@ -37,7 +47,13 @@ export function selectImages(model: Model, imageFilter: readonly string[], platf
     const check = checkPlatform(written);
     if (written.trim() === '') diagnostics.push(emptyFilter('--platform', 'name a platform, e.g. linux/arm64'));
     else if (check.ok) platforms.push(check.platform);
-    else diagnostics.push({ severity: 'error', code: 'invalid-platform', message: `--platform ${written}: ${check.reason}`, hint: check.hint });
+    else
+      diagnostics.push({
+        severity: 'error',
+        code: 'invalid-platform',
+        message: `--platform ${written}: ${check.reason}`,
+        hint: check.hint,
+      });
   }
 
   const narrowed = new Set<string>();
@@ -52,20 +68,32 @@ export function selectImages(model: Model, imageFilter: readonly string[], platf
     const remaining = image.platforms.filter((p) => platforms.includes(p));
     if (remaining.length === 0) {
       if (imageFilter.includes(image.name)) {
-        diagnostics.push({ severity: 'error', code: 'filter-no-match', message: `--image ${image.name} is not built for ${platforms.join(', ')}`, hint: `its platforms: ${image.platforms.join(', ')}` });
+        diagnostics.push({
+          severity: 'error',
+          code: 'filter-no-match',
+          message: `--image ${image.name} is not built for ${platforms.join(', ')}`,
+          hint: `its platforms: ${image.platforms.join(', ')}`,
+        });
       }
       continue;
     }
     if (remaining.length < image.platforms.length) {
       narrowed.add(image.name);
-      notes.push(`--platform narrows ${image.name} to ${remaining.join(', ')}: its tags are not published, since a partial list would replace the full one`);
+      notes.push(
+        `--platform narrows ${image.name} to ${remaining.join(', ')}: its tags are not published, since a partial list would replace the full one`,
+      );
     }
     kept.set(image.name, { ...image, platforms: remaining });
   }
   for (const platform of platforms) {
     if (![...kept.values()].some((image) => image.platforms.includes(platform))) {
       const known = [...new Set(model.images.filter((i) => selected.has(i.name)).flatMap((i) => i.platforms))];
-      diagnostics.push({ severity: 'error', code: 'filter-no-match', message: `--platform ${platform}: no selected image is built for it`, hint: suggestion(platform, known, 'platforms') });
+      diagnostics.push({
+        severity: 'error',
+        code: 'filter-no-match',
+        message: `--platform ${platform}: no selected image is built for it`,
+        hint: suggestion(platform, known, 'platforms'),
+      });
     }
   }
   for (const image of kept.values()) {
@@ -86,7 +114,12 @@ export function selectImages(model: Model, imageFilter: readonly string[], platf
 
 /** An empty filter is refused, never dropped: dropped, it would select everything (and publish). */
 function emptyFilter(option: string, what: string): Diagnostic {
-  return { severity: 'error', code: option === '--image' ? 'filter-no-match' : 'invalid-platform', message: `${option} is empty`, hint: `${what}, or leave ${option} out` };
+  return {
+    severity: 'error',
+    code: option === '--image' ? 'filter-no-match' : 'invalid-platform',
+    message: `${option} is empty`,
+    hint: `${what}, or leave ${option} out`,
+  };
 }
 
 /** Dependencies first; among images that are ready at the same time, spec order. Assumes no cycles (resolve checked). */

@@ -85,7 +85,12 @@ export type PlanTask =
    * Reads the list `stage` pushed back from `repository` and checks it holds every platform,
    * with the digest each push task of `digestsFrom` pushed (per-arch).
    */
-  | (TaskCommon & { kind: 'verify'; repository: string; stage: string; expect: { platforms: string[]; digestsFrom?: Record<string, string> } })
+  | (TaskCommon & {
+      kind: 'verify';
+      repository: string;
+      stage: string;
+      expect: { platforms: string[]; digestsFrom?: Record<string, string> };
+    })
   /** Moves one final tag (`repository:tag`) to the digest `stage` pushed and verify checked. */
   | (TaskCommon & { kind: 'publish'; repository: string; tag: string; stage: string })
   /** Removes per-run local images; runs once its dependencies have ended, whether or not they succeeded. */

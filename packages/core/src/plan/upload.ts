@@ -19,7 +19,11 @@ export interface UploadLayout {
   into: string;
 }
 
-export function uploadLayout(context: string, containerfile: string, into: string): { upload: UploadLayout; remoteContext: string; remoteContainerfile: string } {
+export function uploadLayout(
+  context: string,
+  containerfile: string,
+  into: string,
+): { upload: UploadLayout; remoteContext: string; remoteContainerfile: string } {
   const inside = !path.relative(context, containerfile).startsWith('..');
   const base = inside ? context : commonDirectory(context, path.dirname(containerfile));
   const relContext = path.relative(base, context) || '.';

@@ -63,7 +63,12 @@ function toDiagnostic(source: SpecSource, error: ErrorObject): Diagnostic | unde
     }
     case 'required': {
       const missing = String(params['missingProperty']);
-      return base('missing-key', `${where || 'the spec'} is missing the required key "${missing}"`, requiredHint(missing), 'key');
+      return base(
+        'missing-key',
+        `${where || 'the spec'} is missing the required key "${missing}"`,
+        requiredHint(missing),
+        'key',
+      );
     }
     case 'type':
       if (path.length === 0) {
@@ -73,15 +78,27 @@ function toDiagnostic(source: SpecSource, error: ErrorObject): Diagnostic | unde
           'a spec is a mapping with at least "version: 1" and "images:" (see examples/hello/multiarch.yaml)',
         );
       }
-      return base('wrong-type', `${where} should be ${article(String(params['type']))}, not ${typeName(error.data)}`, typeHint(String(params['type']), error.data));
+      return base(
+        'wrong-type',
+        `${where} should be ${article(String(params['type']))}, not ${typeName(error.data)}`,
+        typeHint(String(params['type']), error.data),
+      );
     case 'const':
       if (path.length === 1 && path[0] === 'version') {
-        return base('unsupported-version', `spec version ${JSON.stringify(error.data)} is not supported`, 'write "version: 1"');
+        return base(
+          'unsupported-version',
+          `spec version ${JSON.stringify(error.data)} is not supported`,
+          'write "version: 1"',
+        );
       }
       return base('invalid-value', `${where} must be ${JSON.stringify(params['allowedValue'])}`);
     case 'enum': {
       const allowed = (params['allowedValues'] as unknown[]).map(String);
-      return base('invalid-value', `${where} is ${JSON.stringify(error.data)}, which is not one of ${quoteList(allowed)}`, suggestion(String(error.data), allowed, 'values'));
+      return base(
+        'invalid-value',
+        `${where} is ${JSON.stringify(error.data)}, which is not one of ${quoteList(allowed)}`,
+        suggestion(String(error.data), allowed, 'values'),
+      );
     }
     case 'pattern':
       return patternDiagnostic(source, path, error, base);
@@ -107,7 +124,10 @@ function toDiagnostic(source: SpecSource, error: ErrorObject): Diagnostic | unde
     }
     case 'minimum':
     case 'maximum':
-      return base('invalid-value', `${where} must be ${error.keyword === 'minimum' ? 'at least' : 'at most'} ${String(params['limit'])}`);
+      return base(
+        'invalid-value',
+        `${where} must be ${error.keyword === 'minimum' ? 'at least' : 'at most'} ${String(params['limit'])}`,
+      );
     default:
       return base('invalid-value', `${where || 'the spec'} ${error.message ?? 'is invalid'}`);
   }
@@ -141,17 +161,23 @@ function patternDiagnostic(
     };
   }
   if (path.includes('platforms')) {
-    return base('invalid-platform', `${JSON.stringify(error.data)} is not a platform`, 'write os/arch or os/arch/variant, e.g. "linux/arm64" or "linux/arm/v7"');
+    return base(
+      'invalid-platform',
+      `${JSON.stringify(error.data)} is not a platform`,
+      'write os/arch or os/arch/variant, e.g. "linux/arm64" or "linux/arm/v7"',
+    );
   }
   return base('invalid-value', `${describePath(path)} does not match ${(error.params as { pattern: string }).pattern}`);
 }
 
 function typeHint(type: string, data: unknown): string | undefined {
-  if (type === 'array') return typeof data === 'string' ? `write a list: [${data}]` : 'write a list: [a, b] or one "- item" per line';
+  if (type === 'array')
+    return typeof data === 'string' ? `write a list: [${data}]` : 'write a list: [a, b] or one "- item" per line';
   if (type === 'object') return 'write a mapping: one "key: value" per line, indented below';
   if (type === 'integer' || type === 'number') return 'write the number without quotes';
   if (type === 'boolean') return 'write true or false, without quotes';
-  if (type.includes('string') && typeof data === 'number') return `quote it: YAML reads ${JSON.stringify(data)} as a number`;
+  if (type.includes('string') && typeof data === 'number')
+    return `quote it: YAML reads ${JSON.stringify(data)} as a number`;
   return undefined;
 }
 

@@ -70,7 +70,12 @@ export function closestMatch(input: string, candidates: Iterable<string>): strin
 }
 
 /** "did you mean X?" or what is valid: a hint either way. `except` is never suggested (the name itself). */
-export function suggestion(input: string, candidates: readonly string[] | Names, what: string, except?: string): string {
+export function suggestion(
+  input: string,
+  candidates: readonly string[] | Names,
+  what: string,
+  except?: string,
+): string {
   const names = candidates instanceof Names ? candidates : new Names(candidates);
   const match = names.closest(input, except);
   if (match !== undefined) return `did you mean "${match}"?`;

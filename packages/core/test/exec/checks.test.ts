@@ -16,7 +16,11 @@ describe('checkTestOutput', () => {
       "const failure = checkTestOutput('a'.repeat(40) + '!\\n', '^(a+)+$');",
       'console.log(JSON.stringify({ ms: performance.now() - start, reason: failure?.reason }));',
     ].join('\n');
-    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { timeout: 20_000, killSignal: 'SIGKILL' });
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      ['--import', 'tsx', '--input-type=module', '-e', script],
+      { timeout: 20_000, killSignal: 'SIGKILL' },
+    );
     const { ms, reason } = JSON.parse(stdout) as { ms: number; reason?: string };
     console.log(`^(a+)+$ against 40 a and !: ${ms.toFixed(1)} ms`);
     expect(reason).toBe('expectation-failed');
@@ -47,19 +51,43 @@ describe('expectProblem', () => {
     for (const pattern of ['(?=x)', '(?!x)', '(?<=x)y', '(?<!x)y', '(a)\\1', '(?<n>a)\\k<n>']) {
       expect(expectProblem(pattern)?.hint, pattern).toContain('without lookahead, lookbehind or backreferences');
     }
-    expect(expectProblem('x86_64(')?.message).toBe('expect is not a valid regular expression: missing closing ): `x86_64(`');
+    expect(expectProblem('x86_64(')?.message).toBe(
+      'expect is not a valid regular expression: missing closing ): `x86_64(`',
+    );
     expect(expectProblem('\\u00e9')?.hint).toContain('\\x{e9}');
-    for (const pattern of ['^x86_64$', '\\d+\\.\\d+', '[[:alpha:]]+', '\\x{e9}', 'a{2,5}']) expect(expectProblem(pattern), pattern).toBeUndefined();
+    for (const pattern of ['^x86_64$', '\\d+\\.\\d+', '[[:alpha:]]+', '\\x{e9}', 'a{2,5}'])
+      expect(expectProblem(pattern), pattern).toBeUndefined();
   });
 });
 
 describe('test.expect in the spec', () => {
-  const spec = (expect: string) => ['version: 1', 'images:', '  app:', '    context: app', '    test:', '      command: [uname, -m]', `      expect: ${expect}`, ''].join('\n');
-  const problems = (text: string) => analyzeText(text).diagnostics.map((d) => ({ code: d.code, at: `${d.range?.start.line}:${d.range?.start.col}`, message: d.message, hint: d.hint }));
+  const spec = (expect: string) =>
+    [
+      'version: 1',
+      'images:',
+      '  app:',
+      '    context: app',
+      '    test:',
+      '      command: [uname, -m]',
+      `      expect: ${expect}`,
+      '',
+    ].join('\n');
+  const problems = (text: string) =>
+    analyzeText(text).diagnostics.map((d) => ({
+      code: d.code,
+      at: `${d.range?.start.line}:${d.range?.start.col}`,
+      message: d.message,
+      hint: d.hint,
+    }));
 
   it('refuses a lookahead where it is written', () => {
     expect(problems(spec('"^(?=x86)x86_64"'))).toEqual([
-      expect.objectContaining({ code: 'invalid-value', at: '7:15', message: expect.stringContaining('(?='), hint: expect.stringContaining('without lookahead') }),
+      expect.objectContaining({
+        code: 'invalid-value',
+        at: '7:15',
+        message: expect.stringContaining('(?='),
+        hint: expect.stringContaining('without lookahead'),
+      }),
     ]);
   });
 
@@ -67,7 +95,11 @@ describe('test.expect in the spec', () => {
     const text = spec('{ linux/amd64: "(x)\\\\1", linux/arm64: "aarch64(" }');
     expect(problems(text)).toEqual([
       expect.objectContaining({ code: 'invalid-value', at: '7:30', message: expect.stringContaining('backreference') }),
-      expect.objectContaining({ code: 'invalid-value', at: '7:53', message: expect.stringContaining('missing closing )') }),
+      expect.objectContaining({
+        code: 'invalid-value',
+        at: '7:53',
+        message: expect.stringContaining('missing closing )'),
+      }),
     ]);
   });
 

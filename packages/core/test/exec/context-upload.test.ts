@@ -33,7 +33,10 @@ async function tarBytes(specDir: string, context: string, containerfile: string,
 
 /** The entry names, as a real tar lists them. */
 async function entries(specDir: string, context: string, containerfile: string, into = 'img'): Promise<string[]> {
-  const listed = spawnSync('tar', ['-t', '-f', '-'], { input: await tarBytes(specDir, context, containerfile, into), encoding: 'utf8' });
+  const listed = spawnSync('tar', ['-t', '-f', '-'], {
+    input: await tarBytes(specDir, context, containerfile, into),
+    encoding: 'utf8',
+  });
   expect(listed.status, listed.stderr).toBe(0);
   return listed.stdout.split('\n').filter(Boolean).sort();
 }
@@ -57,7 +60,13 @@ describe('uploadLayout', () => {
 
   it('a containerfile outside the context: both go, relative to their common directory', () => {
     expect(uploadLayout('app', 'docker/app.Containerfile', 'img')).toEqual({
-      upload: { base: '.', paths: ['app', 'docker/app.Containerfile'], context: 'app', containerfile: 'docker/app.Containerfile', into: 'img' },
+      upload: {
+        base: '.',
+        paths: ['app', 'docker/app.Containerfile'],
+        context: 'app',
+        containerfile: 'docker/app.Containerfile',
+        into: 'img',
+      },
       remoteContext: 'img/app',
       remoteContainerfile: 'img/docker/app.Containerfile',
     });
@@ -67,7 +76,10 @@ describe('uploadLayout', () => {
       remoteContainerfile: 'img/docker/api.Containerfile',
     });
     // A sibling whose name starts like the context's is not inside it.
-    expect(uploadLayout('app', 'app2/Containerfile', 'img')).toMatchObject({ upload: { base: '.', paths: ['app', 'app2/Containerfile'] }, remoteContainerfile: 'img/app2/Containerfile' });
+    expect(uploadLayout('app', 'app2/Containerfile', 'img')).toMatchObject({
+      upload: { base: '.', paths: ['app', 'app2/Containerfile'] },
+      remoteContainerfile: 'img/app2/Containerfile',
+    });
   });
 
   it('the spec directory as context', () => {
@@ -80,7 +92,11 @@ describe('uploadLayout', () => {
 
   it('contexts above the spec directory: nothing climbs out of the image directory', () => {
     const up = uploadLayout('../app', '../docker/Containerfile', 'img');
-    expect(up).toMatchObject({ upload: { base: '..', paths: ['app', 'docker/Containerfile'] }, remoteContext: 'img/app', remoteContainerfile: 'img/docker/Containerfile' });
+    expect(up).toMatchObject({
+      upload: { base: '..', paths: ['app', 'docker/Containerfile'] },
+      remoteContext: 'img/app',
+      remoteContainerfile: 'img/docker/Containerfile',
+    });
   });
 
   // A containerfile above its context's tree (more ".." than the context) cannot be given a
@@ -93,7 +109,9 @@ describe('uploadLayout', () => {
       ['..', '../../docker/Containerfile'],
     ] as const) {
       const { upload } = uploadLayout(context, containerfile, 'img');
-      await expect(contextTar('/nonexistent', upload), `${context} ${containerfile}`).rejects.toThrow(/outside its context .* move it into the context/);
+      await expect(contextTar('/nonexistent', upload), `${context} ${containerfile}`).rejects.toThrow(
+        /outside its context .* move it into the context/,
+      );
     }
   });
 });
@@ -117,7 +135,14 @@ describe('contextTar', () => {
   it('sends what the .dockerignore lets through, under the image directory, and nothing else', async () => {
     const names = await entries(tree(CONTEXT), 'app', 'app/Containerfile');
     expect(files(names)).toEqual(
-      ['img/.dockerignore', 'img/Containerfile', 'img/a.txt', 'img/deep/er/y.txt', 'img/keep/.env.example', 'img/sub/dir/file'].sort(),
+      [
+        'img/.dockerignore',
+        'img/Containerfile',
+        'img/a.txt',
+        'img/deep/er/y.txt',
+        'img/keep/.env.example',
+        'img/sub/dir/file',
+      ].sort(),
     );
     // With a "!" exception, directories are walked (and may go empty); none of their ignored files do.
     expect(names).toContain('img/');
@@ -129,7 +154,9 @@ describe('contextTar', () => {
   it('the bytes extract to the same files, with their content', async () => {
     const specDir = tree(CONTEXT);
     const out = tree({});
-    const extracted = spawnSync('tar', ['-x', '-f', '-', '-C', out], { input: await tarBytes(specDir, 'app', 'app/Containerfile') });
+    const extracted = spawnSync('tar', ['-x', '-f', '-', '-C', out], {
+      input: await tarBytes(specDir, 'app', 'app/Containerfile'),
+    });
     expect(extracted.status, extracted.stderr.toString()).toBe(0);
     expect(readFileSync(path.join(out, 'img/sub/dir/file'), 'utf8')).toBe('kept by the exception');
     expect(readFileSync(path.join(out, 'img/Containerfile'), 'utf8')).toBe('FROM scratch\n');
@@ -139,13 +166,23 @@ describe('contextTar', () => {
   });
 
   it('without exceptions, an ignored directory does not go at all', async () => {
-    const names = await entries(tree({ ...CONTEXT, 'app/.dockerignore': 'node_modules\n.env\n**/*.log\nsub\n' }), 'app', 'app/Containerfile');
+    const names = await entries(
+      tree({ ...CONTEXT, 'app/.dockerignore': 'node_modules\n.env\n**/*.log\nsub\n' }),
+      'app',
+      'app/Containerfile',
+    );
     expect(names.filter((n) => n.startsWith('img/node_modules') || n.startsWith('img/sub'))).toEqual([]);
-    expect(files(names)).toEqual(['img/.dockerignore', 'img/Containerfile', 'img/a.txt', 'img/deep/er/y.txt', 'img/keep/.env.example'].sort());
+    expect(files(names)).toEqual(
+      ['img/.dockerignore', 'img/Containerfile', 'img/a.txt', 'img/deep/er/y.txt', 'img/keep/.env.example'].sort(),
+    );
   });
 
   it('always sends the containerfile and the ignore file, even when the rules name them', async () => {
-    const names = await entries(tree({ ...CONTEXT, 'app/.dockerignore': 'Containerfile\n.dockerignore\n*.txt\n' }), 'app', 'app/Containerfile');
+    const names = await entries(
+      tree({ ...CONTEXT, 'app/.dockerignore': 'Containerfile\n.dockerignore\n*.txt\n' }),
+      'app',
+      'app/Containerfile',
+    );
     expect(names).toContain('img/Containerfile');
     expect(names).toContain('img/.dockerignore');
     expect(names).not.toContain('img/a.txt');
@@ -170,15 +207,30 @@ describe('contextTar', () => {
   it('no ignore file: everything in the context goes', async () => {
     const specDir = tree({ 'app/a.txt': 'a', 'app/.env': 'x', 'app/Containerfile': 'FROM scratch\n' });
     expect(readIgnoreRules(path.join(specDir, 'app'))).toEqual({ patterns: [] });
-    expect(files(await entries(specDir, 'app', 'app/Containerfile'))).toEqual(['img/.env', 'img/Containerfile', 'img/a.txt']);
+    expect(files(await entries(specDir, 'app', 'app/Containerfile'))).toEqual([
+      'img/.env',
+      'img/Containerfile',
+      'img/a.txt',
+    ]);
   });
 
-  it('a containerfile outside the context goes beside it, with the context\'s rules applied to the context only', async () => {
-    const specDir = tree({ ...CONTEXT, 'docker/app.Containerfile': 'FROM scratch\n', 'docker/other.Containerfile': 'not sent' });
+  it("a containerfile outside the context goes beside it, with the context's rules applied to the context only", async () => {
+    const specDir = tree({
+      ...CONTEXT,
+      'docker/app.Containerfile': 'FROM scratch\n',
+      'docker/other.Containerfile': 'not sent',
+    });
     rmSync(path.join(specDir, 'app/Containerfile'));
     const names = await entries(specDir, 'app', 'docker/app.Containerfile');
     expect(files(names)).toEqual(
-      ['img/app/.dockerignore', 'img/app/a.txt', 'img/app/deep/er/y.txt', 'img/app/keep/.env.example', 'img/app/sub/dir/file', 'img/docker/app.Containerfile'].sort(),
+      [
+        'img/app/.dockerignore',
+        'img/app/a.txt',
+        'img/app/deep/er/y.txt',
+        'img/app/keep/.env.example',
+        'img/app/sub/dir/file',
+        'img/docker/app.Containerfile',
+      ].sort(),
     );
     const { remoteContext, remoteContainerfile } = uploadLayout('app', 'docker/app.Containerfile', 'img');
     expect(names).toContain(remoteContainerfile);
@@ -186,8 +238,17 @@ describe('contextTar', () => {
   });
 
   it('the spec directory as context: its ignore file applies from there', async () => {
-    const specDir = tree({ 'Containerfile': 'FROM scratch\n', '.dockerignore': 'secrets\n', 'secrets/key': 'k', 'src/main.c': 'int main;' });
-    expect(files(await entries(specDir, '.', 'Containerfile'))).toEqual(['img/.dockerignore', 'img/Containerfile', 'img/src/main.c']);
+    const specDir = tree({
+      Containerfile: 'FROM scratch\n',
+      '.dockerignore': 'secrets\n',
+      'secrets/key': 'k',
+      'src/main.c': 'int main;',
+    });
+    expect(files(await entries(specDir, '.', 'Containerfile'))).toEqual([
+      'img/.dockerignore',
+      'img/Containerfile',
+      'img/src/main.c',
+    ]);
   });
 
   // Was a bug, found in review and fixed (src/exec/context-upload.ts:34-40, contextFilter): a containerfile in a subdirectory the
@@ -195,7 +256,12 @@ describe('contextTar', () => {
   // about the file, because tar does not walk into a directory the filter refused. podman on the
   // host then finds no containerfile at remoteContainerfile.
   it('always sends a containerfile that sits in an ignored directory of the context', async () => {
-    const specDir = tree({ 'app/a.txt': 'a', 'app/ci/Containerfile': 'FROM scratch\n', 'app/ci/notes.md': 'x', 'app/.dockerignore': 'ci\n' });
+    const specDir = tree({
+      'app/a.txt': 'a',
+      'app/ci/Containerfile': 'FROM scratch\n',
+      'app/ci/notes.md': 'x',
+      'app/.dockerignore': 'ci\n',
+    });
     const { remoteContainerfile } = uploadLayout('app', 'app/ci/Containerfile', 'img');
     expect(remoteContainerfile).toBe('img/ci/Containerfile');
     const names = await entries(specDir, 'app', 'app/ci/Containerfile');
@@ -207,14 +273,24 @@ describe('contextTar', () => {
   // with ".." (say "..env") is taken for a path outside the context (`inContext.startsWith('..')`)
   // and is sent whatever the ignore rules say.
   it('applies the rules to a file whose name starts with ".."', async () => {
-    const specDir = tree({ 'app/a.txt': 'a', 'app/..env': 'SECRET=1', 'app/Containerfile': 'FROM scratch\n', 'app/.dockerignore': '..env\n' });
+    const specDir = tree({
+      'app/a.txt': 'a',
+      'app/..env': 'SECRET=1',
+      'app/Containerfile': 'FROM scratch\n',
+      'app/.dockerignore': '..env\n',
+    });
     expect(await entries(specDir, 'app', 'app/Containerfile')).not.toContain('img/..env');
   });
 });
 
 /** The promise's value, or a failure saying it hung (an upload that blocks on a FIFO never settles). */
 function within<T>(ms: number, promise: Promise<T>): Promise<T> {
-  return Promise.race([promise, new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`still running after ${ms} ms: the upload hangs`)), ms).unref())]);
+  return Promise.race([
+    promise,
+    new Promise<T>((_, reject) =>
+      setTimeout(() => reject(new Error(`still running after ${ms} ms: the upload hangs`)), ms).unref(),
+    ),
+  ]);
 }
 
 function mkfifo(file: string): void {
@@ -224,9 +300,17 @@ function mkfifo(file: string): void {
 
 /** `tar -tv` lines by entry name: the first character is the type ("-" file, "l" link, "p" FIFO). */
 async function verbose(specDir: string, context: string, containerfile: string): Promise<Map<string, string>> {
-  const listed = spawnSync('tar', ['-tv', '-f', '-'], { input: await tarBytes(specDir, context, containerfile), encoding: 'utf8' });
+  const listed = spawnSync('tar', ['-tv', '-f', '-'], {
+    input: await tarBytes(specDir, context, containerfile),
+    encoding: 'utf8',
+  });
   expect(listed.status, listed.stderr).toBe(0);
-  return new Map(listed.stdout.split('\n').filter(Boolean).map((line) => [line.split(/\s+/)[5]!, line]));
+  return new Map(
+    listed.stdout
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => [line.split(/\s+/)[5]!, line]),
+  );
 }
 
 describe('what is not a regular file, directory or symlink', () => {
@@ -245,7 +329,11 @@ describe('what is not a regular file, directory or symlink', () => {
   });
 
   it('a FIFO the ignore file leaves out is not even listed', () => {
-    const specDir = tree({ 'app/Containerfile': 'FROM scratch\n', 'app/.containerignore': 'run\n', 'app/run/.keep': '' });
+    const specDir = tree({
+      'app/Containerfile': 'FROM scratch\n',
+      'app/.containerignore': 'run\n',
+      'app/run/.keep': '',
+    });
     mkfifo(path.join(specDir, 'app/run/events.pipe'));
     // (The ignore file goes by its content, not as an entry of the walk.)
     expect(walkContext(path.join(specDir, 'app'), 'Containerfile')).toEqual({ entries: [], special: [] });
@@ -256,7 +344,9 @@ describe('what is not a regular file, directory or symlink', () => {
     const server = createServer();
     await new Promise<void>((resolve) => server.listen(path.join(specDir, 'app/dev.sock'), resolve));
     try {
-      expect(walkContext(path.join(specDir, 'app'), 'Containerfile').special).toEqual([{ path: 'dev.sock', kind: 'socket' }]);
+      expect(walkContext(path.join(specDir, 'app'), 'Containerfile').special).toEqual([
+        { path: 'dev.sock', kind: 'socket' },
+      ]);
       expect(files(await within(5000, entries(specDir, 'app', 'app/Containerfile')))).toEqual(['img/Containerfile']);
     } finally {
       server.close();
@@ -266,24 +356,33 @@ describe('what is not a regular file, directory or symlink', () => {
   it('a containerfile that is a FIFO is refused with a message, never read', async () => {
     const specDir = tree({ 'app/a.txt': 'a' });
     mkfifo(path.join(specDir, 'app/Containerfile'));
-    await expect(within(5000, tarBytes(specDir, 'app', 'app/Containerfile'))).rejects.toThrow(/app\/Containerfile is not a regular file/);
+    await expect(within(5000, tarBytes(specDir, 'app', 'app/Containerfile'))).rejects.toThrow(
+      /app\/Containerfile is not a regular file/,
+    );
   });
 });
 
 describe('symlinks', () => {
-  it('a containerfile that links outside the context arrives as a regular file with the target\'s content', async () => {
+  it("a containerfile that links outside the context arrives as a regular file with the target's content", async () => {
     const specDir = tree({ 'shared/Containerfile': 'FROM scratch\nCOPY a.txt /\n', 'app/a.txt': 'a' });
     symlinkSync('../shared/Containerfile', path.join(specDir, 'app/Containerfile'));
     const listed = await verbose(specDir, 'app', 'app/Containerfile');
     expect(listed.get('img/Containerfile')).toMatch(/^-/);
     const out = tree({});
-    const extracted = spawnSync('tar', ['-x', '-f', '-', '-C', out], { input: await tarBytes(specDir, 'app', 'app/Containerfile') });
+    const extracted = spawnSync('tar', ['-x', '-f', '-', '-C', out], {
+      input: await tarBytes(specDir, 'app', 'app/Containerfile'),
+    });
     expect(extracted.status, extracted.stderr.toString()).toBe(0);
     expect(readFileSync(path.join(out, 'img/Containerfile'), 'utf8')).toBe('FROM scratch\nCOPY a.txt /\n');
   });
 
   it('so does one beside the context, and an ignore file that is a link', async () => {
-    const specDir = tree({ 'shared/base.Containerfile': 'FROM scratch\n', 'shared/ignore': 'secret\n', 'app/a.txt': 'a', 'app/secret': 's' });
+    const specDir = tree({
+      'shared/base.Containerfile': 'FROM scratch\n',
+      'shared/ignore': 'secret\n',
+      'app/a.txt': 'a',
+      'app/secret': 's',
+    });
     mkdirSync(path.join(specDir, 'docker'));
     symlinkSync('../shared/base.Containerfile', path.join(specDir, 'docker/app.Containerfile'));
     symlinkSync('../shared/ignore', path.join(specDir, 'app/.dockerignore'));

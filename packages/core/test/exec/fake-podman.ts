@@ -29,18 +29,21 @@ export class FakePodman {
     const [tool, verb, sub] = argv;
     const last = argv.at(-1) ?? '';
     const digestFile = argv[argv.indexOf('--digestfile') + 1];
-    const option = (name: string): string | undefined => (argv.includes(name) ? argv[argv.indexOf(name) + 1] : undefined);
+    const option = (name: string): string | undefined =>
+      argv.includes(name) ? argv[argv.indexOf(name) + 1] : undefined;
     if (tool === 'podman' && verb === 'build') {
       const platforms = option('--platform')!.split(',');
       const list = option('--manifest');
       // As podman does: a list already under that name is added to, not replaced, and each
       // platform joins it as it finishes (here: last named, first done).
       if (list) {
-        const built = platforms.map((platform) => ({ platform, digest: sha(`${list}${platform}${Math.random()}`) })).reverse();
-        for (const entry of built) this.instances.set(entry.digest, { id: sha(entry.digest).slice(7), platform: entry.platform });
+        const built = platforms
+          .map((platform) => ({ platform, digest: sha(`${list}${platform}${Math.random()}`) }))
+          .reverse();
+        for (const entry of built)
+          this.instances.set(entry.digest, { id: sha(entry.digest).slice(7), platform: entry.platform });
         this.lists.set(list, [...(this.lists.get(list) ?? []), ...built]);
-      }
-      else this.images.set(option('--tag')!, platforms[0]!);
+      } else this.images.set(option('--tag')!, platforms[0]!);
       return { lines: [`STEP 1/1: FROM base`, 'COMMIT'] };
     }
     if (tool === 'podman' && verb === 'push') {
@@ -54,22 +57,37 @@ export class FakePodman {
       for (const name of argv.slice(2).filter((a) => !a.startsWith('--'))) {
         // podman 4.3's rmi cannot remove a manifest list, --ignore or not.
         if (this.lists.has(name)) return { exitCode: 1, stderr: `Error: ${name}: tag not known\n` };
-        if (!this.lists.delete(name) && !this.images.delete(name) && !argv.includes('--ignore')) return { exitCode: 1, stderr: `Error: ${name}: image not known\n` };
+        if (!this.lists.delete(name) && !this.images.delete(name) && !argv.includes('--ignore'))
+          return { exitCode: 1, stderr: `Error: ${name}: image not known\n` };
       }
       return {};
     }
     if (tool === 'podman' && verb === 'manifest' && sub === 'rm') {
-      return this.lists.delete(last) || this.images.delete(last) ? {} : { exitCode: 1, stderr: `Error: ${last}: image not known\n` };
+      return this.lists.delete(last) || this.images.delete(last)
+        ? {}
+        : { exitCode: 1, stderr: `Error: ${last}: image not known\n` };
     }
     if (tool === 'podman' && verb === 'manifest' && sub === 'create') {
-      if (this.lists.has(last)) return { exitCode: 125, stderr: `Error: creating manifest: image name "${last}" is already associated with image "0123"\n` };
+      if (this.lists.has(last))
+        return {
+          exitCode: 125,
+          stderr: `Error: creating manifest: image name "${last}" is already associated with image "0123"\n`,
+        };
       this.lists.set(last, []);
       return {};
     }
     if (tool === 'podman' && verb === 'manifest' && sub === 'inspect') {
       const entries = this.lists.get(last);
       if (!entries) return { exitCode: 125, stderr: `Error: ${last}: image not known\n` };
-      return { stdout: JSON.stringify({ schemaVersion: 2, manifests: entries.map((e) => ({ digest: e.digest, platform: { os: e.platform.split('/')[0], architecture: e.platform.split('/')[1] } })) }) };
+      return {
+        stdout: JSON.stringify({
+          schemaVersion: 2,
+          manifests: entries.map((e) => ({
+            digest: e.digest,
+            platform: { os: e.platform.split('/')[0], architecture: e.platform.split('/')[1] },
+          })),
+        }),
+      };
     }
     if (tool === 'podman' && verb === 'image' && sub === 'inspect') {
       const instance = this.instances.get(last.split('@')[1] ?? '');
@@ -77,7 +95,10 @@ export class FakePodman {
     }
     if (tool === 'podman' && verb === 'manifest' && sub === 'remove') {
       const entries = this.lists.get(argv.at(-2)!) ?? [];
-      this.lists.set(argv.at(-2)!, entries.filter((e) => e.digest !== last));
+      this.lists.set(
+        argv.at(-2)!,
+        entries.filter((e) => e.digest !== last),
+      );
       return {};
     }
     if (tool === 'podman' && verb === 'manifest' && sub === 'add' && last.startsWith('containers-storage:@')) {
@@ -89,13 +110,20 @@ export class FakePodman {
     }
     if (tool === 'podman' && verb === 'manifest' && sub === 'add') {
       const digest = last.split('@')[1]!;
-      const platform = (JSON.parse(this.blobs.get(digest) ?? '{}') as { platform?: string }).platform ?? 'unknown/unknown';
+      const platform =
+        (JSON.parse(this.blobs.get(digest) ?? '{}') as { platform?: string }).platform ?? 'unknown/unknown';
       this.lists.get(argv.at(-2)!)!.push({ platform, digest });
       return {};
     }
     if (tool === 'podman' && verb === 'manifest' && sub === 'push') {
       const entries = this.lists.get(argv.at(-2)!) ?? [];
-      const raw = JSON.stringify({ schemaVersion: 2, manifests: entries.map((e) => ({ digest: e.digest, platform: { os: e.platform.split('/')[0], architecture: e.platform.split('/')[1] } })) });
+      const raw = JSON.stringify({
+        schemaVersion: 2,
+        manifests: entries.map((e) => ({
+          digest: e.digest,
+          platform: { os: e.platform.split('/')[0], architecture: e.platform.split('/')[1] },
+        })),
+      });
       const digest = sha(raw);
       this.blobs.set(digest, raw);
       writeFileSync(digestFile!, digest);
@@ -106,7 +134,10 @@ export class FakePodman {
       return raw === undefined ? { exitCode: 1, stderr: 'manifest unknown' } : { stdout: `${raw}\n` };
     }
     if (tool === 'skopeo' && verb === 'copy' && last.startsWith('containers-storage:')) {
-      this.images.set(last.slice('containers-storage:'.length), `${option('--override-os')}/${option('--override-arch')}`);
+      this.images.set(
+        last.slice('containers-storage:'.length),
+        `${option('--override-os')}/${option('--override-arch')}`,
+      );
       return {};
     }
     if (tool === 'skopeo' && verb === 'copy') {

@@ -3,7 +3,10 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Invocation, ProcessOutcome, RunOptions, Runner } from '../../src/exec/runner.js';
 
-export type Script = (invocation: Invocation, call: number) => Partial<ProcessOutcome> & { delayMs?: number; lines?: string[]; writeDigest?: string };
+export type Script = (
+  invocation: Invocation,
+  call: number,
+) => Partial<ProcessOutcome> & { delayMs?: number; lines?: string[]; writeDigest?: string };
 
 /**
  * A runner that runs nothing: answers each command from a script, after an optional delay,
@@ -45,8 +48,21 @@ export class FakeRunner implements Runner {
         if (at >= 0 && file !== undefined) writeFileSync(file, answer.writeDigest);
       }
       // A stall is the runner's own doing: it terminated the command.
-      if (answer.stalled) return { exitCode: 143, stdout: answer.stdout ?? '', stderr: answer.stderr ?? '', terminated: true, stalled: true };
-      return { exitCode: terminated ? 143 : (answer.exitCode ?? 0), stdout: answer.stdout ?? '', stderr: answer.stderr ?? '', terminated, ...(answer.spawnError && { spawnError: answer.spawnError }) };
+      if (answer.stalled)
+        return {
+          exitCode: 143,
+          stdout: answer.stdout ?? '',
+          stderr: answer.stderr ?? '',
+          terminated: true,
+          stalled: true,
+        };
+      return {
+        exitCode: terminated ? 143 : (answer.exitCode ?? 0),
+        stdout: answer.stdout ?? '',
+        stderr: answer.stderr ?? '',
+        terminated,
+        ...(answer.spawnError && { spawnError: answer.spawnError }),
+      };
     } finally {
       this.running--;
     }

@@ -47,8 +47,10 @@ function tempDir(): string {
 }
 
 const isSsh = (argv: readonly string[]): boolean => argv[0] === 'ssh';
-const option = (argv: readonly string[], name: string): boolean => argv.some((a, i) => a === '-o' && argv[i + 1] === name);
-const isMaster = (argv: readonly string[]): boolean => isSsh(argv) && argv.includes('-f') && argv.includes('-N') && option(argv, 'ControlMaster=yes');
+const option = (argv: readonly string[], name: string): boolean =>
+  argv.some((a, i) => a === '-o' && argv[i + 1] === name);
+const isMaster = (argv: readonly string[]): boolean =>
+  isSsh(argv) && argv.includes('-f') && argv.includes('-N') && option(argv, 'ControlMaster=yes');
 const isSession = (argv: readonly string[]): boolean => isSsh(argv) && option(argv, 'ControlMaster=no');
 const isClose = (argv: readonly string[]): boolean => isSsh(argv) && argv[argv.indexOf('-O') + 1] === 'exit';
 /** `ssh -O check` and the like: asking the master about itself (it is alive). */
@@ -59,7 +61,9 @@ function execWords(remote: string): string[] | undefined {
   const at = remote.indexOf(' && exec ');
   if (at < 0) return undefined;
   const words = remote.slice(at + ' && exec '.length);
-  return execFileSync('sh', ['-c', `printf '%s\\0' ${words}`], { encoding: 'utf8' }).split('\0').slice(0, -1);
+  return execFileSync('sh', ['-c', `printf '%s\\0' ${words}`], { encoding: 'utf8' })
+    .split('\0')
+    .slice(0, -1);
 }
 
 interface Remote {
@@ -110,7 +114,10 @@ async function run(plan: Plan, remote: Remote, keepGoing = false) {
       const read = /&& cat -- (\S+)$/.exec(command);
       const answer = read && remote.read?.(read[1]!);
       if (answer) return answer;
-      if (read) return remoteFiles.has(read[1]!) ? { stdout: remoteFiles.get(read[1]!)! } : { exitCode: 1, stderr: `cat: ${read[1]}: No such file or directory` };
+      if (read)
+        return remoteFiles.has(read[1]!)
+          ? { stdout: remoteFiles.get(read[1]!)! }
+          : { exitCode: 1, stderr: `cat: ${read[1]}: No such file or directory` };
       // The setup echoes the shell probe back, as a POSIX login shell does.
       if (command.includes('/auth.json && printf')) return remote.setup ?? { stdout: SHELL_PROBE + RUN_DIRS_MARKER };
       return {};
@@ -149,21 +156,35 @@ async function run(plan: Plan, remote: Remote, keepGoing = false) {
     lockDir: path.join(tmpDir, 'locks'),
     onEvent: (event) => events.push(event),
   });
-  return { report, podman, runner, ssh, remoteRuns, uploads, events, tmpDir, task: (id: string) => report.tasks.find((t) => t.id === id) };
+  return {
+    report,
+    podman,
+    runner,
+    ssh,
+    remoteRuns,
+    uploads,
+    events,
+    tmpDir,
+    task: (id: string) => report.tasks.find((t) => t.id === id),
+  };
 }
 
 const REFUSED = 'ssh: connect to host arm.example.com port 22: Connection refused\n';
 
 /** The list the tag points at: its entries by platform. */
 function published(podman: FakePodman, tag: string): Record<string, string> {
-  const raw = JSON.parse(podman.blobs.get(podman.tags.get(tag)!)!) as { manifests: { digest: string; platform: { os: string; architecture: string } }[] };
+  const raw = JSON.parse(podman.blobs.get(podman.tags.get(tag)!)!) as {
+    manifests: { digest: string; platform: { os: string; architecture: string } }[];
+  };
   return Object.fromEntries(raw.manifests.map((m) => [`${m.platform.os}/${m.platform.architecture}`, m.digest]));
 }
 
 describe('executePlan with a build host over ssh', () => {
   it('the host is unreachable, fallback: emulate: arm64 is built here and the image is still published', async () => {
     const plan = planOf();
-    const { report, podman, runner, ssh, remoteRuns, task, tmpDir } = await run(plan, { master: { exitCode: 255, stderr: REFUSED } });
+    const { report, podman, runner, ssh, remoteRuns, task, tmpDir } = await run(plan, {
+      master: { exitCode: 255, stderr: REFUSED },
+    });
     expect(report.status).toBe('succeeded');
     expect(report.images['app']?.status).toBe('published');
 
@@ -192,14 +213,22 @@ describe('executePlan with a build host over ssh', () => {
     expect(task('cleanup:app@arm')).toMatchObject({ status: 'skipped', failure: { reason: 'host-down' } });
     // The first task to reach the host says why it failed.
     expect(onArm.filter((t) => t.failure?.reason === 'host-unreachable').length).toBeGreaterThan(0);
-    expect(onArm.find((t) => t.failure?.reason === 'host-unreachable')?.failure?.message).toContain('Connection refused');
+    expect(onArm.find((t) => t.failure?.reason === 'host-unreachable')?.failure?.message).toContain(
+      'Connection refused',
+    );
 
     const fallbacks = report.tasks.filter((t) => t.id.endsWith('@fallback'));
-    expect(fallbacks.map((t) => t.id).sort()).toEqual(['build:app:linux/arm64@fallback', 'push:app:linux/arm64@fallback', 'test:app:linux/arm64@fallback']);
+    expect(fallbacks.map((t) => t.id).sort()).toEqual([
+      'build:app:linux/arm64@fallback',
+      'push:app:linux/arm64@fallback',
+      'test:app:linux/arm64@fallback',
+    ]);
     for (const t of fallbacks) expect(t.status, t.id).toBe('succeeded');
     expect(task('pull:docker.io/library/busybox:1.36@local:linux/arm64')?.status).toBe('succeeded');
     // Built here, for arm64, under emulation.
-    expect(runner.invocations.some((i) => i.argv[0] === 'podman' && i.argv[1] === 'build' && i.argv.includes('linux/arm64'))).toBe(true);
+    expect(
+      runner.invocations.some((i) => i.argv[0] === 'podman' && i.argv[1] === 'build' && i.argv.includes('linux/arm64')),
+    ).toBe(true);
 
     // verify checked the list against the digest the fallback pushed, under the remote push's name; the tag has it.
     const fallbackDigest = task('push:app:linux/arm64@fallback')?.digest;
@@ -239,7 +268,10 @@ describe('executePlan with a build host over ssh', () => {
   it('the connection drops during the remote build: host-lost, and the fallback builds arm64 here', async () => {
     const plan = planOf();
     const { report, podman, ssh, remoteRuns, uploads, task, events } = await run(plan, {
-      fault: (words) => (words[0] === 'podman' && words[1] === 'build' ? { exitCode: 255, stderr: 'STEP 1/2: FROM busybox\nclient_loop: send disconnect: Broken pipe\n' } : undefined),
+      fault: (words) =>
+        words[0] === 'podman' && words[1] === 'build'
+          ? { exitCode: 255, stderr: 'STEP 1/2: FROM busybox\nclient_loop: send disconnect: Broken pipe\n' }
+          : undefined,
     });
     expect(report.status).toBe('succeeded');
     expect(report.images['app']?.status).toBe('published');
@@ -260,8 +292,15 @@ describe('executePlan with a build host over ssh', () => {
     expect(task('push:app:linux/arm64')?.status).toBe('replaced');
     expect(remoteRuns.some((r) => r.words[1] === 'push' || r.words[1] === 'run')).toBe(false);
     expect(task('cleanup:app@arm')).toMatchObject({ status: 'skipped', failure: { reason: 'host-down' } });
-    for (const id of ['build:app:linux/arm64@fallback', 'test:app:linux/arm64@fallback', 'push:app:linux/arm64@fallback']) expect(task(id)?.status, id).toBe('succeeded');
-    expect(published(podman, 'localhost:5000/acme/app:v1')['linux/arm64']).toBe(task('push:app:linux/arm64@fallback')?.digest);
+    for (const id of [
+      'build:app:linux/arm64@fallback',
+      'test:app:linux/arm64@fallback',
+      'push:app:linux/arm64@fallback',
+    ])
+      expect(task(id)?.status, id).toBe('succeeded');
+    expect(published(podman, 'localhost:5000/acme/app:v1')['linux/arm64']).toBe(
+      task('push:app:linux/arm64@fallback')?.digest,
+    );
 
     // The password reached the host on stdin, never in a command line.
     const login = remoteRuns.find((r) => r.words[1] === 'login')!;
@@ -269,12 +308,17 @@ describe('executePlan with a build host over ssh', () => {
     expect(JSON.stringify(ssh.map((i) => i.argv))).not.toContain(SECRET);
     // The context went as a tar under the image's name, without what .dockerignore keeps here.
     expect(uploads).toHaveLength(1);
-    const listed = spawnSync('tar', ['-t', '-f', '-'], { input: await uploads[0]!, encoding: 'utf8' }).stdout.split('\n').filter(Boolean).sort();
+    const listed = spawnSync('tar', ['-t', '-f', '-'], { input: await uploads[0]!, encoding: 'utf8' })
+      .stdout.split('\n')
+      .filter(Boolean)
+      .sort();
     expect(listed).toEqual(['app/', 'app/.dockerignore', 'app/Containerfile']);
     // The remote commands ran in the run's own directory; at the end it was removed and the master closed.
     const runDir = `.cache/orchestrate/run-${report.runId}-arm`;
     const sessions = ssh.filter((i) => isSession(i.argv)).map((i) => i.argv.at(-1)!);
-    expect(sessions.filter((c) => c.includes(' && exec ')).every((c) => c.startsWith(`cd -- ${runDir} && `))).toBe(true);
+    expect(sessions.filter((c) => c.includes(' && exec ')).every((c) => c.startsWith(`cd -- ${runDir} && `))).toBe(
+      true,
+    );
     expect(sessions.at(-1)).toBe(`rm -rf -- ${runDir}`);
     expect(isClose(ssh.at(-1)!.argv)).toBe(true);
   });
@@ -286,7 +330,12 @@ describe('executePlan with a build host over ssh', () => {
     expect(report.images['app']?.status).toBe('published');
     for (const t of report.tasks.filter((t) => t.host === 'arm')) expect(t.status, t.id).toBe('succeeded');
     const standIns = plan.tasks.filter((t) => t.standIn !== undefined);
-    expect(standIns.map((t) => t.id).sort()).toEqual(['build:app:linux/arm64@fallback', 'pull:docker.io/library/busybox:1.36@local:linux/arm64', 'push:app:linux/arm64@fallback', 'test:app:linux/arm64@fallback']);
+    expect(standIns.map((t) => t.id).sort()).toEqual([
+      'build:app:linux/arm64@fallback',
+      'pull:docker.io/library/busybox:1.36@local:linux/arm64',
+      'push:app:linux/arm64@fallback',
+      'test:app:linux/arm64@fallback',
+    ]);
     for (const t of standIns) expect(task(t.id)?.status, t.id).toBe('not-needed');
     // Nothing for arm64 was built or pulled here.
     expect(runner.invocations.some((i) => !isSsh(i.argv) && i.argv.includes('linux/arm64'))).toBe(false);
@@ -303,7 +352,10 @@ describe('executePlan with a build host over ssh', () => {
   it('a host lost during the smoke test after its push: what is published for arm64 is the image that passed its test', async () => {
     const plan = planOf();
     const { report, podman, task, remoteRuns } = await run(plan, {
-      fault: (words) => (words[0] === 'podman' && words[1] === 'run' ? { exitCode: 255, stderr: 'Connection to arm.example.com closed by remote host.\n', delayMs: 60 } : undefined),
+      fault: (words) =>
+        words[0] === 'podman' && words[1] === 'run'
+          ? { exitCode: 255, stderr: 'Connection to arm.example.com closed by remote host.\n', delayMs: 60 }
+          : undefined,
     });
     // The remote push never ran: it waits for the remote test, which the host's loss ended.
     expect(remoteRuns.some((r) => r.words[1] === 'push')).toBe(false);
@@ -313,7 +365,9 @@ describe('executePlan with a build host over ssh', () => {
     expect(report.status).toBe('succeeded');
     // Only a digest whose image passed a smoke test may be published.
     expect(published(podman, 'localhost:5000/acme/app:v1')['linux/arm64']).not.toBe(REMOTE_DIGEST);
-    expect(published(podman, 'localhost:5000/acme/app:v1')['linux/arm64']).toBe(task('push:app:linux/arm64@fallback')?.digest);
+    expect(published(podman, 'localhost:5000/acme/app:v1')['linux/arm64']).toBe(
+      task('push:app:linux/arm64@fallback')?.digest,
+    );
   });
 
   // Was a bug, found in review and fixed (src/exec/task.ts:112 with src/exec/ssh-runner.ts:129-133 readFile): the connection dropping
@@ -323,7 +377,9 @@ describe('executePlan with a build host over ssh', () => {
   // version; the host is not marked down, no fallback runs, and the run stops.
   it('the connection drops while the pushed digest is read back: host-lost, and the fallback runs', async () => {
     const plan = planOf();
-    const { report, task } = await run(plan, { read: () => ({ exitCode: 255, stderr: 'client_loop: send disconnect: Broken pipe\n' }) });
+    const { report, task } = await run(plan, {
+      read: () => ({ exitCode: 255, stderr: 'client_loop: send disconnect: Broken pipe\n' }),
+    });
     expect(task('push:app:linux/arm64')?.failure?.reason).toBe('host-lost');
     expect(task('push:app:linux/arm64@fallback')?.status).toBe('succeeded');
     expect(report.status).toBe('succeeded');
@@ -332,7 +388,14 @@ describe('executePlan with a build host over ssh', () => {
     const plan = planOf();
     const { report, task } = await run(plan, {
       // The command's own stderr, exit 255: ssh's log stays empty and the master is alive.
-      fault: (words) => (words[0] === 'podman' && words[1] === 'build' ? { exitCode: 255, stderr: 'Host key verification failed.\nfatal: Could not read from remote repository.\n', own: true } : undefined),
+      fault: (words) =>
+        words[0] === 'podman' && words[1] === 'build'
+          ? {
+              exitCode: 255,
+              stderr: 'Host key verification failed.\nfatal: Could not read from remote repository.\n',
+              own: true,
+            }
+          : undefined,
     });
     expect(task('build:app:linux/arm64')?.failure?.reason).toBe('command-failed');
     // Not rebuilt here (not needed, or not started once the run stopped), and the host is not down.
@@ -342,7 +405,10 @@ describe('executePlan with a build host over ssh', () => {
   });
 
   it('an image pinned to the fallen host, with no stand-in, fails the run even when the others fell back', async () => {
-    const spec = SPEC.replace('images:\n', 'images:\n  pinned:\n    context: app\n    strategy: manifest-first\n    host: arm\n    platforms: [linux/arm64]\n');
+    const spec = SPEC.replace(
+      'images:\n',
+      'images:\n  pinned:\n    context: app\n    strategy: manifest-first\n    host: arm\n    platforms: [linux/arm64]\n',
+    );
     const { report } = await run(planOf(spec), { master: { exitCode: 255, stderr: REFUSED } });
     expect(report.images['app']?.status).toBe('published');
     expect(report.images['pinned']?.status).not.toBe('published');
@@ -350,7 +416,7 @@ describe('executePlan with a build host over ssh', () => {
   });
 
   it('refuses a host whose login shell changes quoted text (not POSIX)', async () => {
-    const { report, task } = await run(planOf(), { setup: { stdout: 'q\'uote' } });
+    const { report, task } = await run(planOf(), { setup: { stdout: "q'uote" } });
     expect(task('login:reg@arm')?.failure?.message).toMatch(/login shell of ci changes quoted text/);
     expect(task('login:reg@arm')?.failure?.hint).toMatch(/POSIX login shell/);
     expect(report.status).toBe('failed');

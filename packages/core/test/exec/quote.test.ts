@@ -24,13 +24,31 @@ describe('shellWord', () => {
   });
 
   it('gives sh back exactly the words: substitutions, quotes, backslashes, newlines, globs', () => {
-    const nasty = ['$(touch /tmp/x)', '`id`', `"double" 'single'`, 'line1\nline2\n', '\\', '*', '~', 'a b\tc', '', '!', '#c', ';&|<>', "'", "''"];
+    const nasty = [
+      '$(touch /tmp/x)',
+      '`id`',
+      `"double" 'single'`,
+      'line1\nline2\n',
+      '\\',
+      '*',
+      '~',
+      'a b\tc',
+      '',
+      '!',
+      '#c',
+      ';&|<>',
+      "'",
+      "''",
+    ];
     expect(throughSh(nasty)).toEqual(nasty);
   });
 
   it('round-trips arbitrary strings through a real sh', () => {
     // Printable and control characters and multi-byte text; NUL is refused above.
-    const unit = fc.oneof(fc.string({ unit: 'binary', minLength: 1, maxLength: 1 }), fc.constantFrom("'", '"', '\\', '\n', '$', '`', ' ', '\t'));
+    const unit = fc.oneof(
+      fc.string({ unit: 'binary', minLength: 1, maxLength: 1 }),
+      fc.constantFrom("'", '"', '\\', '\n', '$', '`', ' ', '\t'),
+    );
     const word = fc.array(unit, { maxLength: 12 }).map((units) => units.join('').replaceAll('\0', ''));
     fc.assert(
       fc.property(fc.array(word, { minLength: 1, maxLength: 6 }), (words) => {

@@ -35,8 +35,16 @@ describe('a rerun over the last run', () => {
     expect(first.report.status).toBe('succeeded');
     const again = await execute(planOf(SPEC), podman);
     expect(again.report.status, JSON.stringify(again.report.tasks.filter((t) => t.failure))).toBe('succeeded');
-    expect(podman.lists.get('localhost:5000/acme/first:v1')?.map((e) => e.platform)).toEqual(['linux/amd64', 'linux/arm64']);
-    expect(again.report.tasks.find((t) => t.id === 'reset:first')?.argv).toEqual(['podman', 'manifest', 'rm', 'localhost:5000/acme/first:v1']);
+    expect(podman.lists.get('localhost:5000/acme/first:v1')?.map((e) => e.platform)).toEqual([
+      'linux/amd64',
+      'linux/arm64',
+    ]);
+    expect(again.report.tasks.find((t) => t.id === 'reset:first')?.argv).toEqual([
+      'podman',
+      'manifest',
+      'rm',
+      'localhost:5000/acme/first:v1',
+    ]);
     expect(again.report.tasks.find((t) => t.id === 'reset:second')?.note).toBeUndefined();
   });
 
@@ -49,16 +57,27 @@ describe('a rerun over the last run', () => {
     const podman = new FakePodman();
     podman.images.set('localhost:5000/acme/first:v1', 'linux/amd64');
     podman.fault = (argv) =>
-      argv[1] === 'manifest' && argv[2] === 'rm' && podman.images.has(argv[3]!) ? { exitCode: 1, stderr: `Error: ${argv[3]}: image is not a manifest list\n` } : undefined;
+      argv[1] === 'manifest' && argv[2] === 'rm' && podman.images.has(argv[3]!)
+        ? { exitCode: 1, stderr: `Error: ${argv[3]}: image is not a manifest list\n` }
+        : undefined;
     const { report, runner } = await execute(planOf(SPEC), podman);
-    expect(report.tasks.find((t) => t.id === 'reset:first')).toMatchObject({ status: 'succeeded', note: 'removed an image (not a list) of that name' });
+    expect(report.tasks.find((t) => t.id === 'reset:first')).toMatchObject({
+      status: 'succeeded',
+      note: 'removed an image (not a list) of that name',
+    });
     expect(runner.invocations.map((i) => i.argv.join(' '))).toContain('podman rmi localhost:5000/acme/first:v1');
     expect(report.status).toBe('succeeded');
   });
 
   it('fails loudly when the stale list cannot be removed for another reason, and builds nothing into it', async () => {
     const podman = new FakePodman();
-    podman.fault = (argv) => (argv[1] === 'manifest' && argv[2] === 'rm' && argv[3]!.includes('first') ? { exitCode: 125, stderr: 'Error: open /var/lib/containers/storage/overlay-images/images.lock: permission denied\n' } : undefined);
+    podman.fault = (argv) =>
+      argv[1] === 'manifest' && argv[2] === 'rm' && argv[3]!.includes('first')
+        ? {
+            exitCode: 125,
+            stderr: 'Error: open /var/lib/containers/storage/overlay-images/images.lock: permission denied\n',
+          }
+        : undefined;
     const { report, runner } = await execute(planOf(SPEC), podman, { keepGoing: true });
     const reset = report.tasks.find((t) => t.id === 'reset:first')!;
     expect(reset.status).toBe('failed');
@@ -76,20 +95,30 @@ describe('a registry that goes silent', () => {
     const honest = podman.script;
     podman.fault = () => undefined;
     const { report, events } = await execute(planOf(SPEC), podman, {
-      runner: new FakeRunner((invocation, call) => (invocation.argv[0] === 'skopeo' && invocation.argv[1] === 'inspect' && stalls-- > 0 ? { stalled: true } : honest(invocation, call))),
+      runner: new FakeRunner((invocation, call) =>
+        invocation.argv[0] === 'skopeo' && invocation.argv[1] === 'inspect' && stalls-- > 0
+          ? { stalled: true }
+          : honest(invocation, call),
+      ),
       registryIdleMs: 3_000,
     });
     expect(report.status).toBe('succeeded');
     const retries = events.filter((e) => e.type === 'task-retry');
     expect(retries).toHaveLength(2);
-    expect(retries[0]).toMatchObject({ failure: { reason: 'registry-unavailable', message: 'no answer: nothing moved for 3s, so it was stopped' } });
+    expect(retries[0]).toMatchObject({
+      failure: { reason: 'registry-unavailable', message: 'no answer: nothing moved for 3s, so it was stopped' },
+    });
   });
 
   it('gives up after the retries with a clear reason', async () => {
     const podman = new FakePodman();
     const honest = podman.script;
     const { report } = await execute(planOf(SPEC), podman, {
-      runner: new FakeRunner((invocation, call) => (invocation.argv[0] === 'podman' && invocation.argv[1] === 'manifest' && invocation.argv[2] === 'push' ? { stalled: true } : honest(invocation, call))),
+      runner: new FakeRunner((invocation, call) =>
+        invocation.argv[0] === 'podman' && invocation.argv[1] === 'manifest' && invocation.argv[2] === 'push'
+          ? { stalled: true }
+          : honest(invocation, call),
+      ),
       keepGoing: true,
     });
     const stage = report.tasks.find((t) => t.id === 'stage:first@reg')!;
@@ -112,7 +141,9 @@ describe('leftovers of a run that died', () => {
     writeFileSync(path.join(live, 'owner'), ownerStamp(process.pid));
     const { report, events } = await execute(planOf(SPEC), new FakePodman(), { tmpDir });
     expect(readdirSync(tmpDir).sort()).toEqual(['locks', 'orchestrate-run-fresh-unstamped', 'orchestrate-run-live']);
-    expect(report.notices?.[0]).toContain(`removed the directory of a run that died before its cleanup (with its authfile): ${dead}`);
+    expect(report.notices?.[0]).toContain(
+      `removed the directory of a run that died before its cleanup (with its authfile): ${dead}`,
+    );
     expect(events.some((e) => e.type === 'notice')).toBe(true);
   });
 });
@@ -141,7 +172,13 @@ describe('two runs of one spec on one machine', () => {
     expect(a.report.status).toBe('succeeded');
     expect(b.report.status, JSON.stringify(b.report.tasks.filter((t) => t.failure))).toBe('succeeded');
     expect(overlapped).toBe(false);
-    expect(b.report.notices?.some((n) => n.startsWith(`waiting for run ${a.report.runId} of `) && n.endsWith('it builds the local list localhost:5000/acme/first:v1 too'))).toBe(true);
+    expect(
+      b.report.notices?.some(
+        (n) =>
+          n.startsWith(`waiting for run ${a.report.runId} of `) &&
+          n.endsWith('it builds the local list localhost:5000/acme/first:v1 too'),
+      ),
+    ).toBe(true);
   });
 
   it('takes over a lock whose run died, and waits on a live one until it is released', async () => {
@@ -150,7 +187,9 @@ describe('two runs of one spec on one machine', () => {
     const waited: string[] = [];
     const first = await lockListNames(dir, ['b', 'a'], 'run one', never, (name) => waited.push(name));
     let secondHeld = false;
-    const second = lockListNames(dir, ['a'], 'run two', never, (name, holder) => waited.push(`${name} ${holder}`)).then((locks) => ((secondHeld = true), locks));
+    const second = lockListNames(dir, ['a'], 'run two', never, (name, holder) => waited.push(`${name} ${holder}`)).then(
+      (locks) => ((secondHeld = true), locks),
+    );
     await new Promise((r) => setTimeout(r, 600));
     expect(secondHeld).toBe(false);
     expect(waited).toEqual([`a run one (pid ${process.pid})`]);
@@ -179,7 +218,10 @@ describe('an interrupt after the publish began', () => {
       }
       return honest(invocation, call);
     });
-    const { report } = await execute(planOf(SPEC.replace(/  second:[\s\S]*$/, '')), podman, { runner, interrupt: interrupt.signal });
+    const { report } = await execute(planOf(SPEC.replace(/  second:[\s\S]*$/, '')), podman, {
+      runner,
+      interrupt: interrupt.signal,
+    });
     expect(report.status).toBe('interrupted');
     expect(report.images['first']?.status).toBe('published');
     expect(report.notices).toContain('interrupted, but only after every image was published: all tags moved');
@@ -189,21 +231,41 @@ describe('an interrupt after the publish began', () => {
 describe('the same builds, the same list', () => {
   it('puts a manifest-first list in platform order whatever order podman built it in, so its digest depends on its content', async () => {
     const podman = new FakePodman();
-    const { report, runner } = await execute(planOf(SPEC.replace('platforms: [linux/amd64, linux/arm64]', 'platforms: [linux/s390x, linux/amd64, linux/arm64]')), podman);
+    const { report, runner } = await execute(
+      planOf(
+        SPEC.replace('platforms: [linux/amd64, linux/arm64]', 'platforms: [linux/s390x, linux/amd64, linux/arm64]'),
+      ),
+      podman,
+    );
     expect(report.status).toBe('succeeded');
-    expect(podman.lists.get('localhost:5000/acme/first:v1')?.map((e) => e.platform)).toEqual(['linux/amd64', 'linux/arm64', 'linux/s390x']);
+    expect(podman.lists.get('localhost:5000/acme/first:v1')?.map((e) => e.platform)).toEqual([
+      'linux/amd64',
+      'linux/arm64',
+      'linux/s390x',
+    ]);
     expect(report.tasks.find((t) => t.id === 'build:first')?.note).toBe('list entries put in platform order');
-    expect(runner.invocations.some((i) => i.argv.join(' ').startsWith('podman manifest add localhost:5000/acme/first:v1 containers-storage:@'))).toBe(true);
+    expect(
+      runner.invocations.some((i) =>
+        i.argv.join(' ').startsWith('podman manifest add localhost:5000/acme/first:v1 containers-storage:@'),
+      ),
+    ).toBe(true);
     // per-arch: the list is assembled in platform order, not in the order the spec names them.
-    expect(podman.lists.get('localhost:5000/acme/second:v1')?.map((e) => e.platform)).toEqual(['linux/amd64', 'linux/arm64', 'linux/s390x']);
+    expect(podman.lists.get('localhost:5000/acme/second:v1')?.map((e) => e.platform)).toEqual([
+      'linux/amd64',
+      'linux/arm64',
+      'linux/s390x',
+    ]);
   });
 
   it('leaves the list in build order, and says so, when an instance cannot be found by its digest (the list stays whole)', async () => {
     const podman = new FakePodman();
-    podman.fault = (argv) => (argv[1] === 'image' && argv[2] === 'inspect' ? { exitCode: 125, stderr: 'Error: image not known\n' } : undefined);
+    podman.fault = (argv) =>
+      argv[1] === 'image' && argv[2] === 'inspect' ? { exitCode: 125, stderr: 'Error: image not known\n' } : undefined;
     const { report } = await execute(planOf(SPEC), podman);
     expect(report.status).toBe('succeeded');
-    expect(report.tasks.find((t) => t.id === 'build:first')?.note).toMatch(/^list left in build order: no local image found for sha256:/);
+    expect(report.tasks.find((t) => t.id === 'build:first')?.note).toMatch(
+      /^list left in build order: no local image found for sha256:/,
+    );
     expect(podman.lists.get('localhost:5000/acme/first:v1')).toHaveLength(2);
   });
 });

@@ -34,13 +34,18 @@ describe('executePlan', () => {
     const { report, runner, tmpDir, authfileMode } = await execute(planOf(), podman);
     expect(report.status).toBe('succeeded');
     expect(report.images).toMatchObject({ first: { status: 'published' }, second: { status: 'published' } });
-    expect(report.images['first']?.published).toEqual(['localhost:5000/acme/first:v1', 'localhost:5000/acme/first:latest']);
+    expect(report.images['first']?.published).toEqual([
+      'localhost:5000/acme/first:v1',
+      'localhost:5000/acme/first:latest',
+    ]);
     // Tags point at exactly the digest that was staged and verified.
     const staged = report.tasks.find((t) => t.id === 'stage:first@reg')!.digest;
     expect(podman.tags.get('localhost:5000/acme/first:v1')).toBe(staged);
     expect(report.images['first']?.digest).toBe(staged);
     // The per-arch list holds the digests this run pushed.
-    const second = JSON.parse(podman.blobs.get(podman.tags.get('localhost:5000/acme/second:v1')!)!) as { manifests: { digest: string }[] };
+    const second = JSON.parse(podman.blobs.get(podman.tags.get('localhost:5000/acme/second:v1')!)!) as {
+      manifests: { digest: string }[];
+    };
     const pushed = report.tasks.filter((t) => t.kind === 'push').map((t) => t.digest);
     expect(second.manifests.map((m) => m.digest).sort()).toEqual([...pushed].sort());
     // The authfile was private while the run lasted and is gone after it.
@@ -50,12 +55,17 @@ describe('executePlan', () => {
     expect(podman.stdins).toEqual([SECRET]);
     expect(JSON.stringify(runner.invocations.map((i) => i.argv))).not.toContain(SECRET);
     // Staging tags are unique to the run.
-    expect(runner.invocations.some((i) => i.argv.some((a) => a.includes(`orchestrate-stage-${report.runId}`)))).toBe(true);
+    expect(runner.invocations.some((i) => i.argv.some((a) => a.includes(`orchestrate-stage-${report.runId}`)))).toBe(
+      true,
+    );
   });
 
   it('fails an image whose smoke test does not match, and moves none of its tags', async () => {
     const podman = new FakePodman();
-    podman.fault = (argv) => (argv[1] === 'run' && argv.includes('linux/arm64') && argv.join(' ').includes('first') ? { exitCode: 0, stdout: 'armv7l\n' } : undefined);
+    podman.fault = (argv) =>
+      argv[1] === 'run' && argv.includes('linux/arm64') && argv.join(' ').includes('first')
+        ? { exitCode: 0, stdout: 'armv7l\n' }
+        : undefined;
     const { report } = await execute(planOf(), podman, { keepGoing: true });
     expect(report.status).toBe('failed');
     const test = report.tasks.find((t) => t.id === 'test:first:linux/arm64')!;
@@ -74,7 +84,8 @@ describe('executePlan', () => {
         failures--;
         return { stderr: 'Error: writing manifest: received unexpected HTTP status: 500 Internal Server Error\n' };
       }
-      if (argv[1] === 'build' && argv.includes('linux/arm64') && argv.join(' ').includes('second')) return { exitCode: 1, stderr: 'Error: building at STEP "RUN make": while running runtime: exit status 2\n' };
+      if (argv[1] === 'build' && argv.includes('linux/arm64') && argv.join(' ').includes('second'))
+        return { exitCode: 1, stderr: 'Error: building at STEP "RUN make": while running runtime: exit status 2\n' };
       return undefined;
     };
     const { report, events } = await execute(planOf(), podman, { keepGoing: true });
@@ -82,7 +93,14 @@ describe('executePlan', () => {
     expect(stage).toMatchObject({ status: 'succeeded', retries: 2 });
     expect(events.filter((e) => e.type === 'task-retry')).toHaveLength(2);
     const build = report.tasks.find((t) => t.id === 'build:second:linux/arm64')!;
-    expect(build).toMatchObject({ status: 'failed', retries: 0, failure: { reason: 'command-failed', message: 'building at STEP "RUN make": while running runtime: exit status 2' } });
+    expect(build).toMatchObject({
+      status: 'failed',
+      retries: 0,
+      failure: {
+        reason: 'command-failed',
+        message: 'building at STEP "RUN make": while running runtime: exit status 2',
+      },
+    });
     expect(report.images['first']?.status).toBe('published');
     expect(report.images['second']?.status).toBe('failed');
   });
@@ -93,7 +111,10 @@ describe('executePlan', () => {
     podman.fault = (argv) => {
       if (argv[1] === 'build' && argv.join(' ').includes('first') && races > 0) {
         races--;
-        return { stderr: 'Error: creating build container: locating pulled image "b:1" name in containers storage: b:1: image not known\n' };
+        return {
+          stderr:
+            'Error: creating build container: locating pulled image "b:1" name in containers storage: b:1: image not known\n',
+        };
       }
       return undefined;
     };
@@ -104,7 +125,10 @@ describe('executePlan', () => {
   it('gives up after the retries, saying how many', async () => {
     const podman = new FakePodman();
     // Only the tag moves (copy --all): the base-image pulls (copy --override-arch) must not fail first and stop the run.
-    podman.fault = (argv) => (argv[0] === 'skopeo' && argv[1] === 'copy' && argv.includes('--all') ? { stderr: 'Error: 429 Too Many Requests\n' } : undefined);
+    podman.fault = (argv) =>
+      argv[0] === 'skopeo' && argv[1] === 'copy' && argv.includes('--all')
+        ? { stderr: 'Error: 429 Too Many Requests\n' }
+        : undefined;
     const { report } = await execute(planOf(), podman);
     const publish = report.tasks.find((t) => t.kind === 'publish')!;
     expect(publish).toMatchObject({ status: 'failed', retries: 3, failure: { reason: 'registry-unavailable' } });
@@ -113,7 +137,10 @@ describe('executePlan', () => {
 
   it('keeps the password out of output, failures and the report', async () => {
     const podman = new FakePodman();
-    podman.fault = (argv) => (argv[1] === 'login' ? { stderr: `Error: logging in to "localhost:5000": invalid username/password for ci:${SECRET}\n` } : undefined);
+    podman.fault = (argv) =>
+      argv[1] === 'login'
+        ? { stderr: `Error: logging in to "localhost:5000": invalid username/password for ci:${SECRET}\n` }
+        : undefined;
     const { report, events } = await execute(planOf(), podman);
     expect(report.status).toBe('failed');
     expect(report.tasks.find((t) => t.kind === 'login')?.failure?.reason).toBe('registry-auth');
@@ -142,8 +169,15 @@ describe('executePlan', () => {
     });
     const plan = planOf();
     const report = await executePlan(plan, {
-      cwd: '/', env: { REG_PASSWORD: SECRET }, runner, keepGoing: true, retry: { retries: 0, baseMs: 1, maxMs: 1 },
-      interrupt: new AbortController().signal, kill: new AbortController().signal, onEvent: () => {}, ...isolated(),
+      cwd: '/',
+      env: { REG_PASSWORD: SECRET },
+      runner,
+      keepGoing: true,
+      retry: { retries: 0, baseMs: 1, maxMs: 1 },
+      interrupt: new AbortController().signal,
+      kill: new AbortController().signal,
+      onEvent: () => {},
+      ...isolated(),
     });
     const verify = report.tasks.find((t) => t.id === 'verify:first@reg')!;
     expect(verify.failure?.message).toContain('lacks linux/arm64');
@@ -152,7 +186,10 @@ describe('executePlan', () => {
 
   it('leaves an image in use in place, and says so, without failing the run', async () => {
     const podman = new FakePodman();
-    podman.fault = (argv) => (argv[1] === 'rmi' && argv.includes('--no-prune') ? { stderr: 'Error: image used by 5d2d: image is in use by a container\n' } : undefined);
+    podman.fault = (argv) =>
+      argv[1] === 'rmi' && argv.includes('--no-prune')
+        ? { stderr: 'Error: image used by 5d2d: image is in use by a container\n' }
+        : undefined;
     const { report } = await execute(planOf(), podman);
     expect(report.status).toBe('succeeded');
     expect(report.tasks.find((t) => t.kind === 'cleanup')?.note).toContain('left in place: image used by 5d2d');
@@ -169,7 +206,14 @@ describe('executePlan', () => {
       return podman.script(invocation, call);
     });
     const report = await executePlan(planOf(), {
-      cwd: '/', env: { REG_PASSWORD: SECRET }, runner, keepGoing: false, interrupt: interrupt.signal, kill: new AbortController().signal, onEvent: () => {}, ...isolated(),
+      cwd: '/',
+      env: { REG_PASSWORD: SECRET },
+      runner,
+      keepGoing: false,
+      interrupt: interrupt.signal,
+      kill: new AbortController().signal,
+      onEvent: () => {},
+      ...isolated(),
     });
     expect(report.status).toBe('interrupted');
     expect(report.tasks.filter((t) => t.status === 'interrupted').length).toBeGreaterThan(0);
@@ -179,7 +223,10 @@ describe('executePlan', () => {
 
   it('cleans up per-run images even when the image failed', async () => {
     const podman = new FakePodman();
-    podman.fault = (argv) => (argv[1] === 'run' && argv.join(' ').includes('second') ? { exitCode: 1, stderr: 'Error: exec format error\n' } : undefined);
+    podman.fault = (argv) =>
+      argv[1] === 'run' && argv.join(' ').includes('second')
+        ? { exitCode: 1, stderr: 'Error: exec format error\n' }
+        : undefined;
     const { report } = await execute(planOf(), podman, { keepGoing: true });
     expect(report.tasks.find((t) => t.kind === 'cleanup')?.status).toBe('succeeded');
     expect(report.tasks.find((t) => t.id.startsWith('test:second'))?.failure?.reason).toBe('emulation-missing');
@@ -189,28 +236,46 @@ describe('executePlan', () => {
 describe('checkRunInputs', () => {
   it('reports an unset password variable before anything runs', async () => {
     const diagnostics = await checkRunInputs(planOf(), '/', {});
-    expect(diagnostics).toEqual([expect.objectContaining({ code: 'secret-not-set', message: expect.stringContaining('REG_PASSWORD is not set') })]);
+    expect(diagnostics).toEqual([
+      expect.objectContaining({ code: 'secret-not-set', message: expect.stringContaining('REG_PASSWORD is not set') }),
+    ]);
   });
 
   it('names a podman connection that does not exist, and an unreadable identity file', async () => {
     const plan = planOf(
-      SPEC.replace('images:', 'hosts:\n  arm: { connection: farm-arm, platforms: [linux/arm64] }\n  s390: { ssh: "ci@s390.example.com:22", identityFile: keys/missing, platforms: [linux/s390x] }\nimages:')
-        .replace('platforms: [linux/amd64, linux/arm64]', 'platforms: [linux/amd64, linux/arm64, linux/s390x]'),
+      SPEC.replace(
+        'images:',
+        'hosts:\n  arm: { connection: farm-arm, platforms: [linux/arm64] }\n  s390: { ssh: "ci@s390.example.com:22", identityFile: keys/missing, platforms: [linux/s390x] }\nimages:',
+      ).replace('platforms: [linux/amd64, linux/arm64]', 'platforms: [linux/amd64, linux/arm64, linux/s390x]'),
     );
-    const podman = new FakeRunner((invocation) => (invocation.argv.join(' ') === 'podman system connection list --format json' ? { stdout: '[{"Name":"farm-x86","URI":"ssh://core@10.0.0.1:22/run/podman/podman.sock","Identity":""}]' } : { exitCode: 1 }));
+    const podman = new FakeRunner((invocation) =>
+      invocation.argv.join(' ') === 'podman system connection list --format json'
+        ? { stdout: '[{"Name":"farm-x86","URI":"ssh://core@10.0.0.1:22/run/podman/podman.sock","Identity":""}]' }
+        : { exitCode: 1 },
+    );
     const diagnostics = await checkRunInputs(plan, '/', { REG_PASSWORD: 'x' }, podman);
     expect(diagnostics).toEqual([
-      expect.objectContaining({ code: 'connection-not-found', message: 'host arm: podman has no system connection "farm-arm" (it has: farm-x86)' }),
-      expect.objectContaining({ code: 'file-unreadable', message: expect.stringContaining('host s390: cannot read identityFile keys/missing') }),
+      expect.objectContaining({
+        code: 'connection-not-found',
+        message: 'host arm: podman has no system connection "farm-arm" (it has: farm-x86)',
+      }),
+      expect.objectContaining({
+        code: 'file-unreadable',
+        message: expect.stringContaining('host s390: cannot read identityFile keys/missing'),
+      }),
     ]);
   });
 
   it('refuses a podman connection whose URI is not a plain ssh://user@host', async () => {
-    const plan = planOf(SPEC.replace('images:', 'hosts:\n  arm: { connection: farm-arm, platforms: [linux/arm64] }\nimages:'));
+    const plan = planOf(
+      SPEC.replace('images:', 'hosts:\n  arm: { connection: farm-arm, platforms: [linux/arm64] }\nimages:'),
+    );
     for (const uri of ['unix:///run/podman/podman.sock', 'ssh://-oProxyCommand=x@h:22/run/podman/podman.sock']) {
       const podman = new FakeRunner(() => ({ stdout: JSON.stringify([{ Name: 'farm-arm', URI: uri, Identity: '' }]) }));
       const diagnostics = await checkRunInputs(plan, '/', { REG_PASSWORD: 'x' }, podman);
-      expect(diagnostics, uri).toEqual([expect.objectContaining({ code: 'invalid-ssh-address', message: expect.stringContaining(uri) })]);
+      expect(diagnostics, uri).toEqual([
+        expect.objectContaining({ code: 'invalid-ssh-address', message: expect.stringContaining(uri) }),
+      ]);
     }
   });
 
@@ -220,7 +285,10 @@ describe('checkRunInputs', () => {
 });
 
 describe('remoteAuths', () => {
-  const SSH_SPEC = SPEC.replace('images:', 'hosts:\n  arm: { ssh: "ci@arm.example.com:22", platforms: [linux/arm64] }\nimages:').replace('    strategy: per-arch', '    strategy: per-arch\n    buildArgs: { X: "1" }');
+  const SSH_SPEC = SPEC.replace(
+    'images:',
+    'hosts:\n  arm: { ssh: "ci@arm.example.com:22", platforms: [linux/arm64] }\nimages:',
+  ).replace('    strategy: per-arch', '    strategy: per-arch\n    buildArgs: { X: "1" }');
   const auths = {
     'localhost:5000': { auth: 'spec registry' },
     'https://index.docker.io/v1/': { auth: 'docker hub' },
@@ -231,7 +299,14 @@ describe('remoteAuths', () => {
   it('sends a build host only the credentials for the registries its commands use', () => {
     const plan = planOf(SSH_SPEC);
     // The spec's registry, and Docker Hub, where the arm64 build's base image comes from; not quay.io or ghcr.io.
-    expect(plan.tasks.some((t) => t.host === 'arm' && t.kind === 'pull' && t.argv.some((a) => typeof a === 'string' && a.startsWith('docker://docker.io/')))).toBe(true);
+    expect(
+      plan.tasks.some(
+        (t) =>
+          t.host === 'arm' &&
+          t.kind === 'pull' &&
+          t.argv.some((a) => typeof a === 'string' && a.startsWith('docker://docker.io/')),
+      ),
+    ).toBe(true);
     expect(Object.keys(remoteAuths(plan, auths))).toEqual(['localhost:5000', 'https://index.docker.io/v1/']);
   });
 

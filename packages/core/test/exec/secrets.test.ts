@@ -17,7 +17,9 @@ const basic = (user: string, password: string) => `Authorization: Basic ${base64
 function expectOnlyUsernameSurvives(redacted: string, user: string): void {
   const prefix = Buffer.byteLength(`${user}:`, 'utf8');
   expect(redacted).toContain('***');
-  expect(redacted.length - '***'.length).toBeLessThanOrEqual('Authorization: Basic '.length + Math.ceil((8 * prefix) / 6) + 3);
+  expect(redacted.length - '***'.length).toBeLessThanOrEqual(
+    'Authorization: Basic '.length + Math.ceil((8 * prefix) / 6) + 3,
+  );
 }
 
 describe('redactor', () => {
@@ -43,14 +45,23 @@ describe('redactor', () => {
     expect(base64url(OTHER)).not.toBe(base64(OTHER).replace(/=+$/, ''));
     expect(redact(`token ${base64(OTHER)} end`)).toBe('token *** end');
     expect(redact(`token ${base64url(OTHER)} end`)).toBe('token *** end');
-    for (const user of ['a', 'ab', 'abc']) expect(redact(`jwt.${base64url(`${user}:${OTHER}`)}.sig`)).not.toContain(base64url(`${user}:${OTHER}`));
+    for (const user of ['a', 'ab', 'abc'])
+      expect(redact(`jwt.${base64url(`${user}:${OTHER}`)}.sig`)).not.toContain(base64url(`${user}:${OTHER}`));
   });
 
   it('masks URL and form encodings, with upper or lower case hex', () => {
     for (const password of [PASSWORD, OTHER]) {
       const component = encodeURIComponent(password);
-      const forms = [component, component.replaceAll('%20', '+'), new URLSearchParams({ p: password }).toString().slice(2), component.toLowerCase()];
-      for (const form of forms) expect(redact(`GET /token?user=ci&password=${form}&scope=push`)).toBe('GET /token?user=ci&password=***&scope=push');
+      const forms = [
+        component,
+        component.replaceAll('%20', '+'),
+        new URLSearchParams({ p: password }).toString().slice(2),
+        component.toLowerCase(),
+      ];
+      for (const form of forms)
+        expect(redact(`GET /token?user=ci&password=${form}&scope=push`)).toBe(
+          'GET /token?user=ci&password=***&scope=push',
+        );
     }
     const url = new URL('https://registry.example.com/v2/');
     url.username = 'ci';
@@ -74,7 +85,9 @@ describe('redactor', () => {
   });
 
   it('masks base64 only for secrets long enough not to hit random text', () => {
-    expect(redactor(['abc'])(`abc ${base64('abc')} ${base64('x:abc')}`)).toBe(`*** ${base64('abc')} ${base64('x:abc')}`);
+    expect(redactor(['abc'])(`abc ${base64('abc')} ${base64('x:abc')}`)).toBe(
+      `*** ${base64('abc')} ${base64('x:abc')}`,
+    );
   });
 
   it('does nothing without secrets', () => {
@@ -82,8 +95,14 @@ describe('redactor', () => {
   });
 
   it('never lets base64 of user:password survive (property)', () => {
-    const text = fc.oneof(fc.string({ unit: 'binary-ascii', minLength: 6, maxLength: 40 }), fc.string({ unit: 'binary', minLength: 6, maxLength: 40 }));
-    const user = fc.oneof(fc.string({ unit: 'binary-ascii', maxLength: 20 }), fc.string({ unit: 'binary', maxLength: 20 }));
+    const text = fc.oneof(
+      fc.string({ unit: 'binary-ascii', minLength: 6, maxLength: 40 }),
+      fc.string({ unit: 'binary', minLength: 6, maxLength: 40 }),
+    );
+    const user = fc.oneof(
+      fc.string({ unit: 'binary-ascii', maxLength: 20 }),
+      fc.string({ unit: 'binary', maxLength: 20 }),
+    );
     fc.assert(
       fc.property(text, user, (password, username) => {
         const redacted = redactor([password])(basic(username, password));

@@ -22,7 +22,14 @@ import {
 } from '../../src/exec/ssh.js';
 import { deadRemoteRunDirs, ownerStamp } from '../../src/exec/leftovers.js';
 
-const TARGET: SshTarget = { name: 'arm', user: 'ci', host: 'arm.example.com', port: 2222, connectTimeout: 7, controlPath: '/tmp/orchestrate-run-x/ssh-0' };
+const TARGET: SshTarget = {
+  name: 'arm',
+  user: 'ci',
+  host: 'arm.example.com',
+  port: 2222,
+  connectTimeout: 7,
+  controlPath: '/tmp/orchestrate-run-x/ssh-0',
+};
 
 const made: string[] = [];
 function tempDir(): string {
@@ -51,7 +58,12 @@ function sshConfig(argv: readonly string[]): Map<string, string> {
   expect(ssh).toBe('ssh');
   const out = spawnSync('ssh', ['-G', ...rest], { encoding: 'utf8', env: { ...process.env, HOME: tempDir() } });
   expect(out.status, out.stderr).toBe(0);
-  return new Map(out.stdout.split('\n').filter(Boolean).map((line) => [line.slice(0, line.indexOf(' ')), line.slice(line.indexOf(' ') + 1)]));
+  return new Map(
+    out.stdout
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => [line.slice(0, line.indexOf(' ')), line.slice(line.indexOf(' ') + 1)]),
+  );
 }
 /** Async, so this process can reap the tree's root (its own child) while the script runs. */
 const shAsync = (args: string[], cwd?: string) =>
@@ -93,7 +105,10 @@ describe('ssh command lines', () => {
   it('runs a session through the master, never becoming one, with the command as the one last word', () => {
     const argv = sessionArgs(TARGET, 'cd -- x && exec true', '/tmp/orchestrate-run-x/ssh-0.1.log');
     // ssh's own messages go to a log of their own, apart from the command's stderr.
-    expect(argv.slice(argv.indexOf('-E'), argv.indexOf('-E') + 2)).toEqual(['-E', '/tmp/orchestrate-run-x/ssh-0.1.log']);
+    expect(argv.slice(argv.indexOf('-E'), argv.indexOf('-E') + 2)).toEqual([
+      '-E',
+      '/tmp/orchestrate-run-x/ssh-0.1.log',
+    ]);
     const o = options(argv);
     expect(o.get('ControlMaster')).toEqual(['no']);
     expect(o.get('ControlPath')).toEqual(['"/tmp/orchestrate-run-x/ssh-0"']);
@@ -122,7 +137,9 @@ describe('ssh command lines', () => {
   });
 
   it.runIf(hasSsh)('means to OpenSSH what it says (ssh -G)', () => {
-    const master = sshConfig(masterArgs({ ...TARGET, knownHosts: '/keys/known hosts 100%', identityFile: '/keys/id ed25519' }));
+    const master = sshConfig(
+      masterArgs({ ...TARGET, knownHosts: '/keys/known hosts 100%', identityFile: '/keys/id ed25519' }),
+    );
     expect(master.get('batchmode')).toBe('yes');
     expect(master.get('stricthostkeychecking')).toBe('true');
     expect(master.get('connecttimeout')).toBe('7');
@@ -145,7 +162,17 @@ describe('remote shell commands, run by a real sh', () => {
     const dir = path.join(tempDir(), "it's a run");
     mkdirSync(path.join(dir, '.pids'), { recursive: true });
     const marker = path.join(dir, 'x-should-not-exist');
-    const argv = ['printf', '%s\\n', `$(touch ${marker})`, '`touch ' + marker + '`', 'a\nb', "it's", '; rm -rf ~', '*', ''];
+    const argv = [
+      'printf',
+      '%s\\n',
+      `$(touch ${marker})`,
+      '`touch ' + marker + '`',
+      'a\nb',
+      "it's",
+      '; rm -rf ~',
+      '*',
+      '',
+    ];
     const command = remoteCommand(dir, argv, '.pids/1');
     const out = spawnSync('sh', ['-c', command], { cwd: tmpdir(), encoding: 'buffer' });
     expect(out.status, out.stderr.toString()).toBe(0);
@@ -160,7 +187,9 @@ describe('remote shell commands, run by a real sh', () => {
   it('remoteCommand: a directory that is not there stops it before anything runs', () => {
     const dir = tempDir();
     const marker = path.join(dir, 'ran');
-    const out = spawnSync('sh', ['-c', remoteCommand(path.join(dir, 'missing'), ['touch', marker], '.pids/1')], { encoding: 'utf8' });
+    const out = spawnSync('sh', ['-c', remoteCommand(path.join(dir, 'missing'), ['touch', marker], '.pids/1')], {
+      encoding: 'utf8',
+    });
     expect(out.status).not.toBe(0);
     expect(existsSync(marker)).toBe(false);
   });
@@ -169,7 +198,11 @@ describe('remote shell commands, run by a real sh', () => {
     const dir = tempDir();
     mkdirSync(path.join(dir, '.pids'));
     const existed = existsSync('/tmp/x-should-not-exist');
-    const out = spawnSync('sh', ['-c', remoteCommand(dir, ['printf', '%s\\n', '$(touch /tmp/x-should-not-exist)', 'a\nb', "it's"], '.pids/7')], { encoding: 'buffer' });
+    const out = spawnSync(
+      'sh',
+      ['-c', remoteCommand(dir, ['printf', '%s\\n', '$(touch /tmp/x-should-not-exist)', 'a\nb', "it's"], '.pids/7')],
+      { encoding: 'buffer' },
+    );
     expect(out.status).toBe(0);
     expect(out.stdout.equals(Buffer.from("$(touch /tmp/x-should-not-exist)\na\nb\nit's\n"))).toBe(true);
     if (!existed) expect(existsSync('/tmp/x-should-not-exist')).toBe(false);
@@ -178,7 +211,11 @@ describe('remote shell commands, run by a real sh', () => {
   it('setupCommand: a private run directory with .pids, and the authfile from stdin, 0600', () => {
     const home = tempDir();
     const runDir = "cache dir/run-20260101-abc-arm's";
-    const out = spawnSync('sh', ['-c', setupCommand(runDir, 'machine 42 1000')], { cwd: home, input: '{"auths":{}}', encoding: 'utf8' });
+    const out = spawnSync('sh', ['-c', setupCommand(runDir, 'machine 42 1000')], {
+      cwd: home,
+      input: '{"auths":{}}',
+      encoding: 'utf8',
+    });
     expect(out.status, out.stderr).toBe(0);
     const abs = path.join(home, runDir);
     expect(readFileSync(path.join(abs, 'owner'), 'utf8')).toBe('machine 42 1000\n');
@@ -276,14 +313,24 @@ describe('KILL_TREE_SCRIPT', () => {
 
   it('also stops what starts under the command after the kill began, and SIGKILLs what ignores SIGTERM', async () => {
     // Ignores SIGTERM (as a container's PID 1 does), and starts a child only once the kill has begun.
-    tree = spawn('sh', ['-c', 'trap "" TERM; sleep 0.6; sleep 300 & wait; sleep 300'], { detached: true, stdio: 'ignore' });
+    tree = spawn('sh', ['-c', 'trap "" TERM; sleep 0.6; sleep 300 & wait; sleep 300'], {
+      detached: true,
+      stdio: 'ignore',
+    });
     const root = tree.pid!;
     const dir = tempDir();
     mkdirSync(path.join(dir, '.pids'));
     writeFileSync(path.join(dir, '.pids/1'), `${root}\n`);
     const killing = shAsync(['-c', KILL_TREE_SCRIPT, 'sh', path.join(dir, '.pids/1')]);
     let late: number[] = [];
-    expect(await until(() => (late = childrenOf(root).filter((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('300'))).length > 0, 5_000)).toBe(true);
+    expect(
+      await until(
+        () =>
+          (late = childrenOf(root).filter((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('300')))
+            .length > 0,
+        5_000,
+      ),
+    ).toBe(true);
     leftovers.push(...late);
     expect((await killing).status).toBe(0);
     expect(await until(() => [root, ...late].every(gone), 10_000)).toBe(true);
@@ -328,7 +375,11 @@ describe('diagnoseSsh', () => {
   const target = { name: 'arm', user: 'root', host: '10.0.0.2', port: 22 };
 
   it('an unknown host key', () => {
-    const failure = diagnoseSsh(target, 255, 'No ED25519 host key is known for 10.0.0.2 and you have requested strict checking.\nHost key verification failed.\n');
+    const failure = diagnoseSsh(
+      target,
+      255,
+      'No ED25519 host key is known for 10.0.0.2 and you have requested strict checking.\nHost key verification failed.\n',
+    );
     expect(failure).toMatchObject({ reason: 'host-key', exitCode: 255 });
     expect(failure?.message).toContain('not in ~/.ssh/known_hosts');
     expect(failure?.hint).toContain('ssh-keyscan -p 22 10.0.0.2');
@@ -358,7 +409,11 @@ describe('diagnoseSsh', () => {
     expect(failure?.message).toContain('/keys/known_hosts');
     expect(failure?.hint).toContain("ssh-keygen -R '10.0.0.2' -f /keys/known_hosts");
     // Just the banner line is enough; another port is written the way known_hosts does.
-    const banner = diagnoseSsh({ ...target, port: 2222 }, 255, '@@@@@ WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED! @@@@@');
+    const banner = diagnoseSsh(
+      { ...target, port: 2222 },
+      255,
+      '@@@@@ WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED! @@@@@',
+    );
     expect(banner?.reason).toBe('host-key');
     expect(banner?.message).toContain('differs');
     expect(banner?.hint).toContain("ssh-keygen -R '[10.0.0.2]:2222'");
@@ -377,7 +432,9 @@ describe('diagnoseSsh', () => {
       expect(failure?.hint).toContain('fallback: emulate');
     }
     const refused = diagnoseSsh(target, 255, 'ssh: connect to host 10.0.0.2 port 22: Connection refused\n');
-    expect(refused?.message).toBe('cannot reach arm (root@10.0.0.2:22): ssh: connect to host 10.0.0.2 port 22: Connection refused');
+    expect(refused?.message).toBe(
+      'cannot reach arm (root@10.0.0.2:22): ssh: connect to host 10.0.0.2 port 22: Connection refused',
+    );
     expect(refused?.exitCode).toBe(255);
   });
 
@@ -391,13 +448,21 @@ describe('diagnoseSsh', () => {
       expect(diagnoseSsh(target, 255, stderr)?.reason, stderr).toBe('host-lost');
     }
     const lost = diagnoseSsh(target, 255, 'STEP 3/5: RUN make\nConnection to 10.0.0.2 closed by remote host.\n');
-    expect(lost?.message).toBe('lost the connection to arm (root@10.0.0.2:22): Connection to 10.0.0.2 closed by remote host.');
+    expect(lost?.message).toBe(
+      'lost the connection to arm (root@10.0.0.2:22): Connection to 10.0.0.2 closed by remote host.',
+    );
   });
 
   it('host-auth: the key was refused', () => {
-    const failure = diagnoseSsh(target, 255, "Warning: Permanently added '10.0.0.2' (ED25519) to the list of known hosts.\nroot@10.0.0.2: Permission denied (publickey).\n");
+    const failure = diagnoseSsh(
+      target,
+      255,
+      "Warning: Permanently added '10.0.0.2' (ED25519) to the list of known hosts.\nroot@10.0.0.2: Permission denied (publickey).\n",
+    );
     expect(failure?.reason).toBe('host-auth');
-    expect(failure?.message).toBe('arm (root@10.0.0.2:22) refused the login: root@10.0.0.2: Permission denied (publickey).');
+    expect(failure?.message).toBe(
+      'arm (root@10.0.0.2:22) refused the login: root@10.0.0.2: Permission denied (publickey).',
+    );
     expect(failure?.hint).toContain('~root/.ssh/authorized_keys');
   });
 
@@ -415,7 +480,11 @@ describe('diagnoseSsh', () => {
     const home = tempDir();
     const base = path.join(home, '.cache/orchestrate');
     const dead = spawnSync('sh', ['-c', 'echo $$'], { encoding: 'utf8' }).stdout.trim(); // a pid that has exited
-    for (const [name, stamp] of [['run-old-a', ownerStamp(Number(dead)).replace(/ \S+$/, ' 1')], ['run-live-a', ownerStamp()], ['run-other-a', 'another-machine 1 1']] as const) {
+    for (const [name, stamp] of [
+      ['run-old-a', ownerStamp(Number(dead)).replace(/ \S+$/, ' 1')],
+      ['run-live-a', ownerStamp()],
+      ['run-other-a', 'another-machine 1 1'],
+    ] as const) {
       mkdirSync(path.join(base, name), { recursive: true });
       writeFileSync(path.join(base, name, 'owner'), `${stamp}\n`);
     }

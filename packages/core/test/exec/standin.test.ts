@@ -2,7 +2,13 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { TaskFailure } from '../../src/exec/failure.js';
 import { fallbackGate, isHostFault } from '../../src/exec/fallback.js';
-import { schedule, type SchedulableTask, type ScheduleOptions, type ScheduleResult, type TaskEnd } from '../../src/exec/scheduler.js';
+import {
+  schedule,
+  type SchedulableTask,
+  type ScheduleOptions,
+  type ScheduleResult,
+  type TaskEnd,
+} from '../../src/exec/scheduler.js';
 
 /**
  * Stand-ins in the scheduler, with fake tasks: a remote chain build -> test -> push on host
@@ -12,7 +18,14 @@ import { schedule, type SchedulableTask, type ScheduleOptions, type ScheduleResu
 
 const never = new AbortController().signal;
 const tick = (ms = 1) => new Promise((r) => setTimeout(r, ms));
-const task = (id: string, dependsOn: string[] = [], extra: Partial<SchedulableTask> = {}): SchedulableTask => ({ id, kind: 'build', image: 'app', host: 'local', dependsOn, ...extra });
+const task = (id: string, dependsOn: string[] = [], extra: Partial<SchedulableTask> = {}): SchedulableTask => ({
+  id,
+  kind: 'build',
+  image: 'app',
+  host: 'local',
+  dependsOn,
+  ...extra,
+});
 
 const CHAIN = ['build', 'test', 'push'];
 const standIn = (primary: string) => ({ standIn: { host: 'arm', for: primary, after: [...CHAIN] } });
@@ -82,7 +95,8 @@ function within<T>(promise: Promise<T>, ms = 5_000): Promise<T> {
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
-const statuses = (result: ScheduleResult): Record<string, string> => Object.fromEntries([...result.ends].map(([id, end]) => [id, end.status]));
+const statuses = (result: ScheduleResult): Record<string, string> =>
+  Object.fromEntries([...result.ends].map(([id, end]) => [id, end.status]));
 
 describe('schedule with stand-ins', () => {
   it('(a) the host fails: the stand-ins run, the remote chain ends replaced, assemble goes on after the fallback push', async () => {
@@ -108,7 +122,13 @@ describe('schedule with stand-ins', () => {
     expect(h.finished.indexOf('push@fallback')).toBeGreaterThanOrEqual(0);
     expect(h.order.indexOf('assemble')).toBeGreaterThan(h.finished.indexOf('push@fallback'));
     expect(h.finished.indexOf('push@fallback')).toBeLessThan(h.order.indexOf('assemble'));
-    expect(h.replaced).toEqual(expect.arrayContaining([['build', 'build@fallback'], ['test', 'test@fallback'], ['push', 'push@fallback']]));
+    expect(h.replaced).toEqual(
+      expect.arrayContaining([
+        ['build', 'build@fallback'],
+        ['test', 'test@fallback'],
+        ['push', 'push@fallback'],
+      ]),
+    );
     expect(h.replaced).toHaveLength(3);
   });
 
@@ -124,7 +144,13 @@ describe('schedule with stand-ins', () => {
     for (const id of CHAIN) expect(at(`end:${id}`), id).toBeLessThan(firstGate);
     expect(at('gate:build@fallback')).toBeLessThan(at('start:build@fallback'));
     // What had succeeded on arm stays succeeded; only the failed test is replaced.
-    expect(statuses(result)).toMatchObject({ build: 'succeeded', test: 'replaced', push: 'succeeded', 'test@fallback': 'succeeded', assemble: 'succeeded' });
+    expect(statuses(result)).toMatchObject({
+      build: 'succeeded',
+      test: 'replaced',
+      push: 'succeeded',
+      'test@fallback': 'succeeded',
+      assemble: 'succeeded',
+    });
     expect(h.replaced).toEqual([['test', 'test@fallback']]);
   });
 
@@ -151,7 +177,10 @@ describe('schedule with stand-ins', () => {
   it('(c) a command failure on the host is not fallen back from: assemble is skipped and the run stops', async () => {
     // jobs 1: `other` is still pending when the build fails.
     const h = harness({ build: 'command-failed' });
-    const all = tasks([task('other', [], { image: 'other' }), task('other-push', ['other'], { image: 'other', kind: 'push' })]);
+    const all = tasks([
+      task('other', [], { image: 'other' }),
+      task('other-push', ['other'], { image: 'other', kind: 'push' }),
+    ]);
     const result = await within(schedule(all, h.execute, { ...h.options(false), jobs: 1 }));
     expect(result.ends.get('build')).toMatchObject({ status: 'failed', failure: { reason: 'command-failed' } });
     expect(result.ends.get('assemble')).toMatchObject({ status: 'skipped', failure: { reason: 'dependency-failed' } });
@@ -162,14 +191,18 @@ describe('schedule with stand-ins', () => {
     // The host did not fail: nothing stood in, and nothing but the failed build ran.
     expect(h.down.size).toBe(0);
     expect(h.order).toEqual(['build']);
-    for (const id of ['build@fallback', 'test@fallback', 'push@fallback']) expect(['not-needed', 'skipped']).toContain(result.ends.get(id)?.status);
+    for (const id of ['build@fallback', 'test@fallback', 'push@fallback'])
+      expect(['not-needed', 'skipped']).toContain(result.ends.get(id)?.status);
     expect(h.replaced).toEqual([]);
     expect(result.ends.size).toBe(all.length);
   });
 
   it('(c) with --keep-going the gate says not needed, assemble is skipped, and unrelated work goes on', async () => {
     const h = harness({ build: 'command-failed' });
-    const all = tasks([task('other', [], { image: 'other' }), task('other-push', ['other'], { image: 'other', kind: 'push' })]);
+    const all = tasks([
+      task('other', [], { image: 'other' }),
+      task('other-push', ['other'], { image: 'other', kind: 'push' }),
+    ]);
     const result = await within(schedule(all, h.execute, { ...h.options(true), jobs: 1 }));
     expect(h.gated).toEqual(['build@fallback']);
     expect(statuses(result)).toEqual({
@@ -205,7 +238,15 @@ describe('schedule with stand-ins', () => {
     const outcome = fc.constantFrom<Outcome>('ok', 'ok', 'host-unreachable', 'host-lost', 'command-failed');
     await fc.assert(
       fc.asyncProperty(
-        fc.record({ build: outcome, test: outcome, push: outcome, 'build@fallback': outcome, 'test@fallback': outcome, 'push@fallback': outcome, assemble: outcome }),
+        fc.record({
+          build: outcome,
+          test: outcome,
+          push: outcome,
+          'build@fallback': outcome,
+          'test@fallback': outcome,
+          'push@fallback': outcome,
+          assemble: outcome,
+        }),
         fc.boolean(),
         fc.integer({ min: 1, max: 4 }),
         fc.array(fc.integer({ min: 0, max: 3 }), { minLength: 8, maxLength: 8 }),
@@ -242,16 +283,20 @@ describe('schedule with stand-ins', () => {
             const stopped = !keepGoing && [...result.ends.values()].some((e) => e.status === 'failed');
             for (const id of CHAIN) {
               const end = result.ends.get(`${id}@fallback`);
-              if (stopped && end?.status === 'skipped') expect(['run-stopped', 'dependency-failed']).toContain(end.failure?.reason);
+              if (stopped && end?.status === 'skipped')
+                expect(['run-stopped', 'dependency-failed']).toContain(end.failure?.reason);
               else expect(end?.status).toBe('not-needed');
             }
             expect(result.ends.get('assemble')?.status).toBe(outcomes.assemble === 'ok' ? 'succeeded' : 'failed');
           }
           // A host fault in the chain, and a fallback chain that works: the assemble that names the remote push still happens.
-          const fault = CHAIN.some((id) => isHostFault({ reason: outcomes[id as keyof typeof outcomes] as TaskFailure['reason'], message: '' }));
+          const fault = CHAIN.some((id) =>
+            isHostFault({ reason: outcomes[id as keyof typeof outcomes] as TaskFailure['reason'], message: '' }),
+          );
           const clean = CHAIN.every((id) => outcomes[id as keyof typeof outcomes] !== 'command-failed');
           const fallbackWorks = CHAIN.every((id) => outcomes[`${id}@fallback` as keyof typeof outcomes] === 'ok');
-          if (fault && clean && fallbackWorks && outcomes.assemble === 'ok') expect(result.ends.get('assemble')?.status).toBe('succeeded');
+          if (fault && clean && fallbackWorks && outcomes.assemble === 'ok')
+            expect(result.ends.get('assemble')?.status).toBe('succeeded');
         },
       ),
       { numRuns: 150 },
@@ -270,14 +315,24 @@ describe('fallbackGate', () => {
     ]);
 
   it('runs the stand-in when the chain failed through its host', () => {
-    expect(fallbackGate(standIn, ends({ status: 'failed', failure: { reason: 'host-lost', message: 'lost' } }), down)).toBeUndefined();
+    expect(
+      fallbackGate(standIn, ends({ status: 'failed', failure: { reason: 'host-lost', message: 'lost' } }), down),
+    ).toBeUndefined();
   });
 
   it('does not rebuild here a chain that failed on its own, even with its host down meanwhile', () => {
-    expect(fallbackGate(standIn, ends({ status: 'failed', failure: { reason: 'command-failed', message: 'RUN exit 1' } }), down)).toEqual({ status: 'not-needed' });
+    expect(
+      fallbackGate(
+        standIn,
+        ends({ status: 'failed', failure: { reason: 'command-failed', message: 'RUN exit 1' } }),
+        down,
+      ),
+    ).toEqual({ status: 'not-needed' });
   });
 
   it('is not needed while the host is up', () => {
-    expect(fallbackGate(standIn, ends({ status: 'failed', failure: { reason: 'host-lost', message: 'lost' } }), new Map())).toEqual({ status: 'not-needed' });
+    expect(
+      fallbackGate(standIn, ends({ status: 'failed', failure: { reason: 'host-lost', message: 'lost' } }), new Map()),
+    ).toEqual({ status: 'not-needed' });
   });
 });
