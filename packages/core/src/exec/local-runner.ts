@@ -51,37 +51,62 @@ export class LocalRunner implements Runner {
     // even what was reparented to init when podman exited (a RUN step's process).
     const seen = new Map<number, string | undefined>();
     const look = (): void => {
-      if (pid !== undefined) for (const child of descendants(pid)) if (!seen.has(child)) seen.set(child, startTime(child));
+      if (pid !== undefined)
+        for (const child of descendants(pid)) if (!seen.has(child)) seen.set(child, startTime(child));
     };
     const terminate = (): void => {
       if (pid === undefined || terminated) return;
       terminated = true;
-      look();
+      // Frozen while the tree is read, until nothing new appears: a container being started
+      // as we stop podman would otherwise fork after our look and outlive its parent.
+      signalGroup(pid, 'SIGSTOP');
+      for (let round = 0, before = -1; round < 10 && seen.size !== before; round++) {
+        before = seen.size;
+        look();
+        for (const [child, started] of seen) signalProcess(child, 'SIGSTOP', started);
+      }
       signalGroup(pid, 'SIGTERM');
       for (const [child, started] of seen) signalProcess(child, 'SIGTERM', started);
+      signalGroup(pid, 'SIGCONT');
+      for (const [child, started] of seen) signalProcess(child, 'SIGCONT', started);
       pollTimer = setInterval(look, TREE_POLL_MS);
       killTimer = setTimeout(() => this.kill(pid, seen), this.graceMs);
       killTimer.unref();
     };
     if (pid !== undefined) this.groups.set(pid, seen);
     let stalled = false;
-    const idleTimer = pid === undefined || options.idleTimeoutMs === undefined ? undefined : watchIdle(pid, options.idleTimeoutMs, () => lines, () => {
-      stalled = true;
-      terminate();
-    });
+    const idleTimer =
+      pid === undefined || options.idleTimeoutMs === undefined
+        ? undefined
+        : watchIdle(
+            pid,
+            options.idleTimeoutMs,
+            () => lines,
+            () => {
+              stalled = true;
+              terminate();
+            },
+          );
     if (options.signal.aborted) terminate();
     else options.signal.addEventListener('abort', terminate, { once: true });
     try {
       const result = await subprocess;
       const outcome: ProcessOutcome = {
-        exitCode: result.exitCode ?? (result.signal ? 128 + (constants.signals[result.signal] as number | undefined ?? 0) : 1),
+        exitCode:
+          result.exitCode ??
+          (result.signal ? 128 + ((constants.signals[result.signal] as number | undefined) ?? 0) : 1),
         stdout: result.stdout,
         stderr: result.stderr,
         // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- set by the abort listener meanwhile
         terminated: terminated || result.isCanceled,
         ...((stalled as boolean) ? { stalled: true as const } : {}),
       };
-      if (result.failed && result.exitCode === undefined && result.signal === undefined && result.cause instanceof Error) {
+      if (
+        result.failed &&
+        result.exitCode === undefined &&
+        result.signal === undefined &&
+        result.cause instanceof Error
+      ) {
         outcome.spawnError = result.cause;
       }
       return outcome;
@@ -127,14 +152,17 @@ export class LocalRunner implements Runner {
 /** Calls `onIdle` once the command's output and its process tree's I/O have not moved for `idleMs`. */
 function watchIdle(pid: number, idleMs: number, lines: () => number, onIdle: () => void): NodeJS.Timeout {
   let last = { lines: lines(), bytes: ioBytes([pid]), at: performance.now() };
-  const timer = setInterval(() => {
-    const now = { lines: lines(), bytes: ioBytes([pid, ...descendants(pid)]), at: performance.now() };
-    if (now.lines !== last.lines || now.bytes !== last.bytes) last = now;
-    else if (now.at - last.at >= idleMs) {
-      clearInterval(timer);
-      onIdle();
-    }
-  }, Math.max(100, Math.min(1_000, idleMs / 5)));
+  const timer = setInterval(
+    () => {
+      const now = { lines: lines(), bytes: ioBytes([pid, ...descendants(pid)]), at: performance.now() };
+      if (now.lines !== last.lines || now.bytes !== last.bytes) last = now;
+      else if (now.at - last.at >= idleMs) {
+        clearInterval(timer);
+        onIdle();
+      }
+    },
+    Math.max(100, Math.min(1_000, idleMs / 5)),
+  );
   timer.unref();
   return timer;
 }

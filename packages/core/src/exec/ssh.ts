@@ -37,22 +37,45 @@ function optionPath(file: string): string {
 
 function commonOptions(target: SshTarget): string[] {
   return [
-    '-o', 'BatchMode=yes',
-    '-o', 'StrictHostKeyChecking=yes',
-    ...(target.knownHosts === undefined ? [] : ['-o', `UserKnownHostsFile=${optionPath(target.knownHosts)}`, '-o', 'GlobalKnownHostsFile=/dev/null']),
-    '-o', `ConnectTimeout=${target.connectTimeout}`,
-    '-o', `ServerAliveInterval=${ALIVE_INTERVAL}`,
-    '-o', `ServerAliveCountMax=${ALIVE_COUNT}`,
-    ...(target.identityFile === undefined ? [] : ['-o', 'IdentitiesOnly=yes', '-o', `IdentityFile=${optionPath(target.identityFile)}`]),
-    '-o', `ControlPath=${optionPath(target.controlPath)}`,
-    '-p', String(target.port),
-    '-l', target.user,
+    '-o',
+    'BatchMode=yes',
+    '-o',
+    'StrictHostKeyChecking=yes',
+    ...(target.knownHosts === undefined
+      ? []
+      : ['-o', `UserKnownHostsFile=${optionPath(target.knownHosts)}`, '-o', 'GlobalKnownHostsFile=/dev/null']),
+    '-o',
+    `ConnectTimeout=${target.connectTimeout}`,
+    '-o',
+    `ServerAliveInterval=${ALIVE_INTERVAL}`,
+    '-o',
+    `ServerAliveCountMax=${ALIVE_COUNT}`,
+    ...(target.identityFile === undefined
+      ? []
+      : ['-o', 'IdentitiesOnly=yes', '-o', `IdentityFile=${optionPath(target.identityFile)}`]),
+    '-o',
+    `ControlPath=${optionPath(target.controlPath)}`,
+    '-p',
+    String(target.port),
+    '-l',
+    target.user,
   ];
 }
 
 /** Opens the host's one connection: ssh forks into the background once it is authenticated, so this returns when the host is usable. */
 export function masterArgs(target: SshTarget): string[] {
-  return ['ssh', ...commonOptions(target), '-o', 'ControlMaster=yes', '-o', `ControlPersist=${PERSIST_SECONDS}`, '-f', '-N', '--', target.host];
+  return [
+    'ssh',
+    ...commonOptions(target),
+    '-o',
+    'ControlMaster=yes',
+    '-o',
+    `ControlPersist=${PERSIST_SECONDS}`,
+    '-f',
+    '-N',
+    '--',
+    target.host,
+  ];
 }
 
 /**
@@ -61,7 +84,17 @@ export function masterArgs(target: SshTarget): string[] {
  * that itself fails at ssh ("Host key verification failed") is not taken for ours failing.
  */
 export function sessionArgs(target: SshTarget, remoteCommand: string, logFile?: string): string[] {
-  return ['ssh', ...commonOptions(target), '-o', 'ControlMaster=no', ...(logFile === undefined ? [] : ['-E', logFile]), '-T', '--', target.host, remoteCommand];
+  return [
+    'ssh',
+    ...commonOptions(target),
+    '-o',
+    'ControlMaster=no',
+    ...(logFile === undefined ? [] : ['-E', logFile]),
+    '-T',
+    '--',
+    target.host,
+    remoteCommand,
+  ];
 }
 
 /** Asks the master (`check`: exits 0 while it is alive) or tells it to close (`exit`), through its socket. */
@@ -72,7 +105,8 @@ export function controlArgs(target: SshTarget, operation: 'check' | 'exit'): str
 /** A session ended 255 with nothing from ssh, and its master is gone: the host dropped the connection. */
 export function lostConnection(target: Pick<SshTarget, 'name' | 'host' | 'port' | 'user'>): TaskFailure {
   return {
-    reason: 'host-lost', exitCode: 255,
+    reason: 'host-lost',
+    exitCode: 255,
     message: `lost the connection to ${target.name} (${target.user}@${target.host}:${target.port}) while the command ran`,
     hint: 'the host went away mid-command (crashed, rebooted, network lost); the task was not retried; with "fallback: emulate" its platforms are built here instead',
   };
@@ -126,7 +160,7 @@ export function readFileCommand(cwd: string, file: string): string {
 /**
  * Stops a remote command and everything under it: the pid it recorded and all its
  * descendants (a RUN step's process sits in a session of its own, out of reach of the
- * group). The tree is read again every 0.1 s, and what appears (a RUN step starting as we
+ * group), frozen (SIGSTOP) while the tree is read so that none forks out of reach. The tree is read again every 0.1 s, and what appears (a RUN step starting as we
  * stop it, children of what we saw) is stopped too; SIGTERM first, SIGKILL to whatever is
  * left after 5 s. Needs only sh, ps, awk and kill. The cancel marker comes first: a command
  * that has not started yet sees it and does not start.
@@ -137,6 +171,12 @@ export const KILL_TREE_SCRIPT = [
   'seen=',
   // Every process whose ancestry reaches the command or something already seen under it.
   `scan() { ps -e -o pid= -o ppid= | awk -v root="$pid" -v seen="$seen" 'BEGIN { n = split(seen, s, " "); for (i = 1; i <= n; i++) known[s[i]] = 1 } { parent[$1] = $2 } END { for (p in parent) { q = p; while (q != root && !(q in known) && (q in parent) && q > 1) q = parent[q]; if (q == root || (q in known)) print p } }'; }`,
+  // Frozen first, read until nothing new appears: what was being started (a RUN step's
+  // container) cannot slip out of the tree between our look and its parent's death.
+  'kill -STOP $pid 2>/dev/null',
+  'r=0; while [ $r -lt 10 ]; do new=; for p in $(scan); do case " $seen " in *" $p "*) ;; *) seen="$seen $p"; new=1; kill -STOP $p 2>/dev/null;; esac; done; [ -z "$new" ] && break; r=$((r+1)); done',
+  '[ -n "$seen" ] && kill -TERM $seen 2>/dev/null',
+  'kill -CONT $pid $seen 2>/dev/null',
   'i=0',
   'while [ $i -lt 50 ]; do',
   '  for p in $(scan); do case " $seen " in *" $p "*) ;; *) seen="$seen $p"; kill -TERM $p 2>/dev/null;; esac; done',
@@ -163,42 +203,60 @@ export function remoteRunDir(workdir: string | undefined, runId: string, host: s
  * What ssh itself said, when it (not the remote command) failed: ssh exits 255 for its own
  * errors. Undefined when the output is not one of ssh's errors.
  */
-export function diagnoseSsh(target: Pick<SshTarget, 'name' | 'host' | 'port' | 'knownHosts' | 'user' | 'identityFile'>, exitCode: number, stderr: string): TaskFailure | undefined {
+export function diagnoseSsh(
+  target: Pick<SshTarget, 'name' | 'host' | 'port' | 'knownHosts' | 'user' | 'identityFile'>,
+  exitCode: number,
+  stderr: string,
+): TaskFailure | undefined {
   if (exitCode !== 255) return undefined;
   const where = `${target.name} (${target.user}@${target.host}:${target.port})`;
   const knownHosts = target.knownHosts ?? '~/.ssh/known_hosts';
   const entry = target.port === 22 ? target.host : `[${target.host}]:${target.port}`;
   if (/REMOTE HOST IDENTIFICATION HAS CHANGED|Host key for .* has changed/i.test(stderr)) {
     return {
-      reason: 'host-key', exitCode,
+      reason: 'host-key',
+      exitCode,
       message: `${where}: the host key differs from the one in ${knownHosts}; refusing to connect (it may be reinstalled, or someone may be in between)`,
       hint: `check the new key's fingerprint with the host's owner; if it is right: ssh-keygen -R '${entry}' -f ${knownHosts}, then add the new key (ssh-keyscan -p ${target.port} ${target.host} >> ${knownHosts})`,
     };
   }
   if (/Host key verification failed|No \S+ host key is known for/i.test(stderr)) {
     return {
-      reason: 'host-key', exitCode,
+      reason: 'host-key',
+      exitCode,
       message: `${where}: its host key is not in ${knownHosts}, and orchestrate never accepts an unknown key`,
       hint: `check the fingerprint with the host's owner, then add it: ssh-keyscan -p ${target.port} ${target.host} >> ${knownHosts} (or name a knownHosts file on the host in the spec)`,
     };
   }
   if (/Permission denied \(|Too many authentication failures/i.test(stderr)) {
     return {
-      reason: 'host-auth', exitCode,
+      reason: 'host-auth',
+      exitCode,
       message: `${where} refused the login: ${lastSshLine(stderr)}`,
       hint: `check the host's identityFile and that its public key is in ~${target.user}/.ssh/authorized_keys on ${target.host}`,
     };
   }
-  if (/Connection (?:refused|timed out)|No route to host|Network is unreachable|Could not resolve hostname|Name or service not known|Operation timed out|Connection closed by .* port \d+$|kex_exchange_identification/im.test(stderr) && !/client_loop|Broken pipe/i.test(stderr)) {
+  if (
+    /Connection (?:refused|timed out)|No route to host|Network is unreachable|Could not resolve hostname|Name or service not known|Operation timed out|Connection closed by .* port \d+$|kex_exchange_identification/im.test(
+      stderr,
+    ) &&
+    !/client_loop|Broken pipe/i.test(stderr)
+  ) {
     return {
-      reason: 'host-unreachable', exitCode,
+      reason: 'host-unreachable',
+      exitCode,
       message: `cannot reach ${where}: ${lastSshLine(stderr)}`,
       hint: `check that ${target.host} is up and sshd listens on port ${target.port} (ssh -p ${target.port}${target.identityFile === undefined ? '' : ` -i ${target.identityFile}`}${target.knownHosts === undefined ? '' : ` -o UserKnownHostsFile=${target.knownHosts}`} ${target.user}@${target.host} true); with "fallback: emulate" its platforms are built here instead`,
     };
   }
-  if (/client_loop|Broken pipe|Connection reset|Timeout, server .* not responding|Connection to .* closed by remote host|mux_client_request_session/i.test(stderr)) {
+  if (
+    /client_loop|Broken pipe|Connection reset|Timeout, server .* not responding|Connection to .* closed by remote host|mux_client_request_session/i.test(
+      stderr,
+    )
+  ) {
     return {
-      reason: 'host-lost', exitCode,
+      reason: 'host-lost',
+      exitCode,
       message: `lost the connection to ${where}: ${lastSshLine(stderr)}`,
       hint: `the host went away mid-command (rebooted, crashed, network); the task was not retried; with "fallback: emulate" its platforms are built here instead`,
     };
@@ -207,6 +265,9 @@ export function diagnoseSsh(target: Pick<SshTarget, 'name' | 'host' | 'port' | '
 }
 
 function lastSshLine(stderr: string): string {
-  const lines = stderr.split('\n').map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('@@@') && !l.startsWith('Warning: Permanently'));
+  const lines = stderr
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && !l.startsWith('@@@') && !l.startsWith('Warning: Permanently'));
   return (lines.at(-1) ?? 'ssh failed').slice(0, 300);
 }
