@@ -50,7 +50,7 @@ export async function makePlan(io: Io, options: PlanFilterOptions): Promise<{ pl
     fallback === undefined
       ? written
       : { ...written, hosts: written.hosts.map((h) => (h.kind === 'ssh' ? { ...h, fallback } : h)) };
-  const inputs = await planInputs(analysis.value.specDir, analysis.value.source.file, model);
+  const inputs = planInputs(analysis.value.specDir, analysis.value.source.file, model);
   const planned = planBuild(model, { images: options.image, platforms: options.platform, push: options.push, inputs });
   reportDiagnostics(io, [...analysis.diagnostics, ...planned.diagnostics], analysis.value.source);
   if (!planned.ok) return { exitCode: EXIT.usage };

@@ -32,12 +32,16 @@ export class Cleanups {
       if (builds.has(key)) builds.get(key)!.push(task.id);
       else builds.set(key, [task.id]);
     }
+    // Each image's dependents, once: a pass over all images per cleanup was quadratic.
+    const dependents = new Map<string, string[]>();
+    for (const image of images)
+      for (const name of image.dependsOn) dependents.set(name, [...(dependents.get(name) ?? []), image.name]);
     return [...this.entries].map(([key, entry]) => {
       // A dependent built on this host pulls this image by digest, and podman reuses the local
       // copy of those layers: removing it under that build breaks it ("layer not known").
-      const readers = images
-        .filter((i) => i.dependsOn.includes(entry.image))
-        .flatMap((i) => builds.get(`${i.name}@${entry.host.name}`) ?? []);
+      const readers = (dependents.get(entry.image) ?? []).flatMap(
+        (name) => builds.get(`${name}@${entry.host.name}`) ?? [],
+      );
       return {
         id: `cleanup:${key}`,
         kind: 'cleanup',
