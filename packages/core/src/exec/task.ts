@@ -6,7 +6,7 @@
 import type { PlanTask } from '../plan/types.js';
 import { formatDuration } from '../util/duration.js';
 import { contextTar } from './context-upload.js';
-import { diagnoseExit, diagnoseSpawn, type TaskFailure } from './failure.js';
+import { diagnoseExit, diagnoseSpawn, type Diagnosis, type TaskFailure } from './failure.js';
 import { policyOf } from './kinds.js';
 import { lastLines, redactFailure } from './outcomes.js';
 import { backoffDelay, sleep, type RetryPolicy } from './retry.js';
@@ -120,30 +120,10 @@ export async function runTask(task: PlanTask, ctx: TaskContext): Promise<TaskRec
     // A command that finished its work counts, even if Ctrl-C came meanwhile: its tag did move.
     if (outcome.exitCode === 0 && !outcome.spawnError && !outcome.terminated)
       return done({ ...(await policy.succeeded(task, stdout, ctx)), retries: attempt });
+    // Stopped by the runner's idle timeout, not by Ctrl-C: a registry failure like any other, retried below.
+    const stalled = outcome.stalled === true && !ctx.signal.aborted;
     // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- Ctrl-C may have come while the command ran
-    if (outcome.stalled && !ctx.signal.aborted) {
-      const stalled: TaskFailure = {
-        reason: 'registry-unavailable',
-        message: `no answer: nothing moved for ${formatDuration(ctx.registryIdleMs)}, so it was stopped`,
-        hint: 'the registry (or a proxy in front of it) accepted the connection and went silent; check it, or give slow links more time with --registry-timeout',
-      };
-      if (attempt < ctx.retry.retries) {
-        const delay = backoffDelay(ctx.retry, attempt + 1, ctx.random);
-        ctx.onRetry(attempt + 1, delay, stalled);
-        await sleep(delay, ctx.signal);
-        continue;
-      }
-      return done({
-        status: 'failed',
-        retries: attempt,
-        failure: {
-          ...stalled,
-          message: `${stalled.message} (after ${attempt} ${attempt === 1 ? 'retry' : 'retries'})`,
-        },
-      });
-    }
-    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- Ctrl-C may have come while the command ran
-    if (outcome.terminated || ctx.signal.aborted) {
+    if (!stalled && (outcome.terminated || ctx.signal.aborted)) {
       await policy.interrupted?.(task, ctx);
       return interrupted(attempt);
     }
@@ -158,8 +138,8 @@ export async function runTask(task: PlanTask, ctx: TaskContext): Promise<TaskRec
       });
 
     const errorOutput = `${stderr}\n${lastLines(stdout, 20)}`;
-    if (policy.failed) return done({ ...(await policy.failed(task, errorOutput, ctx)), retries: attempt });
-    const diagnosis = diagnoseExit(outcome.exitCode, errorOutput);
+    if (policy.failed && !stalled) return done({ ...(await policy.failed(task, errorOutput, ctx)), retries: attempt });
+    const diagnosis = stalled ? stallDiagnosis(ctx.registryIdleMs) : diagnoseExit(outcome.exitCode, errorOutput);
     const retriable = diagnosis.transient && (retry === 'registry' || diagnosis.failure.reason === 'storage-race');
     if (retriable && attempt < ctx.retry.retries) {
       const retryAfterMs = diagnosis.rateLimited ? await ctx.retryAfter?.(task, ctx.values) : undefined;
@@ -172,4 +152,17 @@ export async function runTask(task: PlanTask, ctx: TaskContext): Promise<TaskRec
     if (retriable) failure.message += ` (after ${attempt} ${attempt === 1 ? 'retry' : 'retries'})`;
     return done({ status: 'failed', retries: attempt, failure });
   }
+}
+
+/** A registry operation that neither printed nor moved a byte for the idle timeout. */
+function stallDiagnosis(idleMs: number): Diagnosis {
+  return {
+    failure: {
+      reason: 'registry-unavailable',
+      message: `no answer: nothing moved for ${formatDuration(idleMs)}, so it was stopped`,
+      hint: 'the registry (or a proxy in front of it) accepted the connection and went silent; check it, or give slow links more time with --registry-timeout',
+    },
+    transient: true,
+    rateLimited: false,
+  };
 }
