@@ -6,6 +6,7 @@
  */
 import { addLocalToListArgs, inspectListArgs, instanceIdArgs, removeFromListArgs } from '../plan/commands.js';
 import type { Arg } from '../plan/types.js';
+import { byCodePoint } from '../util/order.js';
 import type { TaskFailure } from './failure.js';
 import type { ProcessOutcome } from './runner.js';
 
@@ -30,9 +31,7 @@ export async function orderListByPlatform(
   const inspected = await run(inspectListArgs(podman, list));
   if (inspected.exitCode !== 0) return fail('manifest inspect', inspected);
   const entries = (JSON.parse(inspected.stdout) as { manifests?: ListEntry[] }).manifests ?? [];
-  const sorted = [...entries].sort((a, b) =>
-    platformKey(a) < platformKey(b) ? -1 : platformKey(a) > platformKey(b) ? 1 : 0,
-  );
+  const sorted = [...entries].sort((a, b) => byCodePoint(platformKey(a), platformKey(b)));
   // The entries before the first one out of place stay; the rest go and come back in order.
   const firstOut = sorted.findIndex((entry, i) => entry.digest !== entries[i]?.digest);
   if (firstOut < 0) return { reordered: false };

@@ -17,6 +17,7 @@
 import { closeSync, constants, fstatSync, openSync, readdirSync, readFileSync, type Dirent, type Stats } from 'node:fs';
 import path from 'node:path';
 import dockerignore from '@balena/dockerignore';
+import { byCodePoint } from '../util/order.js';
 
 // A CommonJS `module.exports = factory` typed as `export default`: at run time the default import is the factory.
 const createIgnore = dockerignore as unknown as typeof dockerignore.default;
@@ -116,7 +117,7 @@ export function walkContext(contextDir: string, containerfile: string): ContextW
   const walk: ContextWalk = { entries: [], special: [] };
   const visit = (dir: string): void => {
     const dirents = readdirSync(dir === '' ? contextDir : path.join(contextDir, dir), { withFileTypes: true });
-    dirents.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    dirents.sort((a, b) => byCodePoint(a.name, b.name));
     for (const dirent of dirents) {
       const entry = dir === '' ? dirent.name : `${dir}/${dirent.name}`;
       const isDirectory = dirent.isDirectory();

@@ -26,6 +26,7 @@ import { Cleanups } from './cleanups.js';
 import { publishChain, type PublishSteps } from './publish.js';
 import { BasePulls } from './pulls.js';
 import { uploadLayout } from './upload.js';
+import { byCodePoint } from '../util/order.js';
 
 export interface PlanOptions {
   /** `--image`: only these and what they depend on. */
@@ -339,7 +340,7 @@ class Planner {
       argv: createListArgs('podman', list),
     });
     // In platform order, whatever order the spec names them in: a list's digest depends on its content only.
-    instances.sort((a, b) => (a.platform < b.platform ? -1 : a.platform > b.platform ? 1 : 0));
+    instances.sort((a, b) => byCodePoint(a.platform, b.platform));
     // One `manifest add` at a time: each rewrites the list in local storage.
     const access: RegistryAccess = primary ? this.access(primary) : { authfile: false, tlsVerify: true };
     for (const { platform, instance, after } of instances) {
