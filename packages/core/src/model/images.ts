@@ -7,7 +7,7 @@ import type { Image, Registry, SmokeTest } from './types.js';
 import { imageReferences, isFullyQualified, qualifiedSuggestion, repositoryOf } from './containerfile.js';
 import { resolvePlatformList } from './infrastructure.js';
 import { Names, suggestion } from '../util/suggest.js';
-import { expectProblem } from '../exec/checks.js';
+import { expectProblem } from '../util/expect.js';
 
 const TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
 const REPOSITORY = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/;

@@ -2,7 +2,8 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { checkTestOutput, expectProblem } from '../../src/exec/checks.js';
+import { checkTestOutput } from '../../src/exec/checks.js';
+import { expectProblem } from '../../src/util/expect.js';
 import { analyzeText } from '../helpers.js';
 
 const CHECKS = fileURLToPath(new URL('../../src/exec/checks.ts', import.meta.url));
