@@ -46,7 +46,8 @@ export type DiagnosticCode =
   | 'connection-not-found'
   | 'file-unwritable'
   | 'invalid-plan'
-  | 'plan-out-of-date';
+  | 'plan-out-of-date'
+  | 'base-not-found';
 
 export interface Position {
   /** 1-based line. */

@@ -66,7 +66,9 @@ export function renderPlanText(raw: Plan, c: Colors): string {
   // Tasks no one image owns: registry logins, and outside base images copied for per-arch builds.
   const shared = byImage.get(null) ?? [];
   if (shared.length > 0) {
-    out.push('', c.bold(shared.some((t) => t.kind === 'pull') ? 'Logins and base images' : 'Logins'));
+    const logins = shared.some((t) => t.kind === 'login');
+    const bases = shared.some((t) => t.kind === 'pull' || t.kind === 'local-base');
+    out.push('', c.bold(logins && bases ? 'Logins and base images' : bases ? 'Base images' : 'Logins'));
     out.push(...renderTasks(shared, c));
   }
   for (const [name, image] of Object.entries(plan.images)) {
@@ -127,6 +129,12 @@ function kindDetails(task: PlanTask): (string | undefined)[] {
       return [task.orderList ? `then puts ${task.orderList.list}'s entries in platform order` : undefined];
     case 'cleanup':
       return ['runs even after a failure'];
+    case 'local-base':
+      return [
+        task.host === 'local'
+          ? `<image-id>: the ${task.platforms.join(', ')} image of ${task.reference} in this machine's storage`
+          : `<image-id>: the ${task.platforms.join(', ')} image of ${task.reference} in ${task.host}'s storage, else this machine's, sent with podman save | podman load`,
+      ];
     case 'pull':
     case 'push':
     case 'assemble':

@@ -20,7 +20,7 @@ export interface HostContext {
   runner: Runner;
   /** Where argv paths are relative to: the spec's directory here, the run's directory there. */
   cwd: string;
-  values: RunValues & { digests: Map<string, string> };
+  values: RunValues & { digests: Map<string, string>; imageIds: Map<string, string> };
   /** Set for build hosts over ssh. */
   ssh?: SshRunner;
 }
@@ -49,6 +49,8 @@ export function hostContexts(setup: HostSetup): Map<string, HostContext> {
   // By index: task ids can be longer than a file name may be.
   const digestName = (id: string): string => `${index.get(id) ?? 'unknown'}.digest`;
   const contexts = new Map<string, HostContext>();
+  // Per host: an id found in one host's storage names nothing on another.
+  const imageIds = (): Map<string, string> => new Map();
   let n = 0;
   for (const [name, host] of Object.entries(setup.plan.hosts)) {
     if (host.kind === 'local') {
@@ -60,6 +62,7 @@ export function hostContexts(setup: HostSetup): Map<string, HostContext> {
           authfile: path.join(setup.runDir, 'auth.json'),
           digestFile: (id) => path.join(setup.runDir, digestName(id)),
           digests: setup.digests,
+          imageIds: imageIds(),
         },
       });
       continue;
@@ -72,7 +75,13 @@ export function hostContexts(setup: HostSetup): Map<string, HostContext> {
       runner: ssh,
       cwd: runDir,
       ssh,
-      values: { runId: setup.runId, authfile: 'auth.json', digestFile: digestName, digests: setup.digests },
+      values: {
+        runId: setup.runId,
+        authfile: 'auth.json',
+        digestFile: digestName,
+        digests: setup.digests,
+        imageIds: imageIds(),
+      },
     });
   }
   return contexts;

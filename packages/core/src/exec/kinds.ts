@@ -15,6 +15,7 @@ import {
   verifiedList,
 } from './outcomes.js';
 import type { TaskContext, TaskOutcome } from './task.js';
+import { findLocalBase } from './local-base.js';
 
 export interface KindPolicy<K extends TaskKind> {
   /** Relative cost, for the longest-chain-first priority. */
@@ -36,6 +37,8 @@ export interface KindPolicy<K extends TaskKind> {
   registries: (task: TaskOf<K>) => readonly string[];
   /** Whether its status counts toward its image's outcome (cleanups are housekeeping). */
   countsForImage: boolean;
+  /** Before the command: what it needs found first (its run-time values); a failure stops the task. */
+  prepare?: (task: TaskOf<K>, ctx: TaskContext) => Promise<TaskOutcome | undefined>;
   /** After the command succeeded: what it produced (a digest, a checked list, a test's verdict). */
   succeeded: (task: TaskOf<K>, stdout: string, ctx: TaskContext) => Promise<TaskOutcome>;
   /** After the command failed for good: what that means for this kind; without it, the failure stands. */
@@ -61,6 +64,16 @@ export const KINDS: { readonly [K in TaskKind]: KindPolicy<K> } = {
     succeeded,
   },
   reset: { ...COMMON, weight: 1, loadsHost: false, retry: never, registries: none, succeeded, failed: resetFailed },
+  // A lookup in local storage (and on a build host lacking the image, a transfer from here): no registry.
+  'local-base': {
+    ...COMMON,
+    weight: 1,
+    loadsHost: false,
+    retry: never,
+    registries: none,
+    prepare: findLocalBase,
+    succeeded,
+  },
   pull: { ...COMMON, weight: 1, loadsHost: false, retry: registry, registries: (task) => [task.source], succeeded },
   // Its dependencies come from the spec's registries; the outside bases it pulls itself, from theirs.
   build: {

@@ -19,6 +19,7 @@ import { KINDS, policyOf } from './kinds.js';
 import { redactor } from './secrets.js';
 import { runTask, type TaskContext } from './task.js';
 import { newRunId, resolveArgv } from './values.js';
+import { checkLocalBases } from './local-base.js';
 import { stampRunDir, sweepLocalRunDirs } from './leftovers.js';
 import { lockListNames, type ListLocks } from './list-locks.js';
 
@@ -94,6 +95,7 @@ export async function checkRunInputs(
     }
   }
   diagnostics.push(...(await checkHosts(plan, specDir, runner)));
+  if (runner) diagnostics.push(...(await checkLocalBases(plan, specDir, runner)));
   for (const [name, registry] of Object.entries(plan.registries)) {
     if (registry.authfile === undefined || !plan.filters.push) continue;
     const file = path.resolve(specDir, registry.authfile);
@@ -245,6 +247,7 @@ export async function executePlan(plan: Plan, options: ExecuteOptions): Promise<
           values: host!.values,
           cwd: host!.cwd,
           specDir,
+          localRunner: options.runner,
           env: options.env,
           secretEnv,
           redact,

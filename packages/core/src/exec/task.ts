@@ -17,11 +17,13 @@ import { MissingRunValue, resolveArgv, type RunValues } from './values.js';
 
 export interface TaskContext {
   runner: Runner;
-  values: RunValues & { digests: Map<string, string> };
+  values: RunValues & { digests: Map<string, string>; imageIds: Map<string, string> };
   /** Where argv runs: the spec's directory here, the run's directory on a build host. */
   cwd: string;
   /** The spec's directory on this machine: build contexts are read from it for uploads. */
   specDir: string;
+  /** Runs commands on this machine, whatever host the task is for (images sent to a build host come from here). */
+  localRunner: Runner;
   env: Readonly<Record<string, string | undefined>>;
   /** Environment variables holding secrets: not passed on to the commands. */
   secretEnv: readonly string[];
@@ -53,6 +55,8 @@ export interface TaskRecord extends TaskEnd {
 
 export async function runTask(task: PlanTask, ctx: TaskContext): Promise<TaskRecord> {
   const policy = policyOf(task);
+  const prepared = await policy.prepare?.(task, ctx);
+  if (prepared) return { ...prepared, retries: 0, processMs: 0 };
   let argv: string[];
   try {
     argv = resolveArgv(task, ctx.values);

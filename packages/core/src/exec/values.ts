@@ -11,6 +11,8 @@ export interface RunValues {
   digestFile(taskId: string): string;
   /** Digests pushed so far in this run, by task id. */
   digests: ReadonlyMap<string, string>;
+  /** Image ids found in local storage so far (local-base tasks), by task id. */
+  imageIds?: ReadonlyMap<string, string>;
 }
 
 /** Raised when a digest is asked for before its task pushed one: a planner bug, not a user error. */
@@ -34,6 +36,12 @@ export function resolveArg(arg: Arg, values: RunValues, task: PlanTask): string 
       if (digest === undefined)
         throw new MissingRunValue(`${task.id} needs the digest of ${arg.task}, which has not pushed one`);
       value = digest;
+      break;
+    }
+    case 'image-id': {
+      const id = values.imageIds?.get(task.id);
+      if (id === undefined) throw new MissingRunValue(`${task.id} has not found its image in local storage`);
+      value = id;
       break;
     }
   }

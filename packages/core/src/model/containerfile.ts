@@ -180,6 +180,37 @@ export function repositoryOf(reference: string): string {
 }
 
 /**
+ * A reference as Docker normalises it, split: `acme/base:1` -> docker.io/acme/base and tag
+ * "1"; `alpine` -> docker.io/library/alpine; `index.docker.io/...` -> docker.io/... Only the
+ * name is lower-cased (tags are case-sensitive). The name of a spec's image, whatever spelling
+ * of Docker Hub its FROM line uses, is then one string to compare.
+ */
+export function normalizeReference(reference: string): { name: string; tag?: string; digest?: string } {
+  const at = reference.indexOf('@');
+  const digest = at >= 0 ? reference.slice(at + 1) : undefined;
+  const withoutDigest = at >= 0 ? reference.slice(0, at) : reference;
+  const name = repositoryOf(withoutDigest);
+  const tag = name.length < withoutDigest.length ? withoutDigest.slice(name.length + 1) : undefined;
+  return { name: normalizeName(name), ...(tag !== undefined && { tag }), ...(digest !== undefined && { digest }) };
+}
+
+/** A repository name (no tag) as Docker normalises it; see normalizeReference. */
+export function normalizeName(name: string): string {
+  const lower = name.toLowerCase();
+  const slash = lower.indexOf('/');
+  if (slash < 0) return `docker.io/library/${lower}`;
+  const first = lower.slice(0, slash);
+  if (!isRegistryHost(first)) return `docker.io/${lower}`;
+  if (first === 'index.docker.io' || first === 'registry-1.docker.io') return `docker.io${lower.slice(slash)}`;
+  return lower;
+}
+
+/** `localhost/NAME` is podman's name for an image of local storage: never pulled from a registry (localhost:5000/... is one). */
+export function isLocalStorageName(reference: string): boolean {
+  return reference.toLowerCase().startsWith('localhost/');
+}
+
+/**
  * An image name is fully qualified when it has a registry host before its first "/" (a
  * component with "." or ":", or localhost); `alpine:3.20` has a tag, not a host.
  */

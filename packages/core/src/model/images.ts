@@ -4,7 +4,14 @@ import type { Severity } from '../diagnostics.js';
 import { writtenScalar, type ResolveContext, type SpecFiles } from './context.js';
 import type { ImageSpec, SpecDocument } from './spec.js';
 import type { Image, Registry, SmokeTest } from './types.js';
-import { imageReferences, isFullyQualified, qualifiedSuggestion, repositoryOf } from './containerfile.js';
+import {
+  imageReferences,
+  isFullyQualified,
+  isLocalStorageName,
+  normalizeName,
+  normalizeReference,
+  qualifiedSuggestion,
+} from './containerfile.js';
 import { resolvePlatformList } from './infrastructure.js';
 import { Names, suggestion } from '../util/suggest.js';
 import { expectProblem } from '../util/expect.js';
@@ -168,6 +175,7 @@ function resolveImage(ctx: ResolveContext, name: string, spec: ImageSpec, scope:
     dependencyReasons,
     dependencyReferences: {},
     pulls: [],
+    pinnedOutside: [],
     ...(test && { test }),
   };
 }
@@ -351,9 +359,11 @@ function resolveTest(
 }
 
 /**
- * Adds the dependencies a Containerfile implies: a FROM or COPY --from naming another
- * image of the spec (in any of its registries, or as localhost/NAME). Other short names
- * are left to podman, with a warning because they fail without a terminal.
+ * Adds the dependencies a Containerfile implies: a FROM or COPY --from naming another image
+ * of the spec (in any of its registries, or as localhost/NAME; Docker Hub names as Docker
+ * normalises them, so `acme/base` is `docker.io/acme/base`), with a tag the spec publishes it
+ * under. A digest, or another tag, is what the author pinned: outside, and said so in the
+ * plan. Other short names are left to podman, with a warning: they fail without a terminal.
  */
 export function inferDependencies(
   ctx: ResolveContext,
@@ -362,12 +372,12 @@ export function inferDependencies(
   files: SpecFiles,
   specDir: string,
 ): void {
-  const byRepository = new Map<string, string>();
+  const byRepository = new Map<string, Image>();
   for (const image of images) {
-    byRepository.set(`localhost/${image.repository}`, image.name);
+    byRepository.set(`localhost/${image.repository}`, image);
     for (const registry of registries) {
       if (image.registries.includes(registry.name))
-        byRepository.set(`${registry.url}/${image.repository}`.toLowerCase(), image.name);
+        byRepository.set(normalizeName(`${registry.url}/${image.repository}`), image);
     }
   }
   for (const image of images) {
@@ -375,7 +385,11 @@ export function inferDependencies(
     if (text === undefined) continue;
     const shown = path.join(specDir, image.containerfile);
     for (const reference of imageReferences(text, image.buildArgs)) {
-      const dependency = byRepository.get(repositoryOf(reference.reference));
+      const parsed = normalizeReference(reference.reference);
+      const named = byRepository.get(parsed.name);
+      const pinned = named && pinnedElsewhere(parsed, named);
+      if (named && pinned) image.pinnedOutside.push(`${image.name}: ${reference.via} ${reference.reference} ${pinned}`);
+      const dependency = pinned === undefined ? named?.name : undefined;
       const range = {
         start: { line: reference.line, col: reference.col },
         end: { line: reference.line, col: reference.endCol },
@@ -397,6 +411,7 @@ export function inferDependencies(
         const pull = image.pulls.find((p) => p.reference === reference.reference) ?? {
           reference: reference.reference,
           spellings: [],
+          ...(isLocalStorageName(reference.reference) && { localStorage: true as const }),
         };
         if (pull.spellings.length === 0) image.pulls.push(pull);
         for (const name of [reference.reference, reference.written])
@@ -414,6 +429,19 @@ export function inferDependencies(
       }
     }
   }
+}
+
+/**
+ * Why a reference to an image of the spec names another image than this run's build of it,
+ * or undefined when it names the build: no tag means "latest"; a tag made of an ARG without a
+ * value (empty once expanded) cannot be told apart, so it is taken to mean the build.
+ */
+function pinnedElsewhere(reference: { tag?: string; digest?: string }, image: Image): string | undefined {
+  if (reference.digest !== undefined)
+    return `names a digest: built from that image as it is, not from this run's build of "${image.name}"`;
+  const tag = reference.tag ?? 'latest';
+  if (tag === '' || tag.includes('$') || image.tags.includes(tag)) return undefined;
+  return `names tag "${tag}", which this spec does not publish "${image.name}" under (${image.tags.join(', ')}): built from that image as it is, not from this run's build`;
 }
 
 function normalise(relative: string): string {

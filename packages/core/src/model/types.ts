@@ -77,8 +77,16 @@ export interface Image {
   dependencyReasons: Record<string, 'dependsOn' | 'FROM' | 'COPY --from'>;
   /** The references this image's Containerfile uses for each dependency, resolved and as written: the build pins them to this run's result. */
   dependencyReferences: Record<string, string[]>;
-  /** Images from outside the spec that the build pulls (FROM, COPY --from): resolved, and every spelling in the file. */
-  pulls: { reference: string; spellings: string[] }[];
+  /**
+   * Images from outside the spec that the build pulls (FROM, COPY --from): resolved, and every
+   * spelling in the file. `localStorage`: a localhost/ name, taken from containers-storage.
+   */
+  pulls: { reference: string; spellings: string[]; localStorage?: true }[];
+  /**
+   * References naming an image of the spec that the build takes from outside all the same,
+   * because the author pinned them (a digest, or a tag the spec does not publish), with why.
+   */
+  pinnedOutside: string[];
   test?: SmokeTest;
 }
 

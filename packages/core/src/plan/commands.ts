@@ -18,7 +18,7 @@ function access(options: RegistryAccess, flag = '--tls-verify'): Arg[] {
 }
 
 export function withRunValue(value: RunValue, prefix = '', suffix = ''): Arg {
-  const arg: Exclude<Arg, string> = value.ref === 'digest' ? { ref: 'digest', task: value.task } : { ref: value.ref };
+  const arg: Exclude<Arg, string> = value.ref === 'digest' ? { ref: 'digest', task: value.task } : { ...value };
   if (prefix !== '') arg.prefix = prefix;
   if (suffix !== '') arg.suffix = suffix;
   return arg;
@@ -244,6 +244,29 @@ export function copyListArgs(source: Arg, destination: string, options: Registry
  */
 export function removeImagesArgs(podman: string, images: readonly Arg[]): Arg[] {
   return [podman, 'rmi', '--ignore', '--no-prune', ...images];
+}
+
+/** Exit 0: NAME is a list; 125: an image, not a list; 1: nothing of that name (podman 4.3). */
+export function listExistsArgs(podman: string, name: string): Arg[] {
+  return [podman, 'manifest', 'exists', name];
+}
+
+/** A single image's id and platform, as `ID os/arch`. */
+export function imagePlatformArgs(podman: string, name: string): Arg[] {
+  return [podman, 'image', 'inspect', '--format', '{{.Id}} {{.Os}}/{{.Architecture}}', name];
+}
+
+/** Gives a local image (by id) a name of its own. */
+export function tagImageArgs(podman: string, image: Arg, name: string): Arg[] {
+  return [podman, 'tag', image, name];
+}
+
+/** An image (by id) as an archive file, and that archive read into another host's storage from stdin. */
+export function saveImageArgs(podman: string, imageId: string, file: string): Arg[] {
+  return [podman, 'save', '--quiet', '--output', file, imageId];
+}
+export function loadImageArgs(podman: string): Arg[] {
+  return [podman, 'load', '--quiet'];
 }
 
 /** How an argument reads in a plan shown to a person: run-time values in angle brackets. */

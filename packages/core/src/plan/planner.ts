@@ -202,6 +202,7 @@ class Planner {
   }
 
   addImage(image: Image, narrowed: boolean): void {
+    for (const note of image.pinnedOutside) this.notes.add(note);
     const registries =
       this.push && !narrowed ? this.model.registries.filter((r) => image.registries.includes(r.name)) : [];
     const list = listName(image, registries[0]);
@@ -251,6 +252,11 @@ class Planner {
     const dependencies = this.dependencyInputs(image, host);
     const reset = this.reset(image, host, list);
     const remote = this.remoteInput(image, host, input);
+    const fromRegistries = image.pulls.filter((p) => !p.localStorage).map((p) => p.reference);
+    for (const base of image.pulls.filter((p) => p.localStorage && host.kind === 'ssh'))
+      this.notes.add(
+        `${image.name} builds on ${host.name} from ${base.reference}: a manifest-first build there takes it from ${host.name}'s own storage (only per-arch builds are sent this machine's)`,
+      );
     const build = this.add({
       id: `build:${image.name}`,
       kind: 'build',
@@ -268,7 +274,7 @@ class Planner {
       placement:
         emulated.length === 0 ? `all native ${where}` : `${where}, ${emulated.join(', ')} under QEMU emulation`,
       ...(emulated.length > 0 && { emulated }),
-      ...(image.pulls.length > 0 && { pulls: image.pulls.map((p) => p.reference) }),
+      ...(fromRegistries.length > 0 && { pulls: fromRegistries }),
       ...(image.platforms.length > 1 && { orderList: { podman: podmanOn(host), list } }),
     });
     const tests = image.platforms.flatMap((platform) => this.smokeTest(image, platform, host, list, build));

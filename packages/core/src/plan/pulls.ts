@@ -5,7 +5,8 @@
  */
 import type { Host, Image, Registry } from '../model/types.js';
 import { platformSlug } from '../model/platform.js';
-import { buildContextArgs, copyToStorageArgs } from './commands.js';
+import { podmanOn } from './describe.js';
+import { buildContextArgs, copyToStorageArgs, tagImageArgs } from './commands.js';
 import type { Arg, PlanTask } from './types.js';
 
 export class BasePulls {
@@ -32,7 +33,7 @@ export class BasePulls {
   ): { after: string[]; contexts: Arg[] } {
     const after: string[] = [];
     const contexts: Arg[] = [];
-    for (const { reference, spellings } of image.pulls) {
+    for (const { reference, spellings, localStorage } of image.pulls) {
       // registry:5000/repo:tag (or @sha256:d) -> localhost/orchestrate/pulled/registry-5000/repo/tag:linux-arm64
       const path = reference
         .replace('@', '/')
@@ -44,21 +45,35 @@ export class BasePulls {
       const existing = this.pulls.get(id);
       if (!existing) {
         const registry = this.registries.find((r) => reference.startsWith(`${r.url}/`));
-        const pull: PlanTask = {
+        const common = {
           id,
-          kind: 'pull',
           image: null,
           platforms: [platform],
           host: host.name,
-          dependsOn: [...logins],
-          argv: copyToStorageArgs(reference, platform, localName, {
-            authfile: this.authfile,
-            tlsVerify: registry?.tlsVerify ?? true,
-          }),
-          source: reference,
           // Only a fallback needs it: pulled only if that fallback runs.
           ...(standIn && { standIn: { host: standIn.host, after: [...standIn.after] } }),
         };
+        const podman = podmanOn(host);
+        const pull: PlanTask = localStorage
+          ? {
+              ...common,
+              kind: 'local-base',
+              dependsOn: [],
+              argv: tagImageArgs(podman, { ref: 'image-id' }, localName),
+              reference,
+              localName,
+              podman,
+            }
+          : {
+              ...common,
+              kind: 'pull',
+              dependsOn: [...logins],
+              argv: copyToStorageArgs(reference, platform, localName, {
+                authfile: this.authfile,
+                tlsVerify: registry?.tlsVerify ?? true,
+              }),
+              source: reference,
+            };
         this.add(pull);
         this.pulls.set(id, pull);
       } else if (existing.standIn && (!standIn || standIn.host !== existing.standIn.host)) {

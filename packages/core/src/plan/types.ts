@@ -4,7 +4,8 @@
  * Version 2: build hosts over ssh (upload tasks, host connection settings, fallback stand-ins).
  * Version 3: lists reset with `manifest rm` (and `rmi` for a plain image), ordered by platform
  * after a multi-platform build; `inputs`, so that `build --plan` refuses a plan whose files
- * changed; tasks by kind, each with its own fields (no `retry`: the kind says).
+ * changed; tasks by kind, each with its own fields (no `retry`: the kind says); `local-base`
+ * tasks for localhost/ base images (never pulled from a registry).
  */
 import type { UploadLayout } from './upload.js';
 
@@ -19,7 +20,9 @@ export type RunValue =
   /** A file this task writes the pushed digest to (--digestfile). */
   | { ref: 'digest-file' }
   /** The digest another task pushed. */
-  | { ref: 'digest'; task: string };
+  | { ref: 'digest'; task: string }
+  /** The id of the image a `local-base` task found in local storage for its platform. */
+  | { ref: 'image-id' };
 
 /** One argument: literal, or literal text around one run-time value. */
 export type Arg = string | (RunValue & { prefix?: string; suffix?: string });
@@ -64,6 +67,13 @@ export type PlanTask =
   | (TaskCommon & { kind: 'reset'; list: string; ifNotAList: Arg[] })
   /** Copies an outside base image, for one platform, to a name of its own on a host (per-arch builds are pinned to it). */
   | (TaskCommon & { kind: 'pull'; source: string })
+  /**
+   * Puts one platform's instance of an image of local storage (a localhost/ name: a list or a
+   * single image) under a name of its own on a host, for per-arch builds to be pinned to. Never
+   * from a registry. Here, looked up in this machine's storage; on a build host, the host's own
+   * image when it has one, otherwise this machine's, sent over ssh (podman save | podman load).
+   */
+  | (TaskCommon & { kind: 'local-base'; reference: string; localName: string; podman: string })
   /**
    * Build: all platforms into a list (manifest-first) or one platform (per-arch).
    * `pulls`: outside images this (multi-platform) build pulls itself; two such builds on one
