@@ -193,6 +193,19 @@ export function isRegistryHost(component: string): boolean {
   return component.includes('.') || component.includes(':') || component === 'localhost';
 }
 
+/**
+ * A name as Docker, BuildKit and skopeo's docker transport read it: `acme/base` is
+ * `docker.io/acme/base`, `alpine` is `docker.io/library/alpine`, and `index.docker.io` is
+ * `docker.io`. Other fully qualified names are left as they are.
+ */
+export function dockerNormalised(name: string): string {
+  if (!isFullyQualified(name)) return qualifiedSuggestion(name);
+  const match = /^(?:index\.|registry-1\.)?docker\.io\/(.*)$/i.exec(name);
+  if (!match) return name;
+  const rest = match[1]!;
+  return rest.includes('/') ? `docker.io/${rest}` : `docker.io/library/${rest}`;
+}
+
 /** What a short name means on Docker Hub, for the hint. */
 export function qualifiedSuggestion(name: string): string {
   return name.includes('/') ? `docker.io/${name}` : `docker.io/library/${name}`;

@@ -4,7 +4,13 @@ import type { Severity } from '../diagnostics.js';
 import { writtenScalar, type ResolveContext, type SpecFiles } from './context.js';
 import type { ImageSpec, SpecDocument } from './spec.js';
 import type { Image, Registry, SmokeTest } from './types.js';
-import { imageReferences, isFullyQualified, qualifiedSuggestion, repositoryOf } from './containerfile.js';
+import {
+  dockerNormalised,
+  imageReferences,
+  isFullyQualified,
+  qualifiedSuggestion,
+  repositoryOf,
+} from './containerfile.js';
 import { resolvePlatformList } from './infrastructure.js';
 import { Names, suggestion } from '../util/suggest.js';
 import { expectProblem } from '../util/expect.js';
@@ -352,8 +358,11 @@ function resolveTest(
 
 /**
  * Adds the dependencies a Containerfile implies: a FROM or COPY --from naming another
- * image of the spec (in any of its registries, or as localhost/NAME). Other short names
- * are left to podman, with a warning because they fail without a terminal.
+ * image of the spec (in any of its registries, or as localhost/NAME), also as a Docker Hub
+ * short name (`acme/base` for registry docker.io/acme, as Docker reads it: many real
+ * repositories write it so). The build pins it with --build-context, so podman never has
+ * to resolve the short name. Other short names are left to podman, with a warning
+ * because they fail without a terminal.
  */
 export function inferDependencies(
   ctx: ResolveContext,
@@ -367,7 +376,7 @@ export function inferDependencies(
     byRepository.set(`localhost/${image.repository}`, image.name);
     for (const registry of registries) {
       if (image.registries.includes(registry.name))
-        byRepository.set(`${registry.url}/${image.repository}`.toLowerCase(), image.name);
+        byRepository.set(dockerNormalised(`${registry.url}/${image.repository}`).toLowerCase(), image.name);
     }
   }
   for (const image of images) {
@@ -375,7 +384,7 @@ export function inferDependencies(
     if (text === undefined) continue;
     const shown = path.join(specDir, image.containerfile);
     for (const reference of imageReferences(text, image.buildArgs)) {
-      const dependency = byRepository.get(repositoryOf(reference.reference));
+      const dependency = byRepository.get(repositoryOf(dockerNormalised(reference.reference)));
       const range = {
         start: { line: reference.line, col: reference.col },
         end: { line: reference.line, col: reference.endCol },
