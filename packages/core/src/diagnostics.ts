@@ -46,7 +46,9 @@ export type DiagnosticCode =
   | 'connection-not-found'
   | 'file-unwritable'
   | 'invalid-plan'
-  | 'plan-out-of-date';
+  | 'plan-out-of-date'
+  | 'spec-exists'
+  | 'no-containerfiles';
 
 export interface Position {
   /** 1-based line. */
