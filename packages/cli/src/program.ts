@@ -3,6 +3,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { DEFAULT_REGISTRY_IDLE_MS, formatDuration, parseDuration } from '@multiarch/core';
 import { BUILD_OUTPUTS, buildCommand, type BuildCommandOptions } from './commands/build.js';
 import { collectList, FALLBACK_MODES, nonNegativeInteger, platformOption, positiveInteger } from './commands/common.js';
+import { initCommand, type InitOptions } from './commands/init.js';
 import { PLAN_FORMATS, planCommand, type PlanCommandOptions } from './commands/plan.js';
 import { VALIDATE_FORMATS, validateCommand, type ValidateOptions } from './commands/validate.js';
 import { EXIT, type Io } from './io.js';
@@ -131,6 +132,26 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
   ).action(async (options: ValidateOptions) => {
     exitCode = await validateCommand(io, options);
   });
+
+  program
+    .command('init')
+    .description(
+      'Write multiarch.yaml from the Containerfiles and Dockerfiles below DIR: one image per file, named after its folder, dependencies left to the FROM lines. Exit 0 written, 2 if not.',
+    )
+    .argument('[dir]', 'the project folder (default: here)')
+    .option('--force', 'replace a multiarch.yaml that is there already', false)
+    .option(
+      '--platforms-from-registry',
+      "read each outside base image's platforms from its registry with skopeo (network); localhost/ bases are read from podman's storage anyway. Default platforms otherwise: linux/amd64, linux/arm64",
+      false,
+    )
+    .addHelpText(
+      'after',
+      '\nAlso found: Dockerfile.NAME, Containerfile.NAME and NAME.Dockerfile variants. Skipped: node_modules, vendor, third_party and hidden folders.\n',
+    )
+    .action(async (dir: string | undefined, options: InitOptions) => {
+      exitCode = await initCommand(io, dir, options);
+    });
 
   program.addHelpText(
     'after',

@@ -47,7 +47,9 @@ export type DiagnosticCode =
   | 'file-unwritable'
   | 'invalid-plan'
   | 'plan-out-of-date'
-  | 'base-not-found';
+  | 'base-not-found'
+  | 'spec-exists'
+  | 'no-containerfiles';
 
 export interface Position {
   /** 1-based line. */

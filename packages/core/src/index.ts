@@ -47,3 +47,15 @@ export {
   type ImageReport,
   type ImageStatus,
 } from './exec/report.js';
+export {
+  analyzeLayout,
+  isContainerfileName,
+  isSkippedDirectory,
+  imageNameFrom,
+  type FoundContainerfile,
+  type Layout,
+  type LayoutImage,
+} from './init/layout.js';
+export { platformsOfManifestList, platformOf } from './init/platforms.js';
+export { writeInitSpec, SCHEMA_URL, type InitSpec, type InitSpecOptions } from './init/write.js';
+export { dockerNormalised } from './model/containerfile.js';

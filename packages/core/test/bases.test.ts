@@ -31,6 +31,7 @@ describe('normalizeReference', () => {
     expect(normalizeReference('acme/base')).toEqual({ name: 'docker.io/acme/base' });
     expect(normalizeReference('alpine:3.20')).toEqual({ name: 'docker.io/library/alpine', tag: '3.20' });
     expect(normalizeReference('index.docker.io/Acme/Base:V1')).toEqual({ name: 'docker.io/acme/base', tag: 'V1' });
+    expect(normalizeReference('docker.io/alpine:3')).toEqual({ name: 'docker.io/library/alpine', tag: '3' });
     expect(normalizeReference('localhost:5000/a/b@sha256:00')).toEqual({
       name: 'localhost:5000/a/b',
       digest: 'sha256:00',

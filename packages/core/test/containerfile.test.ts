@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { imageReferences, isFullyQualified, repositoryOf } from '../src/model/containerfile.js';
+import { dockerNormalised, imageReferences, isFullyQualified, repositoryOf } from '../src/model/containerfile.js';
 
 const refs = (text: string, args: Record<string, string> = {}) =>
   imageReferences(text, args).map((r) => `${r.via} ${r.reference} @${r.line}:${r.col}`);
@@ -55,5 +55,14 @@ describe('names', () => {
     expect(isFullyQualified('localhost:5000/app')).toBe(true);
     expect(isFullyQualified('alpine')).toBe(false);
     expect(isFullyQualified('acme/app')).toBe(false);
+  });
+
+  it('reads names as Docker does: short names and index.docker.io are docker.io', () => {
+    expect(dockerNormalised('acme/base:1.2')).toBe('docker.io/acme/base:1.2');
+    expect(dockerNormalised('alpine')).toBe('docker.io/library/alpine');
+    expect(dockerNormalised('index.docker.io/acme/base')).toBe('docker.io/acme/base');
+    expect(dockerNormalised('docker.io/alpine:3')).toBe('docker.io/library/alpine:3');
+    expect(dockerNormalised('quay.io/jupyter/base-notebook')).toBe('quay.io/jupyter/base-notebook');
+    expect(dockerNormalised('localhost/base')).toBe('localhost/base');
   });
 });

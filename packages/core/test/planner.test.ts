@@ -229,6 +229,42 @@ ${REGISTRY}images:
     expect(p.images['app']?.dependsOn).toEqual(['base']);
   });
 
+  it('a Docker Hub short name of an image of the spec is a dependency, pinned so podman never resolves it', () => {
+    const hub = `version: 1
+registries:
+  hub: { url: docker.io/acme }
+images:
+  base: { context: base }
+  app: { context: app }
+  tool: { context: tool }
+`;
+    const p = plan(
+      hub,
+      {},
+      {
+        files: {
+          'base/Containerfile': 'FROM docker.io/library/busybox\n',
+          'app/Containerfile': 'ARG NAMESPACE=acme\nFROM ${NAMESPACE}/base:latest\n',
+          'tool/Containerfile': 'FROM index.docker.io/acme/app\n',
+        },
+      },
+    );
+    expect(p.images['app']?.dependsOn).toEqual(['base']);
+    expect(p.images['tool']?.dependsOn).toEqual(['app']);
+    const build = argv(task(p, 'build:app'));
+    expect(build).toContain('--build-context acme/base:latest=docker-image://');
+    expect(build).toContain('--build-context ${NAMESPACE}/base:latest=docker-image://');
+    const warnings = analyzeText(hub, {
+      files: {
+        'base/Containerfile': 'FROM acme/other\n',
+        'app/Containerfile': 'FROM acme/base\n',
+        'tool/Containerfile': 'FROM docker.io/library/busybox\n',
+      },
+    }).diagnostics.filter((d) => d.code === 'short-name-from');
+    // The short name of a spec image is no warning; one of an outside image still is.
+    expect(warnings.map((d) => d.file)).toEqual(['base/Containerfile']);
+  });
+
   it('--image pulls in what the image depends on; an unknown name is a diagnostic with a suggestion', () => {
     const p = plan(spec, { images: ['app'] }, { files });
     expect(Object.keys(p.images)).toEqual(['base', 'app']);

@@ -196,13 +196,7 @@ export function normalizeReference(reference: string): { name: string; tag?: str
 
 /** A repository name (no tag) as Docker normalises it; see normalizeReference. */
 export function normalizeName(name: string): string {
-  const lower = name.toLowerCase();
-  const slash = lower.indexOf('/');
-  if (slash < 0) return `docker.io/library/${lower}`;
-  const first = lower.slice(0, slash);
-  if (!isRegistryHost(first)) return `docker.io/${lower}`;
-  if (first === 'index.docker.io' || first === 'registry-1.docker.io') return `docker.io${lower.slice(slash)}`;
-  return lower;
+  return dockerNormalised(name).toLowerCase();
 }
 
 /** `localhost/NAME` is podman's name for an image of local storage: never pulled from a registry (localhost:5000/... is one). */
@@ -222,6 +216,19 @@ export function isFullyQualified(name: string): boolean {
 /** `docker.io`, `localhost:5000`, `localhost`: what can stand first in a fully qualified name. */
 export function isRegistryHost(component: string): boolean {
   return component.includes('.') || component.includes(':') || component === 'localhost';
+}
+
+/**
+ * A name as Docker, BuildKit and skopeo's docker transport read it: `acme/base` is
+ * `docker.io/acme/base`, `alpine` is `docker.io/library/alpine`, and `index.docker.io` is
+ * `docker.io`. Other fully qualified names are left as they are.
+ */
+export function dockerNormalised(name: string): string {
+  if (!isFullyQualified(name)) return qualifiedSuggestion(name);
+  const match = /^(?:index\.|registry-1\.)?docker\.io\/(.*)$/i.exec(name);
+  if (!match) return name;
+  const rest = match[1]!;
+  return rest.includes('/') ? `docker.io/${rest}` : `docker.io/library/${rest}`;
 }
 
 /** What a short name means on Docker Hub, for the hint. */
