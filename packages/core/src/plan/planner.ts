@@ -1,16 +1,11 @@
 import path from 'node:path/posix';
 import type { Result } from '../diagnostics.js';
 import { placePlatform } from '../model/placement.js';
-import { canEmulate, platformSlug } from '../model/platform.js';
 import type { Host, Image, Model, Registry } from '../model/types.js';
 import {
-  addToListArgs,
   buildContextArgs,
-  buildImageArgs,
   buildListArgs,
-  createListArgs,
   loginArgs,
-  pushImageArgs,
   removeImageArgs,
   removeListArgs,
   smokeTestArgs,
@@ -24,9 +19,9 @@ import { selectImages } from './select.js';
 import { PLAN_FORMAT_VERSION, type Arg, type Plan, type PlanImage, type PlanTask } from './types.js';
 import { Cleanups } from './cleanups.js';
 import { publishChain, type PublishSteps } from './publish.js';
-import { BasePulls } from './pulls.js';
+import { BasePulls, insertBeforeDependents } from './pulls.js';
+import { gate, OWN, perArchChains, roleId, type Built, type ChainSteps } from './per-arch.js';
 import { uploadLayout } from './upload.js';
-import { byCodePoint } from '../util/order.js';
 
 export interface PlanOptions {
   /** `--image`: only these and what they depend on. */
@@ -37,15 +32,6 @@ export interface PlanOptions {
   push?: boolean;
   /** The files the model was read from, with their hashes (see plan-file.ts): recorded, not read, here. */
   inputs?: Readonly<Record<string, string>>;
-}
-
-/** What building an image left behind. */
-interface Built {
-  /** The image's list, if one was made: on which host, complete after which task. */
-  list?: { host: Host; ready: string };
-  /** Whether that list can stand in for the image in a build on its host (its instances are in that host's storage). */
-  usableLocally: boolean;
-  tests: string[];
 }
 
 /** Where dependents find an image built in this run. */
@@ -68,7 +54,7 @@ export function planBuild(model: Model, options: PlanOptions = {}): Result<Plan>
 
   const planner = new Planner(model, push);
   for (const image of selection.value.images) planner.addImage(image, selection.value.narrowed.has(image.name));
-  planner.addCleanups();
+  const tasks = planner.finish();
 
   const images: Record<string, PlanImage> = {};
   for (const image of selection.value.images) images[image.name] = planner.describe(image);
@@ -82,7 +68,7 @@ export function planBuild(model: Model, options: PlanOptions = {}): Result<Plan>
     registries: Object.fromEntries(model.registries.map((r) => [r.name, describeRegistry(r)])),
     hosts: Object.fromEntries(model.hosts.map((h) => [h.name, describeHost(h)])),
     images,
-    tasks: planner.tasks,
+    tasks,
     notes: [...selection.value.notes, ...planner.notes],
   };
   return { ok: true, value: plan, diagnostics: selection.diagnostics };
@@ -107,6 +93,8 @@ class Planner {
   private readonly authfile: boolean;
   /** What the publish chain (publish.ts) needs of this planner. */
   private readonly steps: PublishSteps;
+  /** What the per-arch chains (per-arch.ts) need of this planner. */
+  private readonly chainSteps: ChainSteps;
   private readonly basePulls: BasePulls;
 
   constructor(
@@ -117,12 +105,28 @@ class Planner {
     // With credentials in the spec (and pushing), every command reads the run's authfile,
     // which the logins (and the spec's authfiles) fill; otherwise podman's default applies.
     this.authfile = push && model.registries.some((r) => r.auth.kind !== 'none');
-    this.basePulls = new BasePulls(model.registries, this.authfile, (task) => this.add(task));
+    this.basePulls = new BasePulls(model.registries, this.authfile);
     this.steps = {
       add: (task) => this.add(task),
       login: (registry, host) => this.login(registry, host),
       access: (registry) => this.access(registry),
       local: this.local,
+    };
+    this.chainSteps = {
+      ...this.steps,
+      local: this.local,
+      model,
+      notes: this.notes,
+      cleanups: this.cleanups,
+      basePulls: this.basePulls,
+      loginsOn: (host) => this.loginsOn(host),
+      dependencyInputs: (image, host) => this.dependencyInputs(image, host),
+      remoteInput: (image, host, input) => this.remoteInput(image, host, input),
+      reset: (image, host, list) => this.reset(image, host, list),
+      smokeTest: (image, platform, host, reference, build, role) =>
+        this.smokeTest(image, platform, host, reference, build, role),
+      recordPush: (image, platform, push) =>
+        this.pushTasks.set(image, { ...this.pushTasks.get(image), [platform]: push }),
     };
   }
 
@@ -216,7 +220,7 @@ class Planner {
     const built =
       image.strategy === 'manifest-first'
         ? this.manifestFirst(image, input, list)
-        : this.perArch(image, input, list, registries[0]);
+        : perArchChains(this.chainSteps, image, input, list, registries[0]);
     const availability: Availability = {
       ...(built.list &&
         built.usableLocally && { local: { host: built.list.host.name, ready: built.list.ready, reference: list } }),
@@ -282,159 +286,6 @@ class Planner {
   }
 
   /**
-   * One build per platform, each on its own host. With a registry, each is pushed by digest
-   * to a run-unique staging tag and the list is assembled here from those digests. Without
-   * one, images get stable local names (nothing to race on in a registry) and the list is
-   * assembled from local storage, when every platform was built here.
-   */
-  private perArch(image: Image, input: BuildInput, list: string, primary: Registry | undefined): Built {
-    const tests: string[] = [];
-    const instances: { platform: string; instance: Arg; after: string }[] = [];
-    for (const platform of image.platforms) {
-      const placement = placePlatform(this.model.hosts, image, platform)!;
-      const chain = this.platformChain(
-        image,
-        input,
-        platform,
-        placement.host,
-        { placement: placement.reason, emulated: placement.emulated },
-        primary,
-      );
-      tests.push(...chain.tests);
-      if (chain.push !== undefined && primary) {
-        const repository = `${primary.url}/${image.repository}`;
-        instances.push({
-          platform,
-          instance: withRunValue({ ref: 'digest', task: chain.push }, `docker://${repository}@`),
-          after: chain.push,
-        });
-        this.pushTasks.set(image.name, { ...this.pushTasks.get(image.name), [platform]: chain.push });
-      } else if (!primary && placement.host.kind === 'local') {
-        instances.push({ platform, instance: `containers-storage:${localName(image, platform)}`, after: chain.build });
-      }
-      const host = placement.host;
-      if (host.kind === 'ssh' && host.fallback === 'emulate' && this.local.emulate && canEmulate(platform)) {
-        // The same platform again, here under QEMU, gated on the host failing: it stands in for the remote chain.
-        const after = [chain.build, ...chain.tests, ...(chain.push === undefined ? [] : [chain.push])];
-        // Dependents name the remote tasks; when a stand-in succeeds they go on with its result.
-        this.platformChain(
-          image,
-          input,
-          platform,
-          this.local,
-          { placement: `fallback here under QEMU emulation`, emulated: true },
-          primary,
-          { host: host.name, after },
-        );
-      }
-    }
-    if (instances.length < image.platforms.length) {
-      this.notes.add(
-        `${image.name} is not pushed in this run, so its remote builds stay on their hosts and no list is assembled`,
-      );
-      return { usableLocally: false, tests };
-    }
-
-    const reset = this.reset(image, this.local, list);
-    let last = this.add({
-      id: `assemble:${image.name}`,
-      kind: 'assemble',
-      image: image.name,
-      platforms: [],
-      host: 'local',
-      dependsOn: [reset],
-      argv: createListArgs('podman', list),
-    });
-    // In platform order, whatever order the spec names them in: a list's digest depends on its content only.
-    instances.sort((a, b) => byCodePoint(a.platform, b.platform));
-    // One `manifest add` at a time: each rewrites the list in local storage.
-    const access: RegistryAccess = primary ? this.access(primary) : { authfile: false, tlsVerify: true };
-    for (const { platform, instance, after } of instances) {
-      last = this.add({
-        id: `assemble:${image.name}:${platform}`,
-        kind: 'assemble',
-        image: image.name,
-        platforms: [platform],
-        host: 'local',
-        dependsOn: [last, after, ...(primary ? this.login(primary, this.local) : [])],
-        argv: addToListArgs('podman', list, instance, access),
-        ...(primary && { repository: `${primary.url}/${image.repository}` }),
-      });
-    }
-    // A list of registry digests is for pushing, not for building FROM: dependents get the staged digest.
-    return { list: { host: this.local, ready: last }, usableLocally: !primary, tests };
-  }
-
-  /**
-   * One platform of a per-arch image on one host: its base images, the build, the smoke test,
-   * and the push by digest. With `standIn`, the tasks are the fallback for a remote host's
-   * chain (ids end in "@fallback"), each standing in for its counterpart there.
-   */
-  private platformChain(
-    image: Image,
-    input: BuildInput,
-    platform: string,
-    host: Host,
-    where: { placement: string; emulated: boolean },
-    primary: Registry | undefined,
-    standIn?: { host: string; after: string[] },
-  ): { build: string; tests: string[]; push?: string } {
-    const suffix = standIn ? '@fallback' : '';
-    const gate = (counterpart: string) =>
-      standIn ? { standIn: { host: standIn.host, for: counterpart, after: standIn.after } } : {};
-    const slug = platformSlug(platform);
-    const stable = localName(image, platform);
-    const localImage = primary ? withRunValue({ ref: 'run-id' }, `${stable}-`) : stable;
-    const dependencies = this.dependencyInputs(image, host);
-    const logins = this.loginsOn(host);
-    const pinned = this.basePulls.pin(image, host, platform, logins, standIn);
-    const remote = this.remoteInput(image, host, input);
-    const buildId = `build:${image.name}:${platform}`;
-    const build = this.add({
-      id: buildId + suffix,
-      kind: 'build',
-      image: image.name,
-      platforms: [platform],
-      host: host.name,
-      dependsOn: [...logins, ...dependencies.after, ...pinned.after, ...remote.after],
-      argv: buildImageArgs(
-        podmanOn(host),
-        { ...remote.input, contexts: [...dependencies.contexts, ...pinned.contexts] },
-        platform,
-        localImage,
-        primary ? stable : undefined,
-      ),
-      placement: where.placement,
-      ...(where.emulated && { emulated: [platform] }),
-      ...gate(buildId),
-    });
-    const tests = this.smokeTest(image, platform, host, localImage, build, suffix, standIn);
-    if (!primary) return { build, tests };
-    const repository = `${primary.url}/${image.repository}`;
-    const pushId = `push:${image.name}:${platform}`;
-    const push = this.add({
-      id: pushId + suffix,
-      kind: 'push',
-      image: image.name,
-      platforms: [platform],
-      host: host.name,
-      // On a build host, the push waits for the smoke test: were the host lost between them, the
-      // list must not keep its untested digest while the fallback's tested one goes unused.
-      dependsOn: [build, ...(host.kind === 'ssh' ? tests : []), ...this.login(primary, host)],
-      argv: pushImageArgs(
-        podmanOn(host),
-        localImage,
-        withRunValue({ ref: 'run-id' }, `docker://${repository}:orchestrate-stage-${slug}-`),
-        this.access(primary),
-      ),
-      repository,
-      ...gate(pushId),
-    });
-    this.cleanups.later(host, image.name, localImage, [...tests, push]);
-    return { build, tests, push };
-  }
-
-  /**
    * A build on an ssh host reads its context from the run's directory there: the context is
    * sent first (once per image and host) and the build's paths point at the copy.
    */
@@ -477,26 +328,18 @@ class Planner {
     });
   }
 
-  private smokeTest(
-    image: Image,
-    platform: string,
-    host: Host,
-    reference: Arg,
-    build: string,
-    suffix = '',
-    standIn?: { host: string; after: string[] },
-  ): string[] {
+  private smokeTest(image: Image, platform: string, host: Host, reference: Arg, build: string, role = OWN): string[] {
     if (!image.test) return [];
     const output = image.test.expect[platform];
     const id = `test:${image.name}:${platform}`;
     const container = withRunValue(
       { ref: 'run-id' },
       'orchestrate-',
-      `-${(id + suffix).replace(/[^a-zA-Z0-9_.-]+/g, '-')}`,
+      `-${roleId(role, id).replace(/[^a-zA-Z0-9_.-]+/g, '-')}`,
     );
     return [
       this.add({
-        id: id + suffix,
+        id: roleId(role, id),
         kind: 'test',
         image: image.name,
         platforms: [platform],
@@ -506,14 +349,19 @@ class Planner {
         podman: podmanOn(host),
         container,
         ...(output !== undefined && { expect: { output } }),
-        ...(standIn && { standIn: { host: standIn.host, for: id, after: standIn.after } }),
+        ...gate(role, id),
       }),
     ];
   }
 
-  /** Per-run images are removed from each host once everything that reads them, and the publish, is done. */
-  addCleanups(): void {
+  /**
+   * The plan's tasks: with the cleanups (per-run images are removed from each host once
+   * everything that reads them, and the publish, is done) and the base pulls, each just
+   * before the first build that needs it.
+   */
+  finish(): PlanTask[] {
     for (const task of this.cleanups.tasks(this.tasks, this.model.images, this.publishTasks)) this.add(task);
+    return insertBeforeDependents(this.tasks, this.basePulls.tasks());
   }
 
   describe(image: Image): PlanImage {
@@ -524,9 +372,4 @@ class Planner {
       dependsOn: image.dependsOn,
     };
   }
-}
-
-/** A per-arch image's stable local name for one platform (its cache anchor when pushed). */
-function localName(image: Image, platform: string): string {
-  return `localhost/orchestrate/${image.repository}:${platformSlug(platform)}`;
 }
