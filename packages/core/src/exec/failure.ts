@@ -57,8 +57,8 @@ export interface TaskFailure {
   message: string;
   hint?: string;
   exitCode?: number;
-  /** The tool's own error output (its last lines, redacted): for the report and --verbose. */
-  output?: string;
+  /** The tool's own error output, its last lines as it wrote them (redacted): for the report and --verbose. */
+  output?: string[];
 }
 
 /**
@@ -76,9 +76,9 @@ export type Attempt =
   /** Anything else (a container run, local storage); a build counts as a pull of its bases. */
   | { op: 'other' };
 
-/** How much of the tool's output a failure keeps: podman puts the cause last. */
+/** How much of the tool's output a failure keeps: its last lines (podman puts the cause last), each cut at a length. */
 const OUTPUT_LINES = 30;
-const OUTPUT_CHARS = 4000;
+const OUTPUT_CHARS = 1000;
 
 export interface Diagnosis {
   failure: TaskFailure;
@@ -108,7 +108,7 @@ export function lastErrorLine(text: string): string {
 /** What a failed process's exit code and error output mean, given what it attempted. */
 export function diagnoseExit(exitCode: number, errorOutput: string, attempt: Attempt = { op: 'other' }): Diagnosis {
   const output = rawOutput(errorOutput);
-  const kept = output === '' ? {} : { output };
+  const kept = output.length === 0 ? {} : { output };
   if (attempt.op === 'ssh') {
     const ssh = diagnoseSsh(attempt.target, exitCode, errorOutput);
     if (ssh) return { failure: { ...ssh, ...kept }, transient: false, rateLimited: false };
@@ -139,9 +139,9 @@ export function diagnoseExit(exitCode: number, errorOutput: string, attempt: Att
 }
 
 /** The tail of the tool's output, as it said it: what a reader of the report or --verbose checks the words against. */
-function rawOutput(text: string): string {
-  const tail = text.trim().split('\n').slice(-OUTPUT_LINES).join('\n');
-  return tail.length > OUTPUT_CHARS ? `…${tail.slice(-OUTPUT_CHARS)}` : tail;
+function rawOutput(text: string): string[] {
+  const lines = text.trim() === '' ? [] : text.trim().split('\n').slice(-OUTPUT_LINES);
+  return lines.map((line) => (line.length > OUTPUT_CHARS ? `${line.slice(0, OUTPUT_CHARS)}…` : line));
 }
 
 /** A command that could not be started at all. */

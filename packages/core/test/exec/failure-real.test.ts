@@ -154,7 +154,7 @@ describe.skipIf(why !== undefined && process.env['CI'] !== 'true')('real failure
       `the registry refused ${host}/acme/base:1.0: its pull rate limit was reached (429, still refused after the retries)`,
     );
     expect(failure.hint).toContain(`[[registry]] location = "${host}" with [[registry.mirror]]`);
-    expect(failure.output).toContain('toomanyrequests: You have reached your pull rate limit');
+    expect(failure.output?.join('\n')).toContain('toomanyrequests: You have reached your pull rate limit');
   });
 
   it('404 MANIFEST_UNKNOWN names the reference, from podman pull', async () => {
