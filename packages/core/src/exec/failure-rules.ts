@@ -60,7 +60,7 @@ export const RULES: readonly Rule[] = [
     message: ({ text, attempt }) => {
       const what = referenceIn(text, attempt);
       const limit = /pull rate limit/i.test(text) ? 'its pull rate limit was reached' : 'too many requests';
-      return `the registry refused ${what ?? 'the request'}: ${limit} (429, still refused after the retries)`;
+      return `the registry refused ${what ?? 'the request'}: ${limit} (429)`;
     },
     hint: ({ text, attempt }) => {
       if (attempt.op === 'push')
