@@ -114,7 +114,11 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
           .argParser(durationOption)
           .default(DEFAULT_REGISTRY_IDLE_MS, formatDuration(DEFAULT_REGISTRY_IDLE_MS)),
       )
-      .option('--report <file>', 'write a JSON report of every task (times, status, digests, failures)')
+      .option(
+        '--report <file>',
+        "write a JSON report of every task (times, status, digests, failures with the tool's own output)",
+      )
+      .option('-v, --verbose', 'under each failure, the podman/skopeo/ssh output it was translated from', false)
       .addOption(
         new Option('-o, --output <format>', 'progress: text (live in a terminal, plain lines otherwise) or json lines')
           .choices(BUILD_OUTPUTS)

@@ -82,11 +82,9 @@ const hostile = (): RunEvent[] => {
 describe('progress for logs', () => {
   it('prints plain timestamped lines, no escape codes, and the failure with its hint', () => {
     let out = '';
-    const view = linesView(
-      (text) => (out += text),
-      pc.createColors(false),
-      () => new Date('2026-11-23T10:11:12Z'),
-    );
+    const view = linesView((text) => (out += text), pc.createColors(false), {
+      now: () => new Date('2026-11-23T10:11:12Z'),
+    });
     for (const event of events) view.onEvent(event);
     const lines = out.trimEnd().split('\n');
     expect(lines.every((line) => line.startsWith('10:11:12 '))).toBe(true);
@@ -97,13 +95,32 @@ describe('progress for logs', () => {
     expect(lines.at(-1)).toBe('10:11:12 failed: 1 tasks: 0 succeeded, 1 failed; app failed in 1.2s (run r1)');
   });
 
+  it("under --verbose, the tool's own output under the failure, escaped; without it, the words only", () => {
+    const raw = ['STEP 2/2: RUN /bin/true', `Error: exec format error${REWRITE}`];
+    const withOutput: RunReport = {
+      ...report,
+      tasks: [{ ...report.tasks[0]!, failure: { ...report.tasks[0]!.failure!, output: raw } }],
+    };
+    const summary = (verbose: boolean): string[] => {
+      let out = '';
+      const view = linesView((text) => (out += text), pc.createColors(false), { now: () => new Date(0), verbose });
+      view.onEvent({ type: 'run-end', report: withOutput });
+      return out.trimEnd().split('\n');
+    };
+    expect(summary(true)).toEqual(
+      expect.arrayContaining([
+        '00:00:00   | STEP 2/2: RUN /bin/true',
+        '00:00:00   | Error: exec format error\\x1b[1A\\x1b[2K',
+      ]),
+    );
+    expect(summary(false).join('\n')).not.toContain('STEP 2/2');
+  });
+
   it('shows control characters from podman and registries instead of obeying them', () => {
     let out = '';
-    const view = linesView(
-      (text) => (out += text),
-      pc.createColors(false),
-      () => new Date('2026-11-23T10:11:12Z'),
-    );
+    const view = linesView((text) => (out += text), pc.createColors(false), {
+      now: () => new Date('2026-11-23T10:11:12Z'),
+    });
     for (const event of hostile()) view.onEvent(event);
     expect(out).not.toMatch(/[\r\x1b]/);
     const lines = out.trimEnd().split('\n');

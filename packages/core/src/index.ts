@@ -38,7 +38,8 @@ export { shellWord, shellCommand } from './exec/quote.js';
 export * as ssh from './exec/ssh.js';
 export type { Runner, Invocation, ProcessOutcome, RunOptions } from './exec/runner.js';
 export { DEFAULT_RETRY, backoffDelay, parseRetryAfter, type RetryPolicy } from './exec/retry.js';
-export type { TaskFailure, FailureReason } from './exec/failure.js';
+export { diagnoseExit, diagnoseSpawn, lastErrorLine } from './exec/failure.js';
+export type { TaskFailure, FailureReason, Attempt, Diagnosis } from './exec/failure.js';
 export type { TaskStatus } from './exec/scheduler.js';
 export {
   REPORT_FORMAT_VERSION,

@@ -34,6 +34,8 @@ export interface BuildCommandOptions extends PlanFilterOptions {
   keepGoing: boolean;
   report?: string;
   output: (typeof BUILD_OUTPUTS)[number];
+  /** Under each failure, the output of podman/skopeo/ssh it was translated from. */
+  verbose: boolean;
   retries: number;
   registryTimeout: number;
 }
@@ -73,7 +75,7 @@ export async function buildCommand(io: Io, options: BuildCommandOptions): Promis
     if (!interrupt.signal.aborted) interrupt.abort();
   });
 
-  const view = progressView(io, options.output);
+  const view = progressView(io, options);
   let report: RunReport;
   try {
     report = await executePlan(plan, {
@@ -164,7 +166,7 @@ async function checkReportPath(cwd: string, report: string | undefined): Promise
   ];
 }
 
-function progressView(io: Io, output: BuildCommandOptions['output']): ProgressView {
+function progressView(io: Io, { output, verbose }: BuildCommandOptions): ProgressView {
   switch (output) {
     case 'json':
       return jsonView(io.stdout);
@@ -172,8 +174,8 @@ function progressView(io: Io, output: BuildCommandOptions['output']): ProgressVi
       // Live only where a person watches: a terminal, and not CI (whose logs want plain lines).
       // A terminal that reports no width (some pseudo-terminals) would get one character per line.
       return io.terminal && io.env['CI'] === undefined && io.env['TERM'] !== 'dumb'
-        ? listrView(io.stdout, io.colors.stdout)
-        : linesView(io.stdout, io.colors.stdout);
+        ? listrView(io.stdout, io.colors.stdout, { verbose })
+        : linesView(io.stdout, io.colors.stdout, { verbose });
     default:
       return unreachable(output);
   }

@@ -6,9 +6,13 @@
 import { unreachable, type RunEvent } from '@multiarch/core';
 import type { Colors } from 'picocolors/types.js';
 import { printableDeep } from './printable.js';
-import { failureLines, seconds, summaryLine, type ProgressView } from './progress.js';
+import { failureLines, seconds, summaryLine, type ProgressView, type ViewOptions } from './progress.js';
 
-export function linesView(write: (text: string) => void, c: Colors, now: () => Date = () => new Date()): ProgressView {
+export function linesView(
+  write: (text: string) => void,
+  c: Colors,
+  { now = () => new Date(), ...options }: ViewOptions & { now?: () => Date } = {},
+): ProgressView {
   const stamp = (): string => c.dim(now().toISOString().slice(11, 19));
   const line = (text: string): void => write(`${stamp()} ${text}\n`);
   return {
@@ -67,7 +71,7 @@ export function linesView(write: (text: string) => void, c: Colors, now: () => D
           line(`${c.yellow('note')}  ${event.message}`);
           break;
         case 'run-end':
-          for (const text of failureLines(event.report, c)) line(text);
+          for (const text of failureLines(event.report, c, options)) line(text);
           line(summaryLine(event.report, c));
           break;
         default:

@@ -9,7 +9,7 @@ import { Listr, type ListrTaskWrapper, type ListrDefaultRenderer, type ListrSimp
 import type { Colors } from 'picocolors/types.js';
 import { tasksByImage } from './group.js';
 import { printableDeep } from './printable.js';
-import { failureLines, seconds, summaryLine, type ProgressView } from './progress.js';
+import { failureLines, seconds, summaryLine, type ProgressView, type ViewOptions } from './progress.js';
 
 type Row = ListrTaskWrapper<unknown, ListrDefaultRenderer, ListrSimpleRenderer>;
 
@@ -20,7 +20,7 @@ interface Pending {
   resolve?: () => void;
 }
 
-export function listrView(write: (text: string) => void, c: Colors): ProgressView {
+export function listrView(write: (text: string) => void, c: Colors, options: ViewOptions = {}): ProgressView {
   const rows = new Map<string, Pending>();
   let listr: Promise<unknown> | undefined;
   let summary: string[] = [];
@@ -124,7 +124,7 @@ export function listrView(write: (text: string) => void, c: Colors): ProgressVie
           else notices.push(`${c.yellow('note')} ${event.message}`);
           break;
         case 'run-end':
-          summary = [...notices, ...failureLines(event.report, c), summaryLine(event.report, c)];
+          summary = [...notices, ...failureLines(event.report, c, options), summaryLine(event.report, c)];
           break;
         default:
           unreachable(event);

@@ -17,8 +17,13 @@ export function seconds(ms: number | undefined): string {
   return ms === undefined ? '' : ms < 10_000 ? `${(ms / 1000).toFixed(1)}s` : `${Math.round(ms / 1000)}s`;
 }
 
+export interface ViewOptions {
+  /** Under each failure, the tool's own output that its words were read from. */
+  verbose?: boolean;
+}
+
 /** One line per task that did not succeed, with its hint: what a reader must act on. */
-export function failureLines(raw: RunReport, c: Colors): string[] {
+export function failureLines(raw: RunReport, c: Colors, options: ViewOptions = {}): string[] {
   // Messages carry podman's and registries' words: shown, never obeyed (escaping twice changes nothing).
   const report = printableDeep(raw);
   const failed = report.tasks.filter((t) => t.status === 'failed');
@@ -43,6 +48,7 @@ export function failureLines(raw: RunReport, c: Colors): string[] {
     ...failed.flatMap((t) => [
       `${c.red('✖')} ${t.id}${t.host === 'local' ? '' : ` on ${t.host}`}: ${t.failure?.message ?? 'failed'}`,
       ...(t.failure?.hint ? [`  ${c.dim('hint:')} ${t.failure.hint}`] : []),
+      ...(options.verbose === true ? (t.failure?.output ?? []).map((line) => `  ${c.dim('|')} ${line}`) : []),
     ]),
   ];
 }

@@ -1,8 +1,11 @@
 /**
  * Why a task did not succeed, tagged by reason, and the failures of podman, skopeo and
- * ssh translated for people: what went wrong in one line and the fix in another.
- * Pure: it reads a process's exit code and error output.
+ * ssh translated for people: what went wrong in one line and the fix in another (the table
+ * is failure-rules.ts). Pure: it reads a process's exit code and error output, and what
+ * was attempted. `build` and `doctor` both come here.
  */
+import { RULES } from './failure-rules.js';
+import { diagnoseSsh, type SshTarget } from './ssh.js';
 
 export type FailureReason =
   /** The command failed for a reason not recognised below (a Containerfile's RUN, say). */
@@ -13,6 +16,8 @@ export type FailureReason =
   | 'registry-unavailable'
   /** 401/403: wrong credentials or no right to push. */
   | 'registry-auth'
+  /** The registry's name does not resolve, or the DNS server did not answer. */
+  | 'registry-dns'
   /** TLS: the registry's certificate is not trusted. */
   | 'registry-tls'
   /** The image or tag asked for does not exist. */
@@ -52,7 +57,28 @@ export interface TaskFailure {
   message: string;
   hint?: string;
   exitCode?: number;
+  /** The tool's own error output, its last lines as it wrote them (redacted): for the report and --verbose. */
+  output?: string[];
 }
+
+/**
+ * What the failed command was trying to do: one registry answer means different things on
+ * a pull and on a push (403: check the name, or no right to push), and `doctor` words its
+ * probes' failures with the same table as `build`.
+ */
+export type Attempt =
+  /** Reading from a registry: pull, inspect, a build's FROM, a copy's source. */
+  | { op: 'pull' | 'inspect'; reference?: string }
+  | { op: 'push'; reference?: string }
+  | { op: 'login'; server?: string }
+  /** Reaching a build host: ssh's own failures, then the command's. */
+  | { op: 'ssh'; target: Pick<SshTarget, 'name' | 'host' | 'port' | 'knownHosts' | 'user' | 'identityFile'> }
+  /** Anything else (a container run, local storage); a build counts as a pull of its bases. */
+  | { op: 'other' };
+
+/** How much of the tool's output a failure keeps: its last lines (podman puts the cause last), each cut at a length. */
+const OUTPUT_LINES = 30;
+const OUTPUT_CHARS = 1000;
 
 export interface Diagnosis {
   failure: TaskFailure;
@@ -61,103 +87,6 @@ export interface Diagnosis {
   /** 429: the registry asked to slow down. */
   rateLimited: boolean;
 }
-
-interface Rule {
-  reason: FailureReason;
-  pattern: RegExp;
-  transient?: boolean;
-  rateLimited?: boolean;
-  hint: (match: RegExpMatchArray, text: string) => string;
-}
-
-// Order matters: the first rule that matches wins (a 401 that mentions EOF is still a 401).
-const RULES: readonly Rule[] = [
-  {
-    reason: 'emulation-missing',
-    pattern: /exec format error/i,
-    hint: () =>
-      'this platform needs QEMU: run `npm run setup` (or `update-binfmts --enable qemu-<arch>`), or build it on a native host',
-  },
-  {
-    // A build host's shell: `exec skopeo` with no skopeo there (exit 127).
-    reason: 'command-not-found',
-    pattern: /\bexec: \S+: not found/,
-    hint: () =>
-      "install podman, skopeo and tar on that host, on the PATH of non-interactive ssh sessions (or set the host's podman path)",
-  },
-  {
-    reason: 'no-space',
-    pattern: /no space left on device/i,
-    hint: () =>
-      'free disk space: `podman system prune` removes unused images and build cache; `df -h /var/lib/containers` shows what is left',
-  },
-  {
-    reason: 'storage-race',
-    pattern:
-      /locating pulled image .* image not known|getting top layer info: layer not known|getting exit code of container \w+ from DB: no such exit code|locating item named "manifest-sha256:[0-9a-f]+" for image/i,
-    transient: true,
-    hint: () =>
-      'podman 4.3 lost track of an image or container under concurrent use (two platforms pulling one name, or `run --rm` racing its own cleanup); it was retried',
-  },
-  {
-    reason: 'registry-auth',
-    pattern:
-      /\b(?:unauthorized|authentication required|invalid username\/password|incorrect username or password|requested access to the resource is denied|401 Unauthorized|403 Forbidden|StatusCode: 40[13])\b|\bdenied: /i,
-    hint: () =>
-      "check the username and the password variable the registry's `auth:` names, and that this account may push to the repository",
-  },
-  {
-    reason: 'registry-tls',
-    pattern: /x509: |certificate signed by unknown authority|tls: failed to verify/i,
-    hint: (_match, text) => {
-      const server = /(?:https:\/\/)?([a-z0-9.-]+:\d+)\/v2\//i.exec(text)?.[1] ?? 'HOST:PORT';
-      return `trust the registry's CA: put it in /etc/containers/certs.d/${server}/ca.crt (or set \`tlsVerify: false\` on the registry, for a test registry only)`;
-    },
-  },
-  {
-    reason: 'short-name',
-    pattern:
-      /short-name (?:resolution enforced|"[^"]*" did not resolve)|did not resolve to an alias and no (?:unqualified-search|containers-registries)/i,
-    hint: () => 'name the base image in full, with its registry: `docker.io/library/busybox:1.36`, not `busybox:1.36`',
-  },
-  {
-    reason: 'registry-unavailable',
-    pattern: /\b429\b|too ?many ?requests/i,
-    transient: true,
-    rateLimited: true,
-    hint: () => 'the registry is rate-limiting: wait, or log in (anonymous pulls get lower limits)',
-  },
-  {
-    reason: 'registry-unavailable',
-    pattern:
-      /\b50[0-4]\b|internal server error|bad gateway|service unavailable|gateway time-?out|connection reset|connection refused|broken pipe|i\/o timeout|TLS handshake timeout|unexpected EOF|: EOF\b|server closed idle connection|no route to host/i,
-    transient: true,
-    hint: () =>
-      'the registry did not answer properly: check that it is up and reachable from this host (registry operations are retried with backoff first)',
-  },
-  {
-    reason: 'registry-unavailable',
-    pattern: /lookup (\S+?)(?: on \S+)?: no such host|dial tcp: lookup (\S+)/i,
-    hint: (match) =>
-      `cannot resolve ${match[1] ?? match[2] ?? 'the registry'}: check the name, or that this host has DNS and network access to it (a base image from a registry this host cannot reach must be mirrored, or passed in a build arg)`,
-  },
-  {
-    // c/image says this when the registry refused the list as it is and preserving digests
-    // forbids converting it; seen transiently with concurrent writes to one repository.
-    reason: 'registry-unavailable',
-    pattern: /must be converted to type .* but we cannot modify it/i,
-    transient: true,
-    hint: () =>
-      'the registry refused the OCI image index as it is; if this repeats, the registry may not support OCI indexes (distribution 2.7 and later do)',
-  },
-  {
-    reason: 'image-not-found',
-    pattern:
-      /manifest unknown|name unknown|reading manifest [^:]*: .*not found|repository .* not found|image not known|no such image/i,
-    hint: () =>
-      'check the image name and tag; a base image built by this spec must be listed as a dependency (dependsOn) so it is built first',
-  },
-];
 
 /** The last meaningful line of a tool's error output: podman puts the cause last. */
 export function lastErrorLine(text: string): string {
@@ -176,20 +105,43 @@ export function lastErrorLine(text: string): string {
   return line.replace(/^(Error: |error: |FATA\[\d+\] )/, '').slice(0, 500);
 }
 
-/** What a failed process's exit code and output mean. */
-export function diagnoseExit(exitCode: number, errorOutput: string): Diagnosis {
+/** What a failed process's exit code and error output mean, given what it attempted. */
+export function diagnoseExit(exitCode: number, errorOutput: string, attempt: Attempt = { op: 'other' }): Diagnosis {
+  const output = rawOutput(errorOutput);
+  const kept = output.length === 0 ? {} : { output };
+  if (attempt.op === 'ssh') {
+    const ssh = diagnoseSsh(attempt.target, exitCode, errorOutput);
+    if (ssh) return { failure: { ...ssh, ...kept }, transient: false, rateLimited: false };
+  }
   const line = lastErrorLine(errorOutput) || `exited with code ${exitCode}`;
   for (const rule of RULES) {
     const match = errorOutput.match(rule.pattern);
     if (match) {
+      const seen = { match, text: errorOutput, attempt };
       return {
-        failure: { reason: rule.reason, message: line, hint: rule.hint(match, errorOutput), exitCode },
+        failure: {
+          reason: rule.reason,
+          message: rule.message?.(seen) ?? line,
+          hint: rule.hint(seen),
+          exitCode,
+          ...kept,
+        },
         transient: rule.transient === true,
         rateLimited: rule.rateLimited === true,
       };
     }
   }
-  return { failure: { reason: 'command-failed', message: line, exitCode }, transient: false, rateLimited: false };
+  return {
+    failure: { reason: 'command-failed', message: line, exitCode, ...kept },
+    transient: false,
+    rateLimited: false,
+  };
+}
+
+/** The tail of the tool's output, as it said it: what a reader of the report or --verbose checks the words against. */
+function rawOutput(text: string): string[] {
+  const lines = text.trim() === '' ? [] : text.trim().split('\n').slice(-OUTPUT_LINES);
+  return lines.map((line) => (line.length > OUTPUT_CHARS ? `${line.slice(0, OUTPUT_CHARS)}…` : line));
 }
 
 /** A command that could not be started at all. */

@@ -14,6 +14,7 @@ import {
   testOutput,
   verifiedList,
 } from './outcomes.js';
+import type { Attempt } from './failure.js';
 import type { TaskContext, TaskOutcome } from './task.js';
 import { findLocalBase } from './local-base.js';
 
@@ -35,6 +36,8 @@ export interface KindPolicy<K extends TaskKind> {
   onHostDown: 'fail' | 'skip';
   /** The references whose registries the task's command talks to (a build host gets credentials for those only). */
   registries: (task: TaskOf<K>) => readonly string[];
+  /** What its command attempts, for the words of its failure (a 403 on a pull is not a 403 on a push). */
+  attempt: (task: TaskOf<K>) => Attempt;
   /** Whether its status counts toward its image's outcome (cleanups are housekeeping). */
   countsForImage: boolean;
   /** Before the command: what it needs found first (its run-time values); a failure stops the task. */
@@ -48,6 +51,8 @@ export interface KindPolicy<K extends TaskKind> {
 }
 
 const none = (): readonly string[] => [];
+const other = (): Attempt => ({ op: 'other' });
+const pushTo = (task: { repository: string }): Attempt => ({ op: 'push', reference: task.repository });
 const registry = (): 'registry' => 'registry';
 const never = (): 'never' => 'never';
 const COMMON = { finishesOnInterrupt: false, onHostDown: 'fail', countsForImage: true } as const;
@@ -60,10 +65,20 @@ export const KINDS: { readonly [K in TaskKind]: KindPolicy<K> } = {
     loadsHost: false,
     retry: registry,
     registries: (task) => [task.server],
+    attempt: (task) => ({ op: 'login', server: task.server }),
     exclusive: (task) => `authfile@${task.host}`,
     succeeded,
   },
-  reset: { ...COMMON, weight: 1, loadsHost: false, retry: never, registries: none, succeeded, failed: resetFailed },
+  reset: {
+    ...COMMON,
+    weight: 1,
+    loadsHost: false,
+    retry: never,
+    registries: none,
+    attempt: other,
+    succeeded,
+    failed: resetFailed,
+  },
   // A lookup in local storage (and on a build host lacking the image, a transfer from here): no registry.
   'local-base': {
     ...COMMON,
@@ -71,10 +86,19 @@ export const KINDS: { readonly [K in TaskKind]: KindPolicy<K> } = {
     loadsHost: false,
     retry: never,
     registries: none,
+    attempt: other,
     prepare: findLocalBase,
     succeeded,
   },
-  pull: { ...COMMON, weight: 1, loadsHost: false, retry: registry, registries: (task) => [task.source], succeeded },
+  pull: {
+    ...COMMON,
+    weight: 1,
+    loadsHost: false,
+    retry: registry,
+    registries: (task) => [task.source],
+    attempt: (task) => ({ op: 'pull', reference: task.source }),
+    succeeded,
+  },
   // Its dependencies come from the spec's registries; the outside bases it pulls itself, from theirs.
   build: {
     ...COMMON,
@@ -82,6 +106,8 @@ export const KINDS: { readonly [K in TaskKind]: KindPolicy<K> } = {
     loadsHost: true,
     retry: never,
     registries: (task) => task.pulls ?? [],
+    // What a build reaches a registry for is its bases: the reference is in podman's words.
+    attempt: () => ({ op: 'pull' }),
     succeeded: builtList,
   },
   push: {
@@ -90,6 +116,7 @@ export const KINDS: { readonly [K in TaskKind]: KindPolicy<K> } = {
     loadsHost: false,
     retry: registry,
     registries: (task) => [task.repository],
+    attempt: pushTo,
     succeeded: pushedDigest,
   },
   // From the registry it is a registry read; from local storage it is not.
@@ -99,6 +126,7 @@ export const KINDS: { readonly [K in TaskKind]: KindPolicy<K> } = {
     loadsHost: false,
     retry: (task) => (task.repository === undefined ? 'never' : 'registry'),
     registries: (task) => (task.repository === undefined ? [] : [task.repository]),
+    attempt: (task) => (task.repository === undefined ? { op: 'other' } : { op: 'pull', reference: task.repository }),
     succeeded,
   },
   test: {
@@ -107,6 +135,7 @@ export const KINDS: { readonly [K in TaskKind]: KindPolicy<K> } = {
     loadsHost: true,
     retry: never,
     registries: none,
+    attempt: other,
     succeeded: testOutput,
     interrupted: removeTestContainer,
   },
@@ -116,6 +145,7 @@ export const KINDS: { readonly [K in TaskKind]: KindPolicy<K> } = {
     loadsHost: false,
     retry: registry,
     registries: (task) => [task.repository],
+    attempt: pushTo,
     succeeded: pushedDigest,
   },
   verify: {
@@ -124,6 +154,7 @@ export const KINDS: { readonly [K in TaskKind]: KindPolicy<K> } = {
     loadsHost: false,
     retry: registry,
     registries: (task) => [task.repository],
+    attempt: (task) => ({ op: 'inspect', reference: task.repository }),
     succeeded: verifiedList,
   },
   // Tag moves into one repository, side by side, made distribution 2.8 refuse a list now and then.
@@ -134,6 +165,7 @@ export const KINDS: { readonly [K in TaskKind]: KindPolicy<K> } = {
     retry: registry,
     registries: (task) => [task.repository],
     exclusive: (task) => `publish@${task.repository}`,
+    attempt: pushTo,
     finishesOnInterrupt: true,
     succeeded: publishedDigest,
   },
@@ -145,10 +177,11 @@ export const KINDS: { readonly [K in TaskKind]: KindPolicy<K> } = {
     registries: none,
     onHostDown: 'skip',
     countsForImage: false,
+    attempt: other,
     succeeded,
     failed: cleanupFailed,
   },
-  upload: { ...COMMON, weight: 1, loadsHost: false, retry: never, registries: none, succeeded },
+  upload: { ...COMMON, weight: 1, loadsHost: false, retry: never, registries: none, attempt: other, succeeded },
 };
 
 /** The entry for a task's own kind. (TypeScript cannot tie `KINDS[task.kind]` to `task` by itself.) */

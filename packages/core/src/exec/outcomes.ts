@@ -153,6 +153,7 @@ export function redactFailure(failure: TaskFailure, redact: Redact): TaskFailure
     ...failure,
     message: redact(failure.message),
     ...(failure.hint !== undefined && { hint: redact(failure.hint) }),
+    ...(failure.output !== undefined && { output: failure.output.map(redact) }),
   };
 }
 

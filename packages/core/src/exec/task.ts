@@ -143,7 +143,9 @@ export async function runTask(task: PlanTask, ctx: TaskContext): Promise<TaskRec
 
     const errorOutput = `${stderr}\n${lastLines(stdout, 20)}`;
     if (policy.failed && !stalled) return done({ ...(await policy.failed(task, errorOutput, ctx)), retries: attempt });
-    const diagnosis = stalled ? stallDiagnosis(ctx.registryIdleMs) : diagnoseExit(outcome.exitCode, errorOutput);
+    const diagnosis = stalled
+      ? stallDiagnosis(ctx.registryIdleMs)
+      : diagnoseExit(outcome.exitCode, errorOutput, policy.attempt(task));
     const retriable = diagnosis.transient && (retry === 'registry' || diagnosis.failure.reason === 'storage-race');
     if (retriable && attempt < ctx.retry.retries) {
       const retryAfterMs = diagnosis.rateLimited ? await ctx.retryAfter?.(task, ctx.values) : undefined;

@@ -143,7 +143,10 @@ describe('executePlan', () => {
         : undefined;
     const { report, events } = await execute(planOf(), podman);
     expect(report.status).toBe('failed');
-    expect(report.tasks.find((t) => t.kind === 'login')?.failure?.reason).toBe('registry-auth');
+    const login = report.tasks.find((t) => t.kind === 'login')?.failure;
+    expect(login?.reason).toBe('registry-auth');
+    // The tool's own words are kept for the report, masked like everything else.
+    expect(login?.output?.join('\n')).toContain('for ci:***');
     expect(JSON.stringify(report)).not.toContain(SECRET);
     expect(JSON.stringify(events)).not.toContain(SECRET);
     expect(JSON.stringify(report)).toContain('***');
