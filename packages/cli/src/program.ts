@@ -3,6 +3,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { DEFAULT_REGISTRY_IDLE_MS, formatDuration, parseDuration } from '@multiarch/core';
 import { BUILD_OUTPUTS, buildCommand, type BuildCommandOptions } from './commands/build.js';
 import { collectList, FALLBACK_MODES, nonNegativeInteger, platformOption, positiveInteger } from './commands/common.js';
+import { DOCTOR_OUTPUTS, doctorCommand, type DoctorOptions } from './commands/doctor.js';
 import { PLAN_FORMATS, planCommand, type PlanCommandOptions } from './commands/plan.js';
 import { VALIDATE_FORMATS, validateCommand, type ValidateOptions } from './commands/validate.js';
 import { EXIT, type Io } from './io.js';
@@ -130,6 +131,19 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
       .addOption(new Option('-f, --format <format>', 'output format').choices(VALIDATE_FORMATS).default('text')),
   ).action(async (options: ValidateOptions) => {
     exitCode = await validateCommand(io, options);
+  });
+
+  specOptions(
+    program
+      .command('doctor')
+      .description(
+        "Check that this machine, the spec's registries and its build hosts can run the build: tools, QEMU, TLS, logins, ssh, disk. Exit 0 if nothing failed, 1 if a check failed.",
+      )
+      .addOption(
+        new Option('-o, --output <format>', 'a table, or the report as JSON').choices(DOCTOR_OUTPUTS).default('text'),
+      ),
+  ).action(async (options: DoctorOptions) => {
+    exitCode = await doctorCommand(io, options);
   });
 
   program.addHelpText(

@@ -47,3 +47,13 @@ export {
   type ImageReport,
   type ImageStatus,
 } from './exec/report.js';
+export {
+  runDoctor,
+  preflightChecks,
+  overallStatus,
+  type DoctorInput,
+  type CheckResult,
+  type CheckKind,
+  type CheckStatus,
+  type DoctorReport,
+} from './doctor/index.js';
