@@ -230,6 +230,8 @@ export interface RegistryProbe {
   tlsVerify: boolean;
   /** What was tried: `podman login as orchestrate (password from $REGISTRY_PASSWORD)`; undefined: an anonymous look only. */
   login?: string;
+  /** With credentials already stored (an authfile): how to store good ones, should they be refused. */
+  relogin?: string;
   /** Why there were no credentials to try, when login is undefined: a fail (the spec names them, and they are not there) or nothing (none needed). */
   missingCredentials?: { message: string; fix: string };
 }
@@ -250,10 +252,14 @@ export function interpretRegistry(probe: RegistryProbe, outcome: Outcome): Check
     ...(detail !== undefined && { detail }),
   });
   const failed = outcome.exitCode !== 0 || outcome.spawnError !== undefined;
+  // Stored credentials refused: podman says so on stdout, then fails asking for new ones ("reading username: EOF").
+  const storedRefused = failed && /Existing credentials are invalid/.test(outcome.stdout);
   const reason = failed
     ? outcome.spawnError
       ? 'command-not-found'
-      : diagnoseExit(outcome.exitCode, outcome.stderr).failure.reason
+      : storedRefused
+        ? 'registry-auth'
+        : diagnoseExit(outcome.exitCode, outcome.stderr).failure.reason
     : undefined;
   const why = failed ? failureOf(probe.login === undefined ? 'skopeo' : 'podman', outcome) : undefined;
   if (reason === 'command-not-found' || reason === 'registry-unavailable') {
@@ -289,6 +295,18 @@ export function interpretRegistry(probe: RegistryProbe, outcome: Outcome): Check
         ),
       );
     else rows.push(row('registry-credentials', 'pass', 'answers without credentials (none are configured)'));
+    return rows;
+  }
+  if (storedRefused) {
+    rows.push(
+      row(
+        'registry-credentials',
+        'fail',
+        `${probe.login} were refused by ${probe.server}`,
+        probe.relogin ?? `log in again: podman login ${probe.server}`,
+        why!.detail,
+      ),
+    );
     return rows;
   }
   if (failed) {

@@ -77,7 +77,8 @@ async function checkRegistry(
       '--',
       registry.server,
     ]);
-    return interpretRegistry({ ...base, login }, outcome);
+    const relogin = `log in again: podman login --authfile ${file} ${registry.server}`;
+    return interpretRegistry({ ...base, login, relogin }, outcome);
   };
   const anonymous = async (probe: RegistryProbe): Promise<CheckResult[]> => {
     const image = model.images.find((i) => i.registries.includes(registry.name))?.name ?? 'orchestrate-doctor';
