@@ -2,6 +2,9 @@
  * How the doctor probes, with a fake runner: which commands, with what on stdin, and how
  * their outcomes become rows. The build's pre-flight is the cheap subset.
  */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runDoctor, preflightChecks } from '../../src/doctor/index.js';
 import { modelOf, planOf } from '../helpers.js';
@@ -104,5 +107,50 @@ describe('preflightChecks', () => {
       'disk this machine pass',
     ]);
     expect(runner.invocations.some((i) => i.argv.includes('login') || i.argv.includes('run'))).toBe(false);
+  });
+});
+
+describe('credentials podman keeps', () => {
+  const OPEN = `version: 1
+platforms: [linux/amd64]
+registries:
+  quay: { url: "quay.io/acme" }
+images:
+  app: { context: app }
+`;
+  const homeWith = (files: Record<string, string>): string => {
+    const root = mkdtempSync(path.join(tmpdir(), 'doctor-auth-'));
+    for (const [file, text] of Object.entries(files)) {
+      mkdirSync(path.dirname(path.join(root, file)), { recursive: true });
+      writeFileSync(path.join(root, file), text);
+    }
+    return root;
+  };
+  const auth = JSON.stringify({ auths: { 'quay.io': { auth: 'dTpw' } } });
+  const storageRow = async (root: string) => {
+    const runner = healthy();
+    const report = await runDoctor({
+      plan: planOf(OPEN),
+      model: modelOf(OPEN),
+      specDir: root,
+      diagnostics: [],
+      env: { XDG_RUNTIME_DIR: path.join(root, 'run'), HOME: path.join(root, 'home') },
+      runner,
+    });
+    rmSync(root, { recursive: true, force: true });
+    // The login verified what is stored, from a copy: never the user's own file.
+    const login = runner.invocations.find((i) => i.argv.includes('login'));
+    expect(login?.argv.join(' ')).not.toContain(root);
+    return report.checks.find((c) => c.check === 'registry-credentials-storage');
+  };
+
+  it('warns when the only login is under $XDG_RUNTIME_DIR (gone at reboot), not when one lasts', async () => {
+    const volatile = await storageRow(homeWith({ 'run/containers/auth.json': auth }));
+    expect(volatile?.status).toBe('warn');
+    expect(volatile?.fix).toContain('--authfile ~/.config/containers/auth.json quay.io');
+    const lasting = await storageRow(
+      homeWith({ 'run/containers/auth.json': auth, 'home/.config/containers/auth.json': auth }),
+    );
+    expect(lasting).toBeUndefined();
   });
 });
