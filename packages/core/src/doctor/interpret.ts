@@ -116,11 +116,24 @@ export function archOfUname(uname: string): string | undefined {
   return Object.entries(ARCH).find(([, a]) => a.uname.test(uname.trim()))?.[0];
 }
 
-/** `cat /proc/sys/fs/binfmt_misc/qemu-ARCH`: registered and enabled, and with the F flag containers need. */
-export function interpretBinfmt(platform: string, outcome: Outcome): CheckResult {
+/**
+ * `cat /proc/sys/fs/binfmt_misc/qemu-ARCH`: registered and enabled, and with the F flag
+ * containers need. `mounted`: whether `cat /proc/sys/fs/binfmt_misc/status` worked; inside a
+ * container binfmt_misc is often not mounted while the kernel's handlers (registered by the
+ * host) still work: that cannot be told from here, so it warns, never fails.
+ */
+export function interpretBinfmt(platform: string, outcome: Outcome, mounted = true): CheckResult {
   const entry = binfmtEntry(platform) ?? `/proc/sys/fs/binfmt_misc/qemu-${archOf(platform)}`;
   const name = entry.slice(entry.lastIndexOf('/') + 1);
   const base = { check: 'binfmt' as const, subject: platform };
+  if ((outcome.exitCode !== 0 || outcome.spawnError) && !mounted) {
+    return {
+      ...base,
+      status: 'warn',
+      message: `cannot see the QEMU handlers: /proc/sys/fs/binfmt_misc is not mounted here`,
+      fix: 'mount it (as root): mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc; in a container, the host registers the handlers',
+    };
+  }
   if (outcome.exitCode !== 0 || outcome.spawnError) {
     return {
       ...base,

@@ -45,7 +45,10 @@ export async function checkBinfmt(runner: Runner, platform: string): Promise<Che
       message: `QEMU cannot emulate ${platform}`,
       fix: `build ${platform} on a native host (hosts: in the spec)`,
     };
-  return interpretBinfmt(platform, await probe(runner, ['cat', '--', entry]));
+  const outcome = await probe(runner, ['cat', '--', entry]);
+  if (outcome.exitCode === 0) return interpretBinfmt(platform, outcome);
+  const status = await probe(runner, ['cat', '--', '/proc/sys/fs/binfmt_misc/status']);
+  return interpretBinfmt(platform, outcome, status.exitCode === 0);
 }
 
 /** `uname -m` in a container of `platform`: natively (`runtime`) or under QEMU (`emulation`). */

@@ -95,6 +95,13 @@ describe('binfmt', () => {
     expect(missing.fix).toContain('qemu-user-static');
     expect(interpretBinfmt('linux/s390x', ok(enabled.replace('flags: PF', 'flags: P'))).status).toBe('fail');
   });
+
+  it('warns, not fails, where binfmt_misc is not mounted (a container whose host has the handlers)', () => {
+    const gone = failed(1, 'cat: /proc/sys/fs/binfmt_misc/qemu-aarch64: No such file or directory\n');
+    const check = interpretBinfmt('linux/arm64', gone, false);
+    expect(check.status).toBe('warn');
+    expect(check.fix).toContain('mount -t binfmt_misc');
+  });
 });
 
 describe('a container of a platform', () => {
