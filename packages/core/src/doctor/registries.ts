@@ -7,6 +7,7 @@
 import { copyFile, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { registryHost } from '../exec/hosts.js';
 import { userAuthfiles } from '../exec/run.js';
 import type { Runner } from '../exec/runner.js';
 import type { Model, Registry } from '../model/types.js';
@@ -15,15 +16,6 @@ import { interpretRegistry, type Outcome, type RegistryProbe } from './interpret
 import type { CheckResult } from './types.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
-
-/** "https://index.docker.io/v1/", "docker.io/library/x" -> "docker.io"; "reg:5000/ns" -> "reg:5000". */
-function serverOf(key: string): string {
-  const host = key
-    .replace(/^[a-z]+:\/\//i, '')
-    .split('/')[0]!
-    .toLowerCase();
-  return host === 'index.docker.io' || host === 'registry-1.docker.io' ? 'docker.io' : host;
-}
 
 /** Whether a directory is wiped at reboot: $XDG_RUNTIME_DIR, or podman's fallback /run/containers/UID. */
 function volatile(file: string, env: Env): boolean {
@@ -39,7 +31,8 @@ async function filesWithCredentials(server: string, env: Env): Promise<Credentia
     const auths = await readFile(file, 'utf8')
       .then((text) => (JSON.parse(text) as { auths?: Record<string, unknown> }).auths ?? {})
       .catch(() => ({}));
-    if (Object.keys(auths).some((key) => serverOf(key) === server)) found.push({ file, volatile: volatile(file, env) });
+    if (Object.keys(auths).some((key) => registryHost(key) === server))
+      found.push({ file, volatile: volatile(file, env) });
   }
   return found;
 }
