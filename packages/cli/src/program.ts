@@ -4,6 +4,7 @@ import { DEFAULT_REGISTRY_IDLE_MS, formatDuration, parseDuration } from '@multia
 import { BUILD_OUTPUTS, buildCommand, type BuildCommandOptions } from './commands/build.js';
 import { collectList, FALLBACK_MODES, nonNegativeInteger, platformOption, positiveInteger } from './commands/common.js';
 import { initCommand, type InitOptions } from './commands/init.js';
+import { DOCTOR_OUTPUTS, doctorCommand, type DoctorOptions } from './commands/doctor.js';
 import { PLAN_FORMATS, planCommand, type PlanCommandOptions } from './commands/plan.js';
 import { VALIDATE_FORMATS, validateCommand, type ValidateOptions } from './commands/validate.js';
 import { EXIT, type Io } from './io.js';
@@ -156,6 +157,18 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
     .action(async (dir: string | undefined, options: InitOptions) => {
       exitCode = await initCommand(io, dir, options);
     });
+  specOptions(
+    program
+      .command('doctor')
+      .description(
+        "Check that this machine, the spec's registries and its build hosts can run the build: tools, QEMU, TLS, logins, ssh, disk. Exit 0 if nothing failed, 1 if a check failed.",
+      )
+      .addOption(
+        new Option('-o, --output <format>', 'a table, or the report as JSON').choices(DOCTOR_OUTPUTS).default('text'),
+      ),
+  ).action(async (options: DoctorOptions) => {
+    exitCode = await doctorCommand(io, options);
+  });
 
   program.addHelpText(
     'after',

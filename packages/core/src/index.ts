@@ -60,3 +60,13 @@ export {
 export { platformsOfManifestList, platformOf } from './init/platforms.js';
 export { writeInitSpec, SCHEMA_URL, type InitSpec, type InitSpecOptions } from './init/write.js';
 export { dockerNormalised } from './model/containerfile.js';
+export {
+  runDoctor,
+  preflightChecks,
+  overallStatus,
+  type DoctorInput,
+  type CheckResult,
+  type CheckKind,
+  type CheckStatus,
+  type DoctorReport,
+} from './doctor/index.js';

@@ -11,6 +11,7 @@ import {
   DEFAULT_RETRY,
   executePlan,
   LocalRunner,
+  preflightChecks,
   readPlanFile,
   unreachable,
   type Diagnostic,
@@ -18,6 +19,7 @@ import {
   type RunReport,
 } from '@multiarch/core';
 import { EXIT, reportDiagnostics, type Io } from '../io.js';
+import { renderChecks } from '../render/doctor.js';
 import { jsonView } from '../render/progress-json.js';
 import { linesView } from '../render/progress-lines.js';
 import { listrView } from '../render/progress-listr.js';
@@ -52,6 +54,15 @@ export async function buildCommand(io: Io, options: BuildCommandOptions): Promis
   if (problems.length > 0) {
     reportDiagnostics(io, problems);
     return EXIT.usage;
+  }
+  // The machine, not the spec, is not ready: exit 1 (as a failed task), not 2 (a wrong spec or
+  // command line): the same command succeeds once the fix is applied, with nothing edited.
+  const unready = (await preflightChecks(plan, runner)).filter((c) => c.status === 'fail');
+  if (unready.length > 0) {
+    io.stderr(
+      `orchestrate: this machine cannot run the plan yet (nothing was started; \`orchestrate doctor\` checks more):\n${renderChecks(unready, io.colors.stderr)}`,
+    );
+    return EXIT.failed;
   }
 
   const interrupt = new AbortController();

@@ -1,6 +1,15 @@
 import { InvalidArgumentError } from 'commander';
 import { availableParallelism } from 'node:os';
-import { analyze, checkPlatform, planBuild, planInputs, platformOfNodeArch, type Plan } from '@multiarch/core';
+import {
+  analyze,
+  checkPlatform,
+  planBuild,
+  planInputs,
+  platformOfNodeArch,
+  type Analysis,
+  type Diagnostic,
+  type Plan,
+} from '@multiarch/core';
 import { EXIT, reportDiagnostics, type Io } from '../io.js';
 
 export interface SpecOptions {
@@ -37,8 +46,22 @@ export function platformOption(value: string): string {
   return check.platform;
 }
 
-/** analyze + plan, reporting diagnostics; an exit code when there is no plan to go on with. */
-export async function makePlan(io: Io, options: PlanFilterOptions): Promise<{ plan: Plan } | { exitCode: number }> {
+export interface MadePlan {
+  plan: Plan;
+  analysis: Analysis;
+  /** The analyzer's and the planner's diagnostics (warnings only: with an error there is no plan). */
+  diagnostics: Diagnostic[];
+}
+
+/**
+ * analyze + plan, reporting diagnostics (the warnings too, unless `warnings: false`: doctor
+ * shows them as rows); an exit code when there is no plan to go on with.
+ */
+export async function makePlan(
+  io: Io,
+  options: PlanFilterOptions,
+  report: { warnings: boolean } = { warnings: true },
+): Promise<MadePlan | { exitCode: number }> {
   const analysis = await analyzeSpec(io, options);
   if (!analysis.ok) {
     reportDiagnostics(io, analysis.diagnostics, analysis.source);
@@ -52,9 +75,10 @@ export async function makePlan(io: Io, options: PlanFilterOptions): Promise<{ pl
       : { ...written, hosts: written.hosts.map((h) => (h.kind === 'ssh' ? { ...h, fallback } : h)) };
   const inputs = planInputs(analysis.value.specDir, analysis.value.source.file, model);
   const planned = planBuild(model, { images: options.image, platforms: options.platform, push: options.push, inputs });
-  reportDiagnostics(io, [...analysis.diagnostics, ...planned.diagnostics], analysis.value.source);
+  const diagnostics = [...analysis.diagnostics, ...planned.diagnostics];
+  if (report.warnings || !planned.ok) reportDiagnostics(io, diagnostics, analysis.value.source);
   if (!planned.ok) return { exitCode: EXIT.usage };
-  return { plan: planned.value };
+  return { plan: planned.value, analysis: analysis.value, diagnostics };
 }
 
 /**

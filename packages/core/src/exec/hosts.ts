@@ -240,7 +240,7 @@ export function remoteAuths(plan: Plan, auths: Readonly<Record<string, unknown>>
 }
 
 /** "https://index.docker.io/v1/", "docker.io/library/x:1" -> "docker.io"; "reg:5000/ns" -> "reg:5000". */
-function registryHost(reference: string): string {
+export function registryHost(reference: string): string {
   const host = reference
     .replace(/^[a-z]+:\/\//i, '')
     .split('/')[0]!
