@@ -3,6 +3,7 @@ import path from 'node:path';
 import pc from 'picocolors';
 import type { Colors } from 'picocolors/types.js';
 import { renderDiagnostics } from './render/diagnostics.js';
+import { noWorkflowCommands } from './render/printable.js';
 import type { Diagnostic, SpecSource } from '@multiarch/core';
 
 /** Exit codes, as documented: 0 done, 1 a task failed, 2 the spec or the command line is wrong, 130 interrupted. */
@@ -41,8 +42,9 @@ export function processIo(): Io {
       closed.add(stream);
     });
   }
+  // Every line leaving the process: whatever a value put at a line's start, no CI runner obeys it.
   const writer = (stream: NodeJS.WriteStream) => (text: string) => {
-    if (!closed.has(stream)) stream.write(text);
+    if (!closed.has(stream)) stream.write(noWorkflowCommands(text));
   };
   return {
     cwd: process.cwd(),

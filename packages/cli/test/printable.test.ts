@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { printable, printableDeep, shellDisplayWord } from '../src/render/printable.js';
+import { noWorkflowCommands, printable, printableDeep, shellDisplayWord } from '../src/render/printable.js';
 
 describe('printable', () => {
   it('writes out control characters, line separators and bidi overrides', () => {
@@ -53,6 +53,31 @@ describe('shellDisplayWord', () => {
         expect(out.split('\0').slice(0, -1)).toEqual(argv);
       }),
       { numRuns: 50 },
+    );
+  });
+});
+
+describe('noWorkflowCommands', () => {
+  it('escapes the start of a line that GitHub Actions would run as a workflow command', () => {
+    expect(noWorkflowCommands('::error::forged')).toBe('\\x3a:error::forged');
+    expect(noWorkflowCommands('ok\n  ::set-output name=a::b\n')).toBe('ok\n  \\x3a:set-output name=a::b\n');
+    expect(noWorkflowCommands('\x1b[1m::add-mask::x')).toBe('\x1b[1m\\x3a:add-mask::x');
+    expect(noWorkflowCommands('\u00a0##[group]x')).toBe('\u00a0\\x23#[group]x');
+  });
+
+  it('leaves "::" inside a line alone: IPv6 hosts, digests, messages', () => {
+    for (const text of ['ssh b@[::1]:22', 'x ::error:: y', ':a:b', '#[x]', 'a\n:b'])
+      expect(noWorkflowCommands(text)).toBe(text);
+  });
+
+  it('leaves no line that starts, after blanks and color codes, with :: or ##[', () => {
+    const text = fc.string({ unit: fc.constantFrom(':', '#', '[', ' ', '\t', '\n', '\r', '\x1b[1m', 'a', '\u00a0') });
+    fc.assert(
+      fc.property(text, (s) =>
+        noWorkflowCommands(s)
+          .split(/\r?\n|\r/)
+          .every((line) => !/^(?:\s|\x1b\[[0-9;]*m)*(?:::|##\[)/.test(line)),
+      ),
     );
   });
 });

@@ -54,7 +54,7 @@ describe("Docker Hub short names of the spec's images", () => {
       expect(p.images['app']?.dependsOn).toEqual(['base']);
       const build = byId(p, 'build:app:linux/amd64');
       expect(build?.dependsOn).toContain('build:base');
-      expect(argv(build)).toContain(`--build-context ${from}=docker-image://`);
+      expect(argv(build)).toContain(`--build-context=${from}=docker-image://`);
       expect(p.tasks.some((t) => t.kind === 'pull' && t.source === from)).toBe(false);
     });
   }
@@ -113,13 +113,13 @@ images:
     const there = byId(p, 'pull:localhost/base:latest@arm1:linux/arm64');
     expect(here).toMatchObject({ kind: 'local-base', host: 'local', reference: 'localhost/base:latest' });
     expect(there).toMatchObject({ kind: 'local-base', host: 'arm1' });
-    expect(argv(here)).toBe('podman tag <image-id> localhost/orchestrate/pulled/localhost/base/latest:linux-amd64');
+    expect(argv(here)).toBe('podman tag -- <image-id> localhost/orchestrate/pulled/localhost/base/latest:linux-amd64');
     expect(p.tasks.some((t) => t.kind === 'pull')).toBe(false);
     expect(p.tasks.flatMap((t) => t.argv.map(formatArg)).some((a) => a.includes('docker://localhost/'))).toBe(false);
     const build = byId(p, 'build:app:linux/arm64');
     expect(build?.dependsOn).toContain(there?.id);
     expect(argv(build)).toContain(
-      '--build-context localhost/base:latest=docker-image://localhost/orchestrate/pulled/localhost/base/latest:linux-arm64',
+      '--build-context=localhost/base:latest=docker-image://localhost/orchestrate/pulled/localhost/base/latest:linux-arm64',
     );
   });
 

@@ -11,7 +11,12 @@ import { printableDeep, shellDisplayWord } from './printable.js';
 export function renderPlanText(raw: Plan, c: Colors): string {
   const plan: Plan = {
     ...printableDeep(raw),
-    tasks: raw.tasks.map((task) => ({ ...printableDeep(task), argv: task.argv })),
+    tasks: raw.tasks.map((task) => {
+      // Commands are quoted word by word where they are shown (shellDisplayWord): escaped twice, a pasted one would differ.
+      const shown = { ...printableDeep(task), argv: task.argv };
+      if (shown.kind === 'reset' && task.kind === 'reset') shown.ifNotAList = task.ifNotAList;
+      return shown;
+    }),
   };
   const out: string[] = [];
   const imageCount = Object.keys(plan.images).length;

@@ -30,6 +30,19 @@ export function printable(text: string): string {
 }
 
 /**
+ * A line that starts (after blanks or color codes) with `::` or `##[` is a workflow command
+ * to GitHub Actions (`::error::`, `::add-mask::`, `##[group]`), whatever wrote it: a path, a
+ * podman path or a name at the start of one of our lines must not be one. Its first
+ * character is written as an escape; no line of ours starts so on purpose.
+ */
+// Blanks as the runner trims them (any white space), color codes, then the command's start.
+const WORKFLOW_COMMAND = /^((?:[^\S\n]|\x1b\[[0-9;]*m)*)(:(?=:)|#(?=#\[))/gm;
+
+export function noWorkflowCommands(text: string): string {
+  return text.replace(WORKFLOW_COMMAND, (_match, lead: string, first: string) => `${lead}${escapeOne(first)}`);
+}
+
+/**
  * The same for every string inside plain objects and arrays (an event, a plan, a report), so
  * a renderer escapes the values once and lays out its own lines from them. Anything else (a
  * Date) is kept as it is.

@@ -11,6 +11,7 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import type { Diagnostic } from '../diagnostics.js';
 import {
+  imageExistsArgs,
   imagePlatformArgs,
   inspectListArgs,
   instanceIdArgs,
@@ -167,7 +168,7 @@ export async function checkLocalBases(plan: Plan, cwd: string, runner: Runner): 
   );
   for (const reference of references) {
     const outcome = await runner.run(
-      { argv: ['podman', 'image', 'exists', reference], cwd },
+      { argv: literal(imageExistsArgs('podman', reference)), cwd },
       { signal: new AbortController().signal, onLine: () => {} },
     );
     if (outcome.exitCode !== 1) continue;

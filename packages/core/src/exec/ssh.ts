@@ -116,6 +116,8 @@ export function lostConnection(target: Pick<SshTarget, 'name' | 'host' | 'port' 
  * The remote side of one command: into the run's directory, record the process id (the
  * shell's, which `exec` hands to the command) so an interrupt can stop it, then run the
  * arguments exactly as given. Every word is single-quoted: nothing in them is shell syntax there.
+ * Every path is an operand after `--`, or a redirection; `exec` takes no `--` in dash, but its
+ * first word is podman, skopeo or tar, or the host's podman path, which may not start with "-".
  * The pid is written before the cancel marker is looked at, and the kill script makes the
  * marker before it reads the pid: a Ctrl-C that comes before the command starts stops it either way.
  */
@@ -145,7 +147,7 @@ export function setupCommand(runDir: string, owner: string): string {
   return [
     `umask 077 && mkdir -p -- ${dir}/.pids && cat > ${dir}/auth.json && printf '%s\\n' ${shellWord(owner)} > ${dir}/owner`,
     `printf '%s' ${shellWord(SHELL_PROBE + RUN_DIRS_MARKER)}`,
-    `{ for d in ${parent}/run-*/; do [ -f "$d/owner" ] && printf '%s\\t%s\\n' "$d" "$(head -n 1 "$d/owner")"; done; true; }`,
+    `{ for d in ${parent}/run-*/; do [ -f "$d/owner" ] && printf '%s\\t%s\\n' "$d" "$(head -n 1 -- "$d/owner")"; done; true; }`,
   ].join(' && ');
 }
 
@@ -194,9 +196,10 @@ export function killTreeCommand(cwd: string, pidFile: string): string {
 
 /** The remote run's directory: under `workdir` (default: ~/.cache/orchestrate), one per run and host. */
 export function remoteRunDir(workdir: string | undefined, runId: string, host: string): string {
-  // ssh starts commands in the home directory: "~/x" is written as the relative "x".
+  // ssh starts commands in the home directory: "~/x" is written as the relative "x", and
+  // "~/-x" as "./-x", which no command there can take for an option.
   const base = (workdir ?? '.cache/orchestrate').replace(/^~\/?/, '') || '.';
-  return `${base.replace(/\/+$/, '')}/run-${runId}-${host}`;
+  return `${base.startsWith('-') ? './' : ''}${base.replace(/\/+$/, '')}/run-${runId}-${host}`;
 }
 
 /**

@@ -2,10 +2,23 @@
  * Pure argv builders: every podman/skopeo command a plan runs is spelled here, once.
  * Registry credentials are never arguments: logins read the secret on stdin, and every
  * other command names the run's authfile.
+ *
+ * No value can be read as an option: a value an option takes is joined to it (`--tag=X`),
+ * and the command's operands (contexts, images, lists, servers) come after `--`, which
+ * podman's and skopeo's parser (cobra/pflag) takes as the end of options. A context
+ * directory named `--volume=/x:/host` is then a directory, not a bind mount.
  */
 import type { Arg, RunValue } from './types.js';
 
 const AUTHFILE: Arg = { ref: 'authfile' };
+/** Ends the options: every word after it is an operand, whatever it starts with. */
+export const END_OF_OPTIONS = '--';
+
+/** `--flag=value` as one word: a value starting with "-" stays the flag's value. */
+export function option(flag: string, value: Arg): Arg {
+  if (typeof value === 'string') return `${flag}=${value}`;
+  return { ...value, prefix: `${flag}=${value.prefix ?? ''}` };
+}
 
 export interface RegistryAccess {
   /** Pass the run's authfile (only when the spec configures credentials; else podman's own default applies). */
@@ -14,7 +27,10 @@ export interface RegistryAccess {
 }
 
 function access(options: RegistryAccess, flag = '--tls-verify'): Arg[] {
-  return [...(options.authfile ? ['--authfile', AUTHFILE] : []), ...(options.tlsVerify ? [] : [`${flag}=false`])];
+  return [
+    ...(options.authfile ? [option('--authfile', AUTHFILE)] : []),
+    ...(options.tlsVerify ? [] : [`${flag}=false`]),
+  ];
 }
 
 export function withRunValue(value: RunValue, prefix = '', suffix = ''): Arg {
@@ -29,12 +45,11 @@ export function loginArgs(podman: string, server: string, username: string, tlsV
   return [
     podman,
     'login',
-    '--authfile',
-    AUTHFILE,
-    '--username',
-    username,
+    option('--authfile', AUTHFILE),
+    option('--username', username),
     '--password-stdin',
     ...(tlsVerify ? [] : ['--tls-verify=false']),
+    END_OF_OPTIONS,
     server,
   ];
 }
@@ -45,12 +60,12 @@ export function loginArgs(podman: string, server: string, username: string, tlsV
  * ("tag not known"); `manifest rm` can, and there also untags a plain image of that name.
  */
 export function removeListArgs(podman: string, list: string): Arg[] {
-  return [podman, 'manifest', 'rm', list];
+  return [podman, 'manifest', 'rm', END_OF_OPTIONS, list];
 }
 
 /** Newer podman's `manifest rm` refuses a plain image (one pulled under the list's name, say): that goes with `rmi`. */
 export function removeImageArgs(podman: string, image: string): Arg[] {
-  return [podman, 'rmi', image];
+  return [podman, 'rmi', END_OF_OPTIONS, image];
 }
 
 export interface BuildInput {
@@ -65,12 +80,11 @@ export interface BuildInput {
 
 function buildOptions(input: BuildInput): Arg[] {
   return [
-    '--file',
-    input.containerfile,
-    ...Object.entries(input.buildArgs).flatMap(([key, value]) => ['--build-arg', `${key}=${value}`]),
-    ...(input.target === undefined ? [] : ['--target', input.target]),
+    option('--file', input.containerfile),
+    ...Object.entries(input.buildArgs).map(([key, value]) => option('--build-arg', `${key}=${value}`)),
+    ...(input.target === undefined ? [] : [option('--target', input.target)]),
     ...(input.contexts ?? []),
-    ...(input.authfile ? ['--authfile', AUTHFILE] : []),
+    ...(input.authfile ? [option('--authfile', AUTHFILE)] : []),
   ];
 }
 
@@ -85,13 +99,11 @@ export function buildListArgs(
   return [
     podman,
     'build',
-    '--platform',
-    platforms.join(','),
-    '--manifest',
-    list,
-    '--jobs',
-    String(jobs),
+    option('--platform', platforms.join(',')),
+    option('--manifest', list),
+    option('--jobs', String(jobs)),
     ...buildOptions(input),
+    END_OF_OPTIONS,
     input.context,
   ];
 }
@@ -110,12 +122,11 @@ export function buildImageArgs(
   return [
     podman,
     'build',
-    '--platform',
-    platform,
-    '--tag',
-    image,
-    ...(cacheAnchor === undefined ? [] : ['--tag', cacheAnchor]),
+    option('--platform', platform),
+    option('--tag', image),
+    ...(cacheAnchor === undefined ? [] : [option('--tag', cacheAnchor)]),
     ...buildOptions(input),
+    END_OF_OPTIONS,
     input.context,
   ];
 }
@@ -130,13 +141,12 @@ export function copyToStorageArgs(source: string, platform: string, localName: s
     'skopeo',
     'copy',
     '--quiet',
-    ...(options.authfile ? ['--authfile', AUTHFILE] : []),
+    ...(options.authfile ? [option('--authfile', AUTHFILE)] : []),
     ...(options.tlsVerify ? [] : ['--src-tls-verify=false']),
-    '--override-os',
-    os ?? 'linux',
-    '--override-arch',
-    arch ?? '',
-    ...(variant ? ['--override-variant', variant] : []),
+    option('--override-os', os ?? 'linux'),
+    option('--override-arch', arch ?? ''),
+    ...(variant ? [option('--override-variant', variant)] : []),
+    END_OF_OPTIONS,
     `docker://${source}`,
     `containers-storage:${localName}`,
   ];
@@ -145,6 +155,8 @@ export function copyToStorageArgs(source: string, platform: string, localName: s
 /**
  * `name`: the container's, unique to the run. conmon detaches from podman, so stopping
  * `podman run` can leave the container running; after an interrupt it is removed by name.
+ * `--` goes before the image: podman takes every word after the image as the container's
+ * command, so the test command reaches the container as written, options and `--` included.
  */
 export function smokeTestArgs(
   podman: string,
@@ -153,31 +165,41 @@ export function smokeTestArgs(
   command: readonly string[],
   name: Arg,
 ): Arg[] {
-  return [podman, 'run', '--rm', '--pull=never', '--name', name, '--platform', platform, image, ...command];
+  return [
+    podman,
+    'run',
+    '--rm',
+    '--pull=never',
+    option('--name', name),
+    option('--platform', platform),
+    END_OF_OPTIONS,
+    image,
+    ...command,
+  ];
 }
 
 /** The local list's entries (digest, platform), as JSON. */
 export function inspectListArgs(podman: string, list: string): Arg[] {
-  return [podman, 'manifest', 'inspect', list];
+  return [podman, 'manifest', 'inspect', END_OF_OPTIONS, list];
 }
 
 /** The id of the local image a list holds by `digest` (`REPO@DIGEST` finds an untagged instance; a list can hold one image under several digests). */
 export function instanceIdArgs(podman: string, list: string, digest: string): Arg[] {
-  return [podman, 'image', 'inspect', '--format', '{{.Id}}', `${list.replace(/:[^:/]+$/, '')}@${digest}`];
+  return [podman, 'image', 'inspect', '--format={{.Id}}', END_OF_OPTIONS, `${list.replace(/:[^:/]+$/, '')}@${digest}`];
 }
 
 export function removeFromListArgs(podman: string, list: string, digest: string): Arg[] {
-  return [podman, 'manifest', 'remove', list, digest];
+  return [podman, 'manifest', 'remove', END_OF_OPTIONS, list, digest];
 }
 
 /** A local image into a local list, by image id: `containers-storage:@ID` names exactly that image, tagged or not. */
 export function addLocalToListArgs(podman: string, list: string, imageId: string): Arg[] {
-  return [podman, 'manifest', 'add', list, `containers-storage:@${imageId}`];
+  return [podman, 'manifest', 'add', END_OF_OPTIONS, list, `containers-storage:@${imageId}`];
 }
 
 /** An interrupted smoke test's container, by the name the plan gave it: gone whether it still runs or not. */
 export function removeContainerArgs(podman: string, name: Arg): Arg[] {
-  return [podman, 'rm', '--force', '--time', '0', '--ignore', name];
+  return [podman, 'rm', '--force', '--time=0', '--ignore', END_OF_OPTIONS, name];
 }
 
 /** A build context arriving as a tar stream on stdin, unpacked where the command runs. */
@@ -190,20 +212,31 @@ export function unpackContextArgs(): Arg[] {
  * resolves `reference` to `source` instead of pulling it. `source` may hold a run-time digest.
  */
 export function buildContextArgs(reference: string, source: Arg): Arg[] {
-  if (typeof source === 'string') return ['--build-context', `${reference}=docker-image://${source}`];
-  return ['--build-context', { ...source, prefix: `${reference}=docker-image://${source.prefix ?? ''}` }];
+  const pin =
+    typeof source === 'string'
+      ? `${reference}=docker-image://${source}`
+      : { ...source, prefix: `${reference}=docker-image://${source.prefix ?? ''}` };
+  return [option('--build-context', pin)];
 }
 
 export function pushImageArgs(podman: string, image: Arg, destination: Arg, options: RegistryAccess): Arg[] {
-  return [podman, 'push', ...access(options), '--digestfile', { ref: 'digest-file' }, image, destination];
+  return [
+    podman,
+    'push',
+    ...access(options),
+    option('--digestfile', { ref: 'digest-file' }),
+    END_OF_OPTIONS,
+    image,
+    destination,
+  ];
 }
 
 export function createListArgs(podman: string, list: string): Arg[] {
-  return [podman, 'manifest', 'create', list];
+  return [podman, 'manifest', 'create', END_OF_OPTIONS, list];
 }
 
 export function addToListArgs(podman: string, list: string, instance: Arg, options: RegistryAccess): Arg[] {
-  return [podman, 'manifest', 'add', ...access(options), list, instance];
+  return [podman, 'manifest', 'add', ...access(options), END_OF_OPTIONS, list, instance];
 }
 
 export function pushListArgs(podman: string, list: string, destination: Arg, options: RegistryAccess): Arg[] {
@@ -213,15 +246,15 @@ export function pushListArgs(podman: string, list: string, destination: Arg, opt
     'push',
     '--all',
     ...access(options),
-    '--digestfile',
-    { ref: 'digest-file' },
+    option('--digestfile', { ref: 'digest-file' }),
+    END_OF_OPTIONS,
     list,
     destination,
   ];
 }
 
 export function inspectRawArgs(reference: Arg, options: RegistryAccess): Arg[] {
-  return ['skopeo', 'inspect', '--raw', ...access(options), reference];
+  return ['skopeo', 'inspect', '--raw', ...access(options), END_OF_OPTIONS, reference];
 }
 
 /** Moves a final tag to exactly the digest that was verified, without re-encoding it. */
@@ -231,8 +264,9 @@ export function copyListArgs(source: Arg, destination: string, options: Registry
     'copy',
     '--all',
     '--preserve-digests',
-    ...(options.authfile ? ['--authfile', AUTHFILE] : []),
+    ...(options.authfile ? [option('--authfile', AUTHFILE)] : []),
     ...(options.tlsVerify ? [] : ['--src-tls-verify=false', '--dest-tls-verify=false']),
+    END_OF_OPTIONS,
     source,
     destination,
   ];
@@ -243,30 +277,35 @@ export function copyListArgs(source: Arg, destination: string, options: Registry
  * --no-prune: untagged parents may be another image's layers (an instance of a list built here).
  */
 export function removeImagesArgs(podman: string, images: readonly Arg[]): Arg[] {
-  return [podman, 'rmi', '--ignore', '--no-prune', ...images];
+  return [podman, 'rmi', '--ignore', '--no-prune', END_OF_OPTIONS, ...images];
 }
 
 /** Exit 0: NAME is a list; 125: an image, not a list; 1: nothing of that name (podman 4.3). */
 export function listExistsArgs(podman: string, name: string): Arg[] {
-  return [podman, 'manifest', 'exists', name];
+  return [podman, 'manifest', 'exists', END_OF_OPTIONS, name];
 }
 
 /** A single image's id and platform, as `ID os/arch`. */
 export function imagePlatformArgs(podman: string, name: string): Arg[] {
-  return [podman, 'image', 'inspect', '--format', '{{.Id}} {{.Os}}/{{.Architecture}}', name];
+  return [podman, 'image', 'inspect', '--format={{.Id}} {{.Os}}/{{.Architecture}}', END_OF_OPTIONS, name];
 }
 
 /** Gives a local image (by id) a name of its own. */
 export function tagImageArgs(podman: string, image: Arg, name: string): Arg[] {
-  return [podman, 'tag', image, name];
+  return [podman, 'tag', END_OF_OPTIONS, image, name];
 }
 
 /** An image (by id) as an archive file, and that archive read into another host's storage from stdin. */
 export function saveImageArgs(podman: string, imageId: string, file: string): Arg[] {
-  return [podman, 'save', '--quiet', '--output', file, imageId];
+  return [podman, 'save', '--quiet', option('--output', file), END_OF_OPTIONS, imageId];
 }
 export function loadImageArgs(podman: string): Arg[] {
   return [podman, 'load', '--quiet'];
+}
+
+/** Whether anything of that name is in local storage: exit 0 yes, 1 no. */
+export function imageExistsArgs(podman: string, name: string): Arg[] {
+  return [podman, 'image', 'exists', END_OF_OPTIONS, name];
 }
 
 /** How an argument reads in a plan shown to a person: run-time values in angle brackets. */

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import type { Invocation, ProcessOutcome } from '../../src/exec/runner.js';
-import type { Script } from './fake-runner.js';
+import { optionValue, type Script } from './fake-runner.js';
 
 const sha = (text: string): string => `sha256:${createHash('sha256').update(text).digest('hex')}`;
 const UNAME: Record<string, string> = { 'linux/amd64': 'x86_64', 'linux/arm64': 'aarch64', 'linux/s390x': 's390x' };
@@ -28,9 +28,8 @@ export class FakePodman {
     if (fault) return { exitCode: 125, ...fault };
     const [tool, verb, sub] = argv;
     const last = argv.at(-1) ?? '';
-    const digestFile = argv[argv.indexOf('--digestfile') + 1];
-    const option = (name: string): string | undefined =>
-      argv.includes(name) ? argv[argv.indexOf(name) + 1] : undefined;
+    const option = (name: string): string | undefined => optionValue(argv, name);
+    const digestFile = option('--digestfile');
     if (tool === 'podman' && verb === 'build') {
       const platforms = option('--platform')!.split(',');
       const list = option('--manifest');

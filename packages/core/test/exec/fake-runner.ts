@@ -3,6 +3,16 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Invocation, ProcessOutcome, RunOptions, Runner } from '../../src/exec/runner.js';
 
+/** The value of `flag` in an argv, read as podman's parser reads it: `--flag=value` or `--flag value`, before `--`. */
+export function optionValue(argv: readonly string[], flag: string): string | undefined {
+  const end = argv.indexOf('--');
+  const options = end < 0 ? argv : argv.slice(0, end);
+  const joined = options.find((word) => word.startsWith(`${flag}=`));
+  if (joined !== undefined) return joined.slice(flag.length + 1);
+  const at = options.indexOf(flag);
+  return at < 0 ? undefined : options[at + 1];
+}
+
 export type Script = (
   invocation: Invocation,
   call: number,
@@ -43,9 +53,8 @@ export class FakeRunner implements Runner {
         options.signal.addEventListener('abort', onAbort, { once: true });
       });
       if (answer.writeDigest !== undefined) {
-        const at = invocation.argv.indexOf('--digestfile');
-        const file = invocation.argv[at + 1];
-        if (at >= 0 && file !== undefined) writeFileSync(file, answer.writeDigest);
+        const file = optionValue(invocation.argv, '--digestfile');
+        if (file !== undefined) writeFileSync(file, answer.writeDigest);
       }
       // A stall is the runner's own doing: it terminated the command.
       if (answer.stalled)

@@ -7,7 +7,7 @@ import { planBuild } from '../../src/plan/planner.js';
 import type { Plan } from '../../src/plan/types.js';
 import { modelOf, planOf as planSpec } from '../helpers.js';
 import { FakePodman } from './fake-podman.js';
-import { FakeRunner } from './fake-runner.js';
+import { FakeRunner, optionValue } from './fake-runner.js';
 import { execute, isolated, SECRET } from './execute.js';
 
 const SPEC = `version: 1
@@ -63,7 +63,7 @@ describe('executePlan', () => {
   it('fails an image whose smoke test does not match, and moves none of its tags', async () => {
     const podman = new FakePodman();
     podman.fault = (argv) =>
-      argv[1] === 'run' && argv.includes('linux/arm64') && argv.join(' ').includes('first')
+      argv[1] === 'run' && optionValue(argv, '--platform') === 'linux/arm64' && argv.join(' ').includes('first')
         ? { exitCode: 0, stdout: 'armv7l\n' }
         : undefined;
     const { report } = await execute(planOf(), podman, { keepGoing: true });
@@ -84,7 +84,7 @@ describe('executePlan', () => {
         failures--;
         return { stderr: 'Error: writing manifest: received unexpected HTTP status: 500 Internal Server Error\n' };
       }
-      if (argv[1] === 'build' && argv.includes('linux/arm64') && argv.join(' ').includes('second'))
+      if (argv[1] === 'build' && optionValue(argv, '--platform') === 'linux/arm64' && argv.join(' ').includes('second'))
         return { exitCode: 1, stderr: 'Error: building at STEP "RUN make": while running runtime: exit status 2\n' };
       return undefined;
     };
@@ -159,7 +159,7 @@ describe('executePlan', () => {
       const answer = honest(invocation, call);
       if (invocation.argv[1] === 'manifest' && invocation.argv[2] === 'push') {
         // A list that lost arm64 on the way: the registry holds what it was sent, short one platform.
-        const file = invocation.argv[invocation.argv.indexOf('--digestfile') + 1]!;
+        const file = optionValue(invocation.argv, '--digestfile')!;
         const digest = readFileSync(file, 'utf8');
         const raw = JSON.parse(podman.blobs.get(digest)!) as { manifests: { platform: { architecture: string } }[] };
         raw.manifests = raw.manifests.filter((m) => m.platform.architecture !== 'arm64');
