@@ -252,8 +252,8 @@ images:
     expect(p.images['app']?.dependsOn).toEqual(['base']);
     expect(p.images['tool']?.dependsOn).toEqual(['app']);
     const build = argv(task(p, 'build:app'));
-    expect(build).toContain('--build-context acme/base:latest=docker-image://');
-    expect(build).toContain('--build-context ${NAMESPACE}/base:latest=docker-image://');
+    expect(build).toContain('--build-context=acme/base:latest=docker-image://');
+    expect(build).toContain('--build-context=${NAMESPACE}/base:latest=docker-image://');
     const warnings = analyzeText(hub, {
       files: {
         'base/Containerfile': 'FROM acme/other\n',

@@ -141,7 +141,7 @@ describe.skipIf(unavailable !== undefined && !mustRun)(
       expect(run.code).toBe(1);
       const failed = failures(report);
       expect(failed.map((c) => c.check)).toEqual(['registry-credentials']);
-      expect(failed[0]!.message).toContain('invalid username/password');
+      expect(failed[0]!.message).toContain('refused the login: wrong username or password');
       expect(failed[0]!.fix).toContain('password variable');
       expect(run.stdout + run.stderr).not.toContain(wrong);
     });

@@ -4,7 +4,7 @@
  * captured outputs. Failures of podman, skopeo and ssh go through the build's own
  * translation table (exec/failure.ts), so doctor and build say the same thing.
  */
-import { diagnoseExit, diagnoseSpawn, lastErrorLine } from '../exec/failure.js';
+import { diagnoseExit, diagnoseSpawn, lastErrorLine, type Attempt } from '../exec/failure.js';
 import type { ProcessOutcome } from '../exec/runner.js';
 import type { CheckKind, CheckResult } from './types.js';
 
@@ -41,12 +41,16 @@ function older(version: readonly number[], than: readonly number[]): boolean {
 }
 
 /** Why a command failed, in the table's words; its raw last line as detail. */
-function failureOf(command: string, outcome: Outcome): { message: string; fix?: string; detail?: string } {
+function failureOf(
+  command: string,
+  outcome: Outcome,
+  attempt: Attempt = { op: 'other' },
+): { message: string; fix?: string; detail?: string } {
   if (outcome.spawnError) {
     const failure = diagnoseSpawn(command, outcome.spawnError);
     return { message: failure.message, ...(failure.hint !== undefined && { fix: failure.hint }) };
   }
-  const { failure } = diagnoseExit(outcome.exitCode, outcome.stderr || outcome.stdout);
+  const { failure } = diagnoseExit(outcome.exitCode, outcome.stderr || outcome.stdout, attempt);
   const detail = lastErrorLine(outcome.stderr || outcome.stdout);
   return {
     message: failure.message,
@@ -265,6 +269,8 @@ export function interpretRegistry(probe: RegistryProbe, outcome: Outcome): Check
     ...(detail !== undefined && { detail }),
   });
   const failed = outcome.exitCode !== 0 || outcome.spawnError !== undefined;
+  // A login here, or an anonymous read: the table words a 401/403 by which it was.
+  const attempt: Attempt = probe.login === undefined ? { op: 'inspect' } : { op: 'login', server: probe.server };
   // Stored credentials refused: podman says so on stdout, then fails asking for new ones ("reading username: EOF").
   const storedRefused = failed && /Existing credentials are invalid/.test(outcome.stdout);
   const reason = failed
@@ -272,9 +278,9 @@ export function interpretRegistry(probe: RegistryProbe, outcome: Outcome): Check
       ? 'command-not-found'
       : storedRefused
         ? 'registry-auth'
-        : diagnoseExit(outcome.exitCode, outcome.stderr).failure.reason
+        : diagnoseExit(outcome.exitCode, outcome.stderr, attempt).failure.reason
     : undefined;
-  const why = failed ? failureOf(probe.login === undefined ? 'skopeo' : 'podman', outcome) : undefined;
+  const why = failed ? failureOf(probe.login === undefined ? 'skopeo' : 'podman', outcome, attempt) : undefined;
   if (reason === 'command-not-found' || reason === 'registry-unavailable') {
     return [
       row('registry-reachable', 'fail', `${probe.server} does not answer: ${why!.message}`, why!.fix, why!.detail),

@@ -179,7 +179,7 @@ describe('registries', () => {
     );
     expect(statuses(rows)).toEqual(['registry-reachable pass', 'registry-tls pass', 'registry-credentials fail']);
     expect(rows[2]!.message).toBe(
-      'login as u1 (password from $REGISTRY_PASSWORD) was refused: logging into "localhost:47123": invalid username/password',
+      'login as u1 (password from $REGISTRY_PASSWORD) was refused: localhost:47123 refused the login: wrong username or password',
     );
   });
 
