@@ -31,7 +31,7 @@ export { parseDuration, formatDuration } from './util/duration.js';
 export { LocalRunner } from './exec/local-runner.js';
 export { ownerStamp } from './exec/leftovers.js';
 export { KINDS, policyOf, retryClass, type KindPolicy } from './exec/kinds.js';
-export { resolveArg, type RunValues } from './exec/values.js';
+export { resolveArgs, resolveArgv, type ResolvedArgv, type RunValues } from './exec/values.js';
 export { descendants, signalProcess } from './exec/process-tree.js';
 export { SshRunner } from './exec/ssh-runner.js';
 export { shellWord, shellCommand } from './exec/quote.js';

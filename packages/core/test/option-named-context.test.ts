@@ -68,12 +68,14 @@ describe('a context directory named --volume=/tmp/x:/host', () => {
     async () => {
       const plan = await planFor('per-arch');
       const build = plan.tasks.find((t) => t.kind === 'build')!;
-      const argv = resolveArgv(build, {
+      const resolved = resolveArgv(build, {
         runId: 'r',
         authfile: 'unused',
         digestFile: () => 'unused',
         digests: new Map(),
       });
+      if (!resolved.ok) throw new Error(resolved.missing);
+      const argv = resolved.argv;
       execFileSync(argv[0]!, argv.slice(1), { cwd: dir, stdio: 'pipe', timeout: 120_000 });
       const size = execFileSync('podman', ['image', 'inspect', '--format={{.Size}}', '--', builtImage], {
         encoding: 'utf8',

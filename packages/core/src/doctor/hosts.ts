@@ -55,8 +55,8 @@ export async function checkBuildHosts(
   // Unreadable key files, unknown podman connections: what build would refuse before starting.
   const refused = await checkHosts(plan, specDir, runner);
   const needsConnections = remote.some(([, h]) => h.connection !== undefined);
-  const listed = needsConnections ? await listConnections(runner, specDir) : [];
-  const connections = listed instanceof Error ? [] : listed;
+  const found = needsConnections ? await listConnections(runner, specDir) : undefined;
+  const connections = found?.ok ? found.connections : [];
   const controlDir = await mkdtemp(path.join(tmpdir(), 'orchestrate-doctor-ssh-'));
   const runId = newRunId(new Date(), Math.random);
   try {

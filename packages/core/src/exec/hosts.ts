@@ -145,20 +145,22 @@ export async function checkHosts(plan: Plan, specDir: string, runner: Runner | u
   const diagnostics: Diagnostic[] = [];
   const used = new Set(plan.tasks.map((t) => t.host));
   const remote = Object.entries(plan.hosts).filter(([name, host]) => host.kind === 'ssh' && used.has(name));
-  const connections =
-    remote.some(([, h]) => h.connection !== undefined) && runner ? await listConnections(runner, specDir) : [];
+  const listed =
+    remote.some(([, h]) => h.connection !== undefined) && runner
+      ? await listConnections(runner, specDir)
+      : { ok: true as const, connections: [] };
   for (const [name, host] of remote) {
-    const connection = connections instanceof Error ? undefined : connections.find((c) => c.Name === host.connection);
-    if (host.connection !== undefined && connections instanceof Error) {
+    const connection = listed.ok ? listed.connections.find((c) => c.Name === host.connection) : undefined;
+    if (host.connection !== undefined && !listed.ok) {
       diagnostics.push({
         severity: 'error',
         code: 'connection-not-found',
         file: plan.spec,
-        message: `host ${name}: cannot list podman's system connections: ${connections.message}`,
+        message: `host ${name}: cannot list podman's system connections: ${listed.why}`,
         hint: 'check that podman runs here, or write the address as "ssh: user@host:port"',
       });
     } else if (host.connection !== undefined && !connection) {
-      const known = (connections as PodmanConnection[]).map((c) => c.Name).join(', ') || 'none';
+      const known = (listed.ok ? listed.connections : []).map((c) => c.Name).join(', ') || 'none';
       diagnostics.push({
         severity: 'error',
         code: 'connection-not-found',
@@ -210,18 +212,21 @@ export async function checkHosts(plan: Plan, specDir: string, runner: Runner | u
 }
 
 /** podman's system connections (`podman system connection list --format json`). */
-export async function listConnections(runner: Runner, cwd: string): Promise<PodmanConnection[] | Error> {
+export async function listConnections(
+  runner: Runner,
+  cwd: string,
+): Promise<{ ok: true; connections: PodmanConnection[] } | { ok: false; why: string }> {
   const outcome = await runner.run(
     { argv: ['podman', 'system', 'connection', 'list', '--format', 'json'], cwd },
     { signal: new AbortController().signal, onLine: () => {} },
   );
   if (outcome.exitCode !== 0 || outcome.spawnError)
-    return new Error(outcome.spawnError?.message ?? (outcome.stderr.trim() || `exit ${outcome.exitCode}`));
+    return { ok: false, why: outcome.spawnError?.message ?? (outcome.stderr.trim() || `exit ${outcome.exitCode}`) };
   try {
     const parsed = JSON.parse(outcome.stdout || '[]') as unknown;
-    return Array.isArray(parsed) ? (parsed as PodmanConnection[]) : [];
+    return { ok: true, connections: Array.isArray(parsed) ? (parsed as PodmanConnection[]) : [] };
   } catch (error) {
-    return error as Error;
+    return { ok: false, why: `podman printed no JSON: ${(error as Error).message}` };
   }
 }
 

@@ -5,7 +5,6 @@
  * removing and adding back (by image id, digests unchanged) those out of place.
  */
 import { addLocalToListArgs, inspectListArgs, instanceIdArgs, removeFromListArgs } from '../plan/commands.js';
-import type { Arg } from '../plan/types.js';
 import { byCodePoint } from '../util/order.js';
 import type { TaskFailure } from './failure.js';
 import type { ProcessOutcome } from './runner.js';
@@ -22,7 +21,7 @@ const platformKey = (entry: ListEntry): string =>
 export async function orderListByPlatform(
   podman: string,
   list: string,
-  run: (argv: readonly Arg[]) => Promise<ProcessOutcome>,
+  run: (argv: readonly string[]) => Promise<ProcessOutcome>,
 ): Promise<{ reordered: boolean; note?: string } | TaskFailure> {
   const fail = (what: string, outcome: ProcessOutcome): TaskFailure => ({
     reason: 'command-failed',

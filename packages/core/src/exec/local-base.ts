@@ -19,7 +19,7 @@ import {
   loadImageArgs,
   saveImageArgs,
 } from '../plan/commands.js';
-import type { Arg, Plan, TaskOf } from '../plan/types.js';
+import type { Plan, TaskOf } from '../plan/types.js';
 import type { TaskFailure } from './failure.js';
 import { lastLines } from './outcomes.js';
 import type { ProcessOutcome, Runner } from './runner.js';
@@ -44,10 +44,10 @@ export async function findInstance(
     reason: 'command-failed',
     message: `cannot read ${reference} from local storage (${what}): ${lastLines(outcome.stderr.trim(), 1) || `exit ${outcome.exitCode}`}`,
   });
-  const exists = await run(literal(listExistsArgs(podman, reference)));
+  const exists = await run(listExistsArgs(podman, reference));
   if (exists.exitCode === 1) return 'absent';
   if (exists.exitCode === 0) {
-    const inspected = await run(literal(inspectListArgs(podman, reference)));
+    const inspected = await run(inspectListArgs(podman, reference));
     if (inspected.exitCode !== 0) return failed('manifest inspect', inspected);
     const entries = (JSON.parse(inspected.stdout) as { manifests?: ListEntry[] }).manifests ?? [];
     const entry = entries.find(({ platform: p }) => {
@@ -62,7 +62,7 @@ export async function findInstance(
         hint: `add one: podman manifest add ${reference} containers-storage:IMAGE (an image built with --platform ${platform})`,
       };
     }
-    const found = await run(literal(instanceIdArgs(podman, reference, entry.digest)));
+    const found = await run(instanceIdArgs(podman, reference, entry.digest));
     const id = found.stdout.trim();
     if (found.exitCode !== 0 || !/^[0-9a-f]{64}$/.test(id))
       return {
@@ -73,7 +73,7 @@ export async function findInstance(
     return { id };
   }
   if (exists.exitCode !== 125) return failed('manifest exists', exists);
-  const single = await run(literal(imagePlatformArgs(podman, reference)));
+  const single = await run(imagePlatformArgs(podman, reference));
   if (single.exitCode !== 0) return failed('image inspect', single);
   const [id = '', its = ''] = single.stdout.trim().split(' ');
   // A single image carries no variant: linux/arm64 and linux/arm64/v8 both take it.
@@ -116,13 +116,13 @@ export async function findLocalBase(task: TaskOf<'local-base'>, ctx: TaskContext
   const dir = await mkdtemp(path.join(tmpdir(), 'orchestrate-send-'));
   try {
     const archive = path.join(dir, 'image.tar');
-    const saved = await here(literal(saveImageArgs('podman', ours.id, archive)));
+    const saved = await here(saveImageArgs('podman', ours.id, archive));
     if (saved.exitCode !== 0)
       return fail({
         reason: 'command-failed',
         message: `cannot save ${task.reference} here: ${lastLines(saved.stderr.trim(), 1)}`,
       });
-    const loaded = await on(ctx.runner, ctx.cwd)(literal(loadImageArgs(task.podman)), createReadStream(archive));
+    const loaded = await on(ctx.runner, ctx.cwd)(loadImageArgs(task.podman), createReadStream(archive));
     if (loaded.hostFailure) return fail(loaded.hostFailure);
     if (loaded.exitCode !== 0)
       return fail({
@@ -149,14 +149,6 @@ function notHere(reference: string): TaskFailure {
   };
 }
 
-/** These commands hold no run-time value. */
-function literal(argv: readonly Arg[]): string[] {
-  return argv.map((arg) => {
-    if (typeof arg !== 'string') throw new Error('internal: a local-storage lookup with a run-time value');
-    return arg;
-  });
-}
-
 /**
  * Before the run: every localhost/ base that is to be taken from this machine's storage is
  * there. (A build host's own storage is looked at when its task runs.)
@@ -168,7 +160,7 @@ export async function checkLocalBases(plan: Plan, cwd: string, runner: Runner): 
   );
   for (const reference of references) {
     const outcome = await runner.run(
-      { argv: literal(imageExistsArgs('podman', reference)), cwd },
+      { argv: imageExistsArgs('podman', reference), cwd },
       { signal: new AbortController().signal, onLine: () => {} },
     );
     if (outcome.exitCode !== 1) continue;

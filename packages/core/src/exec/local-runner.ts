@@ -8,7 +8,7 @@ import { constants } from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import { descendants, descendantsOf, ioBytes, signalProcess, startTime } from './process-tree.js';
-import type { Invocation, ProcessOutcome, RunOptions, Runner } from './runner.js';
+import type { FileRead, Invocation, ProcessOutcome, RunOptions, Runner } from './runner.js';
 
 /** How long a terminated command gets to clean up before SIGKILL. */
 const TERMINATE_GRACE_MS = 5_000;
@@ -124,8 +124,8 @@ export class LocalRunner implements Runner {
     }
   }
 
-  readFile(cwd: string, file: string): Promise<string> {
-    return readFile(path.resolve(cwd, file), 'utf8');
+  readFile(cwd: string, file: string): Promise<FileRead> {
+    return readLocalFile(path.resolve(cwd, file));
   }
 
   /**
@@ -174,4 +174,14 @@ function signalGroup(pid: number, signal: NodeJS.Signals): void {
 
 function withoutSecrets(env: NodeJS.ProcessEnv, hidden: readonly string[]): NodeJS.ProcessEnv {
   return Object.fromEntries(Object.entries(env).filter(([name]) => !hidden.includes(name)));
+}
+
+/** A local file as a FileRead: its text, or why it cannot be read (the I/O edge: nothing thrown past it). */
+export async function readLocalFile(file: string): Promise<FileRead> {
+  try {
+    return { ok: true, text: await readFile(file, 'utf8') };
+  } catch (error) {
+    const message = `cannot read ${file}: ${(error as Error).message}`;
+    return { ok: false, failure: { reason: 'command-failed', message }, hostFailed: false };
+  }
 }

@@ -8,10 +8,9 @@ import type { TaskOf } from '../plan/types.js';
 import { checkPushedList, checkTestOutput } from './checks.js';
 import { diagnoseExit, type TaskFailure } from './failure.js';
 import { orderListByPlatform } from './list-order.js';
-import { HostFailure } from './runner.js';
 import type { Redact } from './secrets.js';
 import type { TaskContext, TaskOutcome } from './task.js';
-import { resolveArg } from './values.js';
+import { resolveArgs } from './values.js';
 
 const SUCCEEDED: TaskOutcome = { status: 'succeeded' };
 
@@ -23,12 +22,10 @@ export async function pushedDigest(
   _stdout: string,
   ctx: TaskContext,
 ): Promise<TaskOutcome> {
-  const read = await ctx.runner
-    .readFile(ctx.cwd, ctx.values.digestFile(task.id))
-    .catch((error: unknown) => error as Error);
+  const read = await ctx.runner.readFile(ctx.cwd, ctx.values.digestFile(task.id));
   // The host went away between the push and reading its digest back: the host's failure, not the push's.
-  if (read instanceof HostFailure) return { status: 'failed', failure: read.failure };
-  const digest = (typeof read === 'string' ? read : '').trim();
+  if (!read.ok && read.hostFailed) return { status: 'failed', failure: read.failure };
+  const digest = (read.ok ? read.text : '').trim();
   if (!/^sha256:[0-9a-f]{64}$/.test(digest)) {
     return {
       status: 'failed',
@@ -82,7 +79,7 @@ export async function builtList(task: TaskOf<'build'>, _stdout: string, ctx: Tas
   const ordered = await orderListByPlatform(podman, list, (argv) =>
     // Not cut by the first Ctrl-C: stopped between a remove and its add, the list would lose entries (a second Ctrl-C kills it all).
     ctx.runner.run(
-      { argv: argv.map((arg) => resolveArg(arg, ctx.values, task)), cwd: ctx.cwd, hideEnv: ctx.secretEnv },
+      { argv, cwd: ctx.cwd, hideEnv: ctx.secretEnv },
       { signal: new AbortController().signal, onLine: () => {} },
     ),
   );
@@ -101,7 +98,8 @@ export async function resetFailed(task: TaskOf<'reset'>, errorOutput: string, ct
     return { status: 'succeeded', note: 'nothing to remove' };
   const byHand = `remove it by hand (podman manifest rm ${task.list}) and build again`;
   if (/not a manifest list/i.test(errorOutput)) {
-    const argv = task.ifNotAList.map((arg) => resolveArg(arg, ctx.values, task));
+    const resolved = resolveArgs(task.ifNotAList, ctx.values, task);
+    const argv = resolved.ok ? resolved.argv : [];
     const removed = await ctx.runner.run(
       { argv, cwd: ctx.cwd, hideEnv: ctx.secretEnv },
       { signal: ctx.signal, onLine: (line, stream) => ctx.onLine(ctx.redact(line), stream) },
@@ -141,7 +139,9 @@ export async function cleanupFailed(
  * may still run after podman was stopped. Removed by the name the plan gave it, where it ran.
  */
 export async function removeTestContainer(task: TaskOf<'test'>, ctx: TaskContext): Promise<void> {
-  const argv = removeContainerArgs(task.podman, task.container).map((arg) => resolveArg(arg, ctx.values, task));
+  const resolved = resolveArgs(removeContainerArgs(task.podman, task.container), ctx.values, task);
+  if (!resolved.ok) return;
+  const argv = resolved.argv;
   await ctx.runner.run(
     { argv, cwd: ctx.cwd, hideEnv: ctx.secretEnv },
     { signal: new AbortController().signal, onLine: () => {} },

@@ -99,13 +99,13 @@ export async function checkRunInputs(
   for (const [name, registry] of Object.entries(plan.registries)) {
     if (registry.authfile === undefined || !plan.filters.push) continue;
     const file = path.resolve(specDir, registry.authfile);
-    const auths = await readAuths(file).catch((error: unknown) => error as Error);
-    if (auths instanceof Error) {
+    const read = await readAuths(file);
+    if (!read.ok) {
       diagnostics.push({
         severity: 'error',
         code: 'file-unreadable',
         file: plan.spec,
-        message: `registry ${name}: cannot read authfile ${registry.authfile}: ${auths.message}`,
+        message: `registry ${name}: cannot read authfile ${registry.authfile}: ${read.why}`,
         hint: 'create it with `podman login --authfile FILE SERVER`, or fix the path (relative to the spec)',
       });
     }
@@ -135,10 +135,17 @@ export function userAuthfiles(env: ExecuteOptions['env']): string[] {
   ];
 }
 
-async function readAuths(file: string): Promise<Record<string, unknown>> {
-  const parsed = JSON.parse(await readFile(file, 'utf8')) as unknown;
-  if (typeof parsed !== 'object' || parsed === null) throw new Error('not a JSON object');
-  return (parsed as { auths?: Record<string, unknown> }).auths ?? {};
+/** An authfile's entries, or why it cannot be read: a value, so each caller says what that means. */
+async function readAuths(
+  file: string,
+): Promise<{ ok: true; auths: Record<string, unknown> } | { ok: false; why: string }> {
+  try {
+    const parsed = JSON.parse(await readFile(file, 'utf8')) as unknown;
+    if (typeof parsed !== 'object' || parsed === null) return { ok: false, why: 'not a JSON object' };
+    return { ok: true, auths: (parsed as { auths?: Record<string, unknown> }).auths ?? {} };
+  } catch (error) {
+    return { ok: false, why: (error as Error).message };
+  }
 }
 
 /**
@@ -177,16 +184,22 @@ export async function executePlan(plan: Plan, options: ExecuteOptions): Promise<
     // What the user is logged in to already (base images from private registries) comes
     // first; the spec's authfiles and this run's logins take precedence over it.
     const auths: Record<string, unknown> = {};
-    for (const file of userAuthfiles(options.env).reverse())
-      Object.assign(auths, await readAuths(file).catch(() => ({})));
+    // podman's own authfiles are optional: one that is not there (or broken) adds nothing.
+    for (const file of userAuthfiles(options.env).reverse()) {
+      const read = await readAuths(file);
+      if (read.ok) Object.assign(auths, read.auths);
+    }
     for (const registry of Object.values(plan.registries)) {
-      if (registry.authfile !== undefined && plan.filters.push)
-        Object.assign(auths, await readAuths(path.resolve(specDir, registry.authfile)));
+      if (registry.authfile !== undefined && plan.filters.push) {
+        // checkRunInputs refused the run before this if it cannot be read.
+        const read = await readAuths(path.resolve(specDir, registry.authfile));
+        if (read.ok) Object.assign(auths, read.auths);
+      }
     }
     await writeFile(authfile, JSON.stringify({ auths }), { mode: 0o600, flag: 'wx' });
     const remoteAuth = JSON.stringify({ auths: remoteAuths(plan, auths) });
     const needsConnections = Object.values(plan.hosts).some((h) => h.connection !== undefined);
-    const connections = needsConnections ? await listConnections(options.runner, specDir) : [];
+    const listed = needsConnections ? await listConnections(options.runner, specDir) : undefined;
     const digests = new Map<string, string>();
     hosts = hostContexts({
       plan,
@@ -195,7 +208,7 @@ export async function executePlan(plan: Plan, options: ExecuteOptions): Promise<
       runId,
       digests,
       local: options.runner,
-      connections: connections instanceof Error ? [] : connections,
+      connections: listed?.ok ? listed.connections : [],
     });
     /** Build hosts found unreachable, lost or out of disk in this run: their remaining tasks fail at once, and their fallbacks run. */
     const down = new Map<string, TaskFailure>();
@@ -271,12 +284,8 @@ export async function executePlan(plan: Plan, options: ExecuteOptions): Promise<
         digests.set(task.standIn.for, result.digest);
       }
       const end = now();
-      let argv: string[] | undefined;
-      try {
-        argv = host ? resolveArgv(task, host.values).map(redact) : undefined;
-      } catch {
-        argv = undefined;
-      }
+      const resolved = host ? resolveArgv(task, host.values) : undefined;
+      const argv = resolved?.ok ? resolved.argv.map(redact) : undefined;
       record(task, {
         ...base(task),
         status: result.status,

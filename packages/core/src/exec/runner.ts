@@ -46,15 +46,17 @@ export interface RunOptions {
 
 export interface Runner {
   run(invocation: Invocation, options: RunOptions): Promise<ProcessOutcome>;
-  /** A file a command wrote (a pushed digest), relative to `cwd`, where the commands run. */
-  readFile(cwd: string, file: string): Promise<string>;
+  /**
+   * A file a command wrote (a pushed digest), relative to `cwd`, where the commands run. A
+   * file that cannot be read, or a host that failed meanwhile, is a failure value, never thrown.
+   */
+  readFile(cwd: string, file: string): Promise<FileRead>;
   /** Second Ctrl-C: SIGKILL every process group this runner started that is still alive. */
   killAll(): void;
 }
 
-/** Thrown by a runner's readFile when the host, not the file, failed (the connection dropped). */
-export class HostFailure extends Error {
-  constructor(readonly failure: TaskFailure) {
-    super(failure.message);
-  }
-}
+/** What reading a file where the commands run came to: its text, or why not, as a value. */
+export type FileRead =
+  | { ok: true; text: string }
+  /** `hostFailed`: the build host failed (connection lost), not the file. */
+  | { ok: false; failure: TaskFailure; hostFailed: boolean };

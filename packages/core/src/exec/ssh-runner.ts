@@ -7,7 +7,7 @@
 import { readFile, rm } from 'node:fs/promises';
 import { diagnoseExit, type TaskFailure } from './failure.js';
 import { deadRemoteRunDirs, ownerStamp } from './leftovers.js';
-import { HostFailure, type Invocation, type ProcessOutcome, type RunOptions, type Runner } from './runner.js';
+import { type FileRead, type Invocation, type ProcessOutcome, type RunOptions, type Runner } from './runner.js';
 import {
   controlArgs,
   diagnoseSsh,
@@ -213,14 +213,22 @@ export class SshRunner implements Runner {
   }
 
   /** A file the run wrote on the host (a digest), relative to `cwd` there. */
-  async readFile(cwd: string, file: string): Promise<string> {
+  async readFile(cwd: string, file: string): Promise<FileRead> {
     const outcome = await this.session(readFileCommand(cwd, file));
     if (outcome.exitCode === 255) {
       const failure = await this.hostFailure(outcome.sshLog);
-      if (failure) throw new HostFailure(failure);
+      if (failure) return { ok: false, failure, hostFailed: true };
     }
-    if (outcome.exitCode !== 0) throw new Error(outcome.stderr.trim() || `cannot read ${file} on ${this.target.name}`);
-    return outcome.stdout;
+    if (outcome.exitCode !== 0)
+      return {
+        ok: false,
+        failure: {
+          reason: 'command-failed',
+          message: outcome.stderr.trim() || `cannot read ${file} on ${this.target.name}`,
+        },
+        hostFailed: false,
+      };
+    return { ok: true, text: outcome.stdout };
   }
 
   /**

@@ -13,7 +13,7 @@ import { backoffDelay, sleep, type RetryPolicy } from './retry.js';
 import type { Runner } from './runner.js';
 import type { Redact } from './secrets.js';
 import type { TaskEnd } from './scheduler.js';
-import { MissingRunValue, resolveArgv, type RunValues } from './values.js';
+import { resolveArgv, type RunValues } from './values.js';
 
 export interface TaskContext {
   runner: Runner;
@@ -57,19 +57,15 @@ export async function runTask(task: PlanTask, ctx: TaskContext): Promise<TaskRec
   const policy = policyOf(task);
   const prepared = await policy.prepare?.(task, ctx);
   if (prepared) return { ...prepared, retries: 0, processMs: 0 };
-  let argv: string[];
-  try {
-    argv = resolveArgv(task, ctx.values);
-  } catch (error) {
-    if (error instanceof MissingRunValue)
-      return {
-        status: 'failed',
-        retries: 0,
-        processMs: 0,
-        failure: { reason: 'command-failed', message: `internal: ${error.message}` },
-      };
-    throw error;
-  }
+  const resolved = resolveArgv(task, ctx.values);
+  if (!resolved.ok)
+    return {
+      status: 'failed',
+      retries: 0,
+      processMs: 0,
+      failure: { reason: 'command-failed', message: `internal: ${resolved.missing}` },
+    };
+  const argv = resolved.argv;
   const secret = task.kind === 'login' ? task.stdin.env : undefined;
   const stdin = secret === undefined ? undefined : ctx.env[secret];
   if (secret !== undefined && stdin === undefined) {

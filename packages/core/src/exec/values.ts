@@ -15,41 +15,50 @@ export interface RunValues {
   imageIds?: ReadonlyMap<string, string>;
 }
 
-/** Raised when a digest is asked for before its task pushed one: a planner bug, not a user error. */
-export class MissingRunValue extends Error {}
+/**
+ * argv with its run-time values filled in, or the value that is missing: a digest asked for
+ * before its task pushed one is a planner bug, not a user error, reported as a value.
+ */
+export type ResolvedArgv = { ok: true; argv: string[] } | { ok: false; missing: string };
 
-export function resolveArg(arg: Arg, values: RunValues, task: PlanTask): string {
-  if (typeof arg === 'string') return arg;
-  let value: string;
+function valueOf(arg: Exclude<Arg, string>, values: RunValues, task: PlanTask): string | undefined {
   switch (arg.ref) {
     case 'authfile':
-      value = values.authfile;
-      break;
+      return values.authfile;
     case 'run-id':
-      value = values.runId;
-      break;
+      return values.runId;
     case 'digest-file':
-      value = values.digestFile(task.id);
-      break;
-    case 'digest': {
-      const digest = values.digests.get(arg.task);
-      if (digest === undefined)
-        throw new MissingRunValue(`${task.id} needs the digest of ${arg.task}, which has not pushed one`);
-      value = digest;
-      break;
-    }
-    case 'image-id': {
-      const id = values.imageIds?.get(task.id);
-      if (id === undefined) throw new MissingRunValue(`${task.id} has not found its image in local storage`);
-      value = id;
-      break;
-    }
+      return values.digestFile(task.id);
+    case 'digest':
+      return values.digests.get(arg.task);
+    case 'image-id':
+      return values.imageIds?.get(task.id);
   }
-  return `${arg.prefix ?? ''}${value}${arg.suffix ?? ''}`;
 }
 
-export function resolveArgv(task: PlanTask, values: RunValues): string[] {
-  return task.argv.map((arg) => resolveArg(arg, values, task));
+function missing(arg: Exclude<Arg, string>, task: PlanTask): string {
+  return arg.ref === 'digest'
+    ? `${task.id} needs the digest of ${arg.task}, which has not pushed one`
+    : `${task.id} has no ${arg.ref} yet`;
+}
+
+/** `args` (the task's argv, or another command of its kind) with the run's values filled in. */
+export function resolveArgs(args: readonly Arg[], values: RunValues, task: PlanTask): ResolvedArgv {
+  const argv: string[] = [];
+  for (const arg of args) {
+    if (typeof arg === 'string') {
+      argv.push(arg);
+      continue;
+    }
+    const value = valueOf(arg, values, task);
+    if (value === undefined) return { ok: false, missing: missing(arg, task) };
+    argv.push(`${arg.prefix ?? ''}${value}${arg.suffix ?? ''}`);
+  }
+  return { ok: true, argv };
+}
+
+export function resolveArgv(task: PlanTask, values: RunValues): ResolvedArgv {
+  return resolveArgs(task.argv, values, task);
 }
 
 /**

@@ -15,6 +15,8 @@ const AUTHFILE: Arg = { ref: 'authfile' };
 export const END_OF_OPTIONS = '--';
 
 /** `--flag=value` as one word: a value starting with "-" stays the flag's value. */
+export function option(flag: string, value: string): string;
+export function option(flag: string, value: Arg): Arg;
 export function option(flag: string, value: Arg): Arg {
   if (typeof value === 'string') return `${flag}=${value}`;
   return { ...value, prefix: `${flag}=${value.prefix ?? ''}` };
@@ -179,21 +181,21 @@ export function smokeTestArgs(
 }
 
 /** The local list's entries (digest, platform), as JSON. */
-export function inspectListArgs(podman: string, list: string): Arg[] {
+export function inspectListArgs(podman: string, list: string): string[] {
   return [podman, 'manifest', 'inspect', END_OF_OPTIONS, list];
 }
 
 /** The id of the local image a list holds by `digest` (`REPO@DIGEST` finds an untagged instance; a list can hold one image under several digests). */
-export function instanceIdArgs(podman: string, list: string, digest: string): Arg[] {
+export function instanceIdArgs(podman: string, list: string, digest: string): string[] {
   return [podman, 'image', 'inspect', '--format={{.Id}}', END_OF_OPTIONS, `${list.replace(/:[^:/]+$/, '')}@${digest}`];
 }
 
-export function removeFromListArgs(podman: string, list: string, digest: string): Arg[] {
+export function removeFromListArgs(podman: string, list: string, digest: string): string[] {
   return [podman, 'manifest', 'remove', END_OF_OPTIONS, list, digest];
 }
 
 /** A local image into a local list, by image id: `containers-storage:@ID` names exactly that image, tagged or not. */
-export function addLocalToListArgs(podman: string, list: string, imageId: string): Arg[] {
+export function addLocalToListArgs(podman: string, list: string, imageId: string): string[] {
   return [podman, 'manifest', 'add', END_OF_OPTIONS, list, `containers-storage:@${imageId}`];
 }
 
@@ -281,12 +283,12 @@ export function removeImagesArgs(podman: string, images: readonly Arg[]): Arg[] 
 }
 
 /** Exit 0: NAME is a list; 125: an image, not a list; 1: nothing of that name (podman 4.3). */
-export function listExistsArgs(podman: string, name: string): Arg[] {
+export function listExistsArgs(podman: string, name: string): string[] {
   return [podman, 'manifest', 'exists', END_OF_OPTIONS, name];
 }
 
 /** A single image's id and platform, as `ID os/arch`. */
-export function imagePlatformArgs(podman: string, name: string): Arg[] {
+export function imagePlatformArgs(podman: string, name: string): string[] {
   return [podman, 'image', 'inspect', '--format={{.Id}} {{.Os}}/{{.Architecture}}', END_OF_OPTIONS, name];
 }
 
@@ -296,15 +298,15 @@ export function tagImageArgs(podman: string, image: Arg, name: string): Arg[] {
 }
 
 /** An image (by id) as an archive file, and that archive read into another host's storage from stdin. */
-export function saveImageArgs(podman: string, imageId: string, file: string): Arg[] {
+export function saveImageArgs(podman: string, imageId: string, file: string): string[] {
   return [podman, 'save', '--quiet', option('--output', file), END_OF_OPTIONS, imageId];
 }
-export function loadImageArgs(podman: string): Arg[] {
+export function loadImageArgs(podman: string): string[] {
   return [podman, 'load', '--quiet'];
 }
 
 /** Whether anything of that name is in local storage: exit 0 yes, 1 no. */
-export function imageExistsArgs(podman: string, name: string): Arg[] {
+export function imageExistsArgs(podman: string, name: string): string[] {
   return [podman, 'image', 'exists', END_OF_OPTIONS, name];
 }
 

@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { Invocation, ProcessOutcome, RunOptions, Runner } from '../../src/exec/runner.js';
+import type { FileRead, Invocation, ProcessOutcome, RunOptions, Runner } from '../../src/exec/runner.js';
+import { readLocalFile } from '../../src/exec/local-runner.js';
 
 /** The value of `flag` in an argv, read as podman's parser reads it: `--flag=value` or `--flag value`, before `--`. */
 export function optionValue(argv: readonly string[], flag: string): string | undefined {
@@ -77,8 +77,8 @@ export class FakeRunner implements Runner {
     }
   }
 
-  readFile(cwd: string, file: string): Promise<string> {
-    return readFile(path.resolve(cwd, file), 'utf8');
+  readFile(cwd: string, file: string): Promise<FileRead> {
+    return readLocalFile(path.resolve(cwd, file));
   }
 
   killAll(): void {
