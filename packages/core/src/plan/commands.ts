@@ -28,11 +28,22 @@ export interface RegistryAccess {
   tlsVerify: boolean;
 }
 
-function access(options: RegistryAccess, flag = '--tls-verify'): Arg[] {
-  return [
-    ...(options.authfile ? [option('--authfile', AUTHFILE)] : []),
-    ...(options.tlsVerify ? [] : [`${flag}=false`]),
-  ];
+/** Which ends of a command talk to a registry: podman's and skopeo inspect's one, or skopeo copy's source, or both. */
+type RegistryEnd = 'registry' | 'source' | 'both';
+const TLS_FLAGS: Readonly<Record<RegistryEnd, readonly string[]>> = {
+  registry: ['--tls-verify'],
+  source: ['--src-tls-verify'],
+  both: ['--src-tls-verify', '--dest-tls-verify'],
+};
+
+/** The one spelling of "do not verify this registry's certificate", per tool and end. */
+function tlsFlags(verify: boolean, end: RegistryEnd): string[] {
+  return verify ? [] : TLS_FLAGS[end].map((flag) => option(flag, 'false'));
+}
+
+/** How a command reaches a registry: the run's authfile (when the spec has credentials) and its TLS setting. */
+function access(options: RegistryAccess, end: RegistryEnd = 'registry'): Arg[] {
+  return [...(options.authfile ? [option('--authfile', AUTHFILE)] : []), ...tlsFlags(options.tlsVerify, end)];
 }
 
 export function withRunValue(value: RunValue, prefix = '', suffix = ''): Arg {
@@ -50,7 +61,7 @@ export function loginArgs(podman: string, server: string, username: string, tlsV
     option('--authfile', AUTHFILE),
     option('--username', username),
     '--password-stdin',
-    ...(tlsVerify ? [] : ['--tls-verify=false']),
+    ...tlsFlags(tlsVerify, 'registry'),
     END_OF_OPTIONS,
     server,
   ];
@@ -143,8 +154,7 @@ export function copyToStorageArgs(source: string, platform: string, localName: s
     'skopeo',
     'copy',
     '--quiet',
-    ...(options.authfile ? [option('--authfile', AUTHFILE)] : []),
-    ...(options.tlsVerify ? [] : ['--src-tls-verify=false']),
+    ...access(options, 'source'),
     option('--override-os', os ?? 'linux'),
     option('--override-arch', arch ?? ''),
     ...(variant ? [option('--override-variant', variant)] : []),
@@ -266,8 +276,7 @@ export function copyListArgs(source: Arg, destination: string, options: Registry
     'copy',
     '--all',
     '--preserve-digests',
-    ...(options.authfile ? [option('--authfile', AUTHFILE)] : []),
-    ...(options.tlsVerify ? [] : ['--src-tls-verify=false', '--dest-tls-verify=false']),
+    ...access(options, 'both'),
     END_OF_OPTIONS,
     source,
     destination,
