@@ -11,6 +11,8 @@ export type DiagnosticCode =
   | 'config-not-found'
   | 'file-unreadable'
   | 'file-too-large'
+  | 'not-a-regular-file'
+  | 'config-format-refused'
   | 'yaml-syntax'
   | 'yaml-alias-limit'
   | 'yaml-depth-limit'
