@@ -1,10 +1,9 @@
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import pc from 'picocolors';
 import type { Colors } from 'picocolors/types.js';
 import { renderDiagnostics } from './render/diagnostics.js';
 import { noWorkflowCommands } from './render/printable.js';
-import type { Diagnostic, SpecSource } from '@multiarch/core';
+import { MAX_SPEC_BYTES, readRegularFile, type Diagnostic, type SpecSource } from '@multiarch/core';
 
 /** Exit codes, as documented: 0 done, 1 a task failed, 2 the spec or the command line is wrong, 130 interrupted. */
 export const EXIT = { ok: 0, failed: 1, usage: 2, interrupted: 130 } as const;
@@ -58,16 +57,18 @@ export function processIo(): Io {
   };
 }
 
-/** Prints diagnostics to stderr with code frames (the first 100), reading other files (Containerfiles) only to show them. */
+/**
+ * Prints diagnostics to stderr with code frames (the first 100), reading other files
+ * (Containerfiles) only to show them: regular files only, of at most a spec's size (a
+ * diagnostic may be about a FIFO or a device, which must not be read).
+ */
 export function reportDiagnostics(io: Io, diagnostics: readonly Diagnostic[], source?: SpecSource): void {
   if (diagnostics.length === 0) return;
+  const framed = new Set(diagnostics.flatMap((d) => (d.range && d.file !== undefined ? [d.file] : [])));
   const textOf = (file: string): string | undefined => {
     if (source && file === source.file) return source.text;
-    try {
-      return readFileSync(path.resolve(io.cwd, file), 'utf8');
-    } catch {
-      return undefined;
-    }
+    if (!framed.has(file)) return undefined;
+    return readRegularFile(path.resolve(io.cwd, file), MAX_SPEC_BYTES)?.content.toString('utf8');
   };
   io.stderr(renderDiagnostics(diagnostics, textOf, io.colors.stderr));
 }

@@ -2,7 +2,15 @@ import { createRequire } from 'node:module';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { DEFAULT_REGISTRY_IDLE_MS, formatDuration, parseDuration } from '@multiarch/core';
 import { BUILD_OUTPUTS, buildCommand, type BuildCommandOptions } from './commands/build.js';
-import { collectList, FALLBACK_MODES, nonNegativeInteger, platformOption, positiveInteger } from './commands/common.js';
+import {
+  collectList,
+  CONFIG_FORMAT_ENV,
+  configFormatOption,
+  FALLBACK_MODES,
+  nonNegativeInteger,
+  platformOption,
+  positiveInteger,
+} from './commands/common.js';
 import { initCommand, type InitOptions } from './commands/init.js';
 import { DOCTOR_OUTPUTS, doctorCommand, type DoctorOptions } from './commands/doctor.js';
 import { PLAN_FORMATS, planCommand, type PlanCommandOptions } from './commands/plan.js';
@@ -43,6 +51,12 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
   const specOptions = (command: Command): Command =>
     command
       .option('-c, --config <file>', 'spec file to use instead of searching for multiarch.yaml upward from here')
+      .addOption(
+        new Option(
+          '--config-format <formats>',
+          `spec formats allowed, comma-separated: yaml, json, js (js configs are executed to be read; CI can refuse them with yaml,json; default: ${CONFIG_FORMAT_ENV}, else all)`,
+        ).argParser(configFormatOption),
+      )
       .addOption(
         new Option(
           '--local-platform <platform>',

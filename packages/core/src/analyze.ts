@@ -2,7 +2,7 @@ import { existsSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import path from 'node:path';
 import { hasErrors, sortDiagnostics, type Diagnostic, type Result } from './diagnostics.js';
-import { loadSpec } from './config/load.js';
+import { loadSpec, type ConfigFormat } from './config/load.js';
 import type { SpecSource } from './config/source.js';
 import type { SpecFiles } from './model/context.js';
 import { readRegularFile, walkContext } from './model/context-files.js';
@@ -13,6 +13,8 @@ import { validateSchema } from './schema/validate.js';
 export interface AnalyzeOptions {
   cwd: string;
   configFile?: string | undefined;
+  /** The spec formats allowed (default all); `js` configs are executed to be read. */
+  configFormats?: readonly ConfigFormat[] | undefined;
   env: Readonly<Record<string, string | undefined>>;
   localPlatform: string;
   localJobs: number;
@@ -31,7 +33,7 @@ export interface Analysis {
  * it cannot fail on the spec.
  */
 export async function analyze(options: AnalyzeOptions): Promise<Result<Analysis> & { source?: SpecSource }> {
-  const loaded = await loadSpec({ cwd: options.cwd, configFile: options.configFile });
+  const loaded = await loadSpec({ cwd: options.cwd, configFile: options.configFile, formats: options.configFormats });
   if (!loaded.ok) return loaded;
   const source = loaded.value;
   const specDir = path.resolve(options.cwd, path.dirname(source.file));
@@ -44,7 +46,7 @@ const SHAPE_PRESERVING = new Set<Diagnostic['code']>(['unknown-key']);
 /** The pure part of analysis, for a spec already in memory. */
 export function analyzeSource(
   source: SpecSource,
-  options: Omit<AnalyzeOptions, 'cwd' | 'configFile'> & { files: SpecFiles },
+  options: Omit<AnalyzeOptions, 'cwd' | 'configFile' | 'configFormats'> & { files: SpecFiles },
   specDir = '.',
 ): Result<Analysis> {
   const schemaDiagnostics = validateSchema(source);

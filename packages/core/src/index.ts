@@ -1,6 +1,8 @@
 export * from './diagnostics.js';
 export { analyze, analyzeSource, diskFiles, type Analysis, type AnalyzeOptions } from './analyze.js';
-export { loadSpec, SEARCH_PLACES, MODULE_NAME } from './config/load.js';
+export { loadSpec, SEARCH_PLACES, MODULE_NAME, CONFIG_FORMATS, type ConfigFormat } from './config/load.js';
+export { readSpecFile } from './config/read.js';
+export { readRegularFile } from './model/context-files.js';
 export {
   parseYamlSpec,
   plainSource,

@@ -49,6 +49,7 @@ const DEFAULT_CONTAINERFILE = 'FROM docker.io/library/busybox\n';
 const SPEC_CODES: readonly DiagnosticCode[] = [
   'yaml-syntax',
   'yaml-alias-limit',
+  'yaml-depth-limit',
   'duplicate-key',
   'not-a-mapping',
   'unknown-key',
@@ -60,6 +61,8 @@ const SPEC_CODES: readonly DiagnosticCode[] = [
   'invalid-name',
   'undefined-variable',
   'variable-cycle',
+  'expansion-too-deep',
+  'expansion-too-long',
   'invalid-platform',
   'platform-alias',
   'unbuildable-platform',
@@ -76,7 +79,8 @@ const SPEC_CODES: readonly DiagnosticCode[] = [
   'invalid-ssh-address',
   'special-file',
   'env-in-build-arg',
-  // Not here: config-not-found, file-unreadable and file-too-large are about finding and
+  // Not here: config-not-found, file-unreadable, file-too-large, not-a-regular-file and
+  // config-format-refused are about finding and
   // reading the file (load.test.ts); filter-* come from the planner's
   // command-line filters; unknown-host has no spec field that names a host.
 ];

@@ -1,8 +1,10 @@
-import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, mkdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadSpec } from '../src/config/load.js';
+import { readSpecFile } from '../src/config/read.js';
 import { MAX_SPEC_BYTES, parseYamlSpec } from '../src/config/source.js';
 
 const SPEC = 'version: 1\nimages:\n  app:\n    context: .\n';
@@ -76,6 +78,74 @@ describe('loadSpec', () => {
     const result = await loadSpec({ cwd: dir });
     expect(result.ok).toBe(false);
     expect(result.diagnostics[0]?.code).toBe('file-too-large');
+  });
+});
+
+describe('loadSpec reads only regular files, and executes nothing it was not allowed to', () => {
+  const SIDE_EFFECT = (marker: string) =>
+    `import { writeFileSync } from 'node:fs';\nwriteFileSync(${JSON.stringify(marker)}, 'ran');\nexport default { version: 1, images: { app: { context: '.' } } };\n`;
+
+  it.each([
+    ['/dev/zero', 'a character device'],
+    ['/dev/urandom', 'a character device'],
+  ])('refuses --config %s without reading it', async (device, what) => {
+    const result = await loadSpec({ cwd: tmpdir(), configFile: device });
+    expect(result.diagnostics).toMatchObject([{ code: 'not-a-regular-file', file: device }]);
+    expect(result.diagnostics[0]?.message).toContain(what);
+  });
+
+  it('refuses a FIFO and a symlink to a device, named or found by the search, without waiting on them', async () => {
+    const dir = tree({});
+    execFileSync('mkfifo', [path.join(dir, 'multiarch.yaml')]);
+    symlinkSync('/dev/zero', path.join(dir, 'zero.yaml'));
+    for (const configFile of ['multiarch.yaml', 'zero.yaml', undefined]) {
+      const result = await loadSpec({ cwd: dir, configFile });
+      expect(result.diagnostics, String(configFile)).toMatchObject([{ code: 'not-a-regular-file' }]);
+    }
+  });
+
+  it('applies the size cap to the bytes read, not to the size stat reports', async () => {
+    // A /proc file is regular, and stat says 0 bytes whatever it holds.
+    expect(statSync('/proc/self/status').size).toBe(0);
+    expect(await readSpecFile('/proc/self/status', 100)).toEqual({ kind: 'too-large', limit: 100 });
+    expect(await readSpecFile('/proc/self/status', MAX_SPEC_BYTES)).toMatchObject({ kind: 'text' });
+  });
+
+  it('never runs a cosmiconfig meta config (.config/config.mjs) while searching', async () => {
+    const dir = tree({ 'multiarch.yaml': SPEC });
+    const marker = path.join(dir, 'ran');
+    mkdirSync(path.join(dir, '.config'));
+    writeFileSync(path.join(dir, '.config/config.mjs'), SIDE_EFFECT(marker));
+    const cwd = process.cwd();
+    process.chdir(dir); // cosmiconfig looked for its meta config in the process's working directory
+    try {
+      expect((await loadSpec({ cwd: dir })).ok).toBe(true);
+    } finally {
+      process.chdir(cwd);
+    }
+    expect(existsSync(marker)).toBe(false);
+  });
+
+  it('refuses a code config, found or named, before executing it, when js is not an allowed format', async () => {
+    const dir = tree({});
+    const marker = path.join(dir, 'ran');
+    writeFileSync(path.join(dir, 'multiarch.config.mjs'), SIDE_EFFECT(marker));
+    for (const configFile of [undefined, 'multiarch.config.mjs']) {
+      const result = await loadSpec({ cwd: dir, configFile, formats: ['yaml', 'json'] });
+      expect(result.diagnostics, String(configFile)).toMatchObject([
+        { code: 'config-format-refused', file: 'multiarch.config.mjs' },
+      ]);
+    }
+    expect(existsSync(marker)).toBe(false);
+    // Allowed, the same file is executed: the marker shows the test above could have failed.
+    expect((await loadSpec({ cwd: dir, configFile: 'multiarch.config.mjs' })).ok).toBe(true);
+    expect(existsSync(marker)).toBe(true);
+  });
+
+  it('refuses a YAML spec when only json is allowed', async () => {
+    const dir = tree({ 'multiarch.yaml': SPEC });
+    const result = await loadSpec({ cwd: dir, formats: ['json'] });
+    expect(result.diagnostics).toMatchObject([{ code: 'config-format-refused', file: 'multiarch.yaml' }]);
   });
 });
 

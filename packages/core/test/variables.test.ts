@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { expandContainerfileString, expandSpecString, resolveVariables } from '../src/model/variables.js';
+import {
+  EXPANSION_LIMITS,
+  expandContainerfileString,
+  expandSpecString,
+  resolveVariables,
+} from '../src/model/variables.js';
 
 describe('expandSpecString', () => {
   const lookup = (values: Record<string, string>) => (name: string) => values[name];
@@ -43,7 +48,68 @@ describe('resolveVariables', () => {
 
   it('reports a cycle once, with its path', () => {
     const { problems } = resolveVariables({ A: '${B}', B: '${A}' }, {});
-    expect(problems).toEqual([{ name: 'A', kind: 'cycle', detail: 'A -> B -> A' }]);
+    expect(problems).toEqual([{ name: 'A', kind: 'cycle', detail: 'A -> B -> A', unusable: ['A'] }]);
+  });
+});
+
+describe('expansion limits', () => {
+  const nested = (depth: number) => {
+    let text = 'x';
+    for (let i = 0; i < depth; i++) text = `\${A:-${text}}`;
+    return text;
+  };
+  const chain = (length: number) =>
+    Object.fromEntries(Array.from({ length }, (_, i) => [`V${i}`, i === length - 1 ? 'end' : `\${V${i + 1}}`]));
+
+  it('expands defaults nested up to the depth limit, and stops past it at the reference that crosses it', () => {
+    expect(expandSpecString(nested(EXPANSION_LIMITS.depth), () => undefined)).toMatchObject({ value: 'x' });
+    const deep = expandSpecString(nested(15_000), () => undefined);
+    expect(deep.overLimit?.kind).toBe('depth');
+    expect(deep.overLimit?.text).toBe(nested(15_000 - EXPANSION_LIMITS.depth));
+  });
+
+  it('stops a value at the length limit', () => {
+    const big = 'y'.repeat(EXPANSION_LIMITS.length / 2 + 1);
+    const result = expandSpecString('${A}${A}', () => big);
+    expect(result.overLimit).toEqual({ kind: 'length', text: '${A}' });
+    expect(result.value).toBe('');
+  });
+
+  it('stops once the spec-wide budget is spent, across expansions', () => {
+    const budget = { left: 10 };
+    expect(expandSpecString('${A}', () => 'abcdefgh', budget).overLimit).toBeUndefined();
+    expect(expandSpecString('${A}', () => 'abcdefgh', budget).overLimit?.kind).toBe('total');
+  });
+
+  it('costs linear time for many unclosed "${"', () => {
+    const started = performance.now();
+    const text = '${'.repeat(300_000);
+    expect(expandSpecString(text, () => undefined).value).toBe(text);
+    expect(performance.now() - started).toBeLessThan(2_000);
+  });
+
+  it('resolves a chain of variables as deep as the limit', () => {
+    const { values, problems } = resolveVariables(chain(EXPANSION_LIMITS.depth), {});
+    expect(problems).toEqual([]);
+    expect(values.get('V0')).toBe('end');
+  });
+
+  it('reports a chain of 2000 variables once, where it crosses the depth limit, and every variable of it unusable', () => {
+    const { problems } = resolveVariables(chain(2000), {});
+    expect(problems).toHaveLength(1);
+    const [problem] = problems;
+    const last = EXPANSION_LIMITS.depth - 1;
+    expect(problem).toMatchObject({ name: `V${last}`, kind: 'depth', detail: `\${V${last + 1}` });
+    expect(new Set(problem!.unusable)).toEqual(new Set(Object.keys(chain(2000))));
+  });
+
+  it('reports variables that double at each step once, at the length limit', () => {
+    const doubling: Record<string, string> = { V0: 'abcdefgh' };
+    for (let i = 1; i < 60; i++) doubling[`V${i}`] = `\${V${i - 1}}\${V${i - 1}}`;
+    const { problems } = resolveVariables(doubling, {});
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatchObject({ name: 'V14', kind: 'length' });
+    expect(problems[0]!.unusable).toContain('V59');
   });
 });
 

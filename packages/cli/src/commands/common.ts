@@ -3,10 +3,12 @@ import { availableParallelism } from 'node:os';
 import {
   analyze,
   checkPlatform,
+  CONFIG_FORMATS,
   planBuild,
   planInputs,
   platformOfNodeArch,
   type Analysis,
+  type ConfigFormat,
   type Diagnostic,
   type Plan,
 } from '@multiarch/core';
@@ -14,6 +16,8 @@ import { EXIT, reportDiagnostics, type Io } from '../io.js';
 
 export interface SpecOptions {
   config?: string;
+  /** --config-format; when absent, ORCHESTRATE_CONFIG_FORMAT; when neither, every format. */
+  configFormat?: ConfigFormat[];
   localPlatform?: string;
   localJobs?: number;
 }
@@ -28,11 +32,47 @@ export interface PlanFilterOptions extends SpecOptions {
 
 export const FALLBACK_MODES = ['fail', 'emulate'] as const;
 
+/** The environment variable CI sets once instead of passing --config-format to every command. */
+export const CONFIG_FORMAT_ENV = 'ORCHESTRATE_CONFIG_FORMAT';
+
+/** --config-format / ORCHESTRATE_CONFIG_FORMAT: a comma-separated list of spec formats, e.g. yaml,json. */
+export function parseConfigFormats(value: string): ConfigFormat[] | { error: string } {
+  const items = value.split(',').map((item) => item.trim().toLowerCase());
+  const unknown = items.filter((item) => !(CONFIG_FORMATS as readonly string[]).includes(item));
+  if (unknown.length > 0)
+    return {
+      error: `unknown format ${unknown.map((u) => `"${u}"`).join(', ')}: expected some of ${CONFIG_FORMATS.join(', ')}`,
+    };
+  return [...new Set(items as ConfigFormat[])];
+}
+
+export function configFormatOption(value: string): ConfigFormat[] {
+  const parsed = parseConfigFormats(value);
+  if ('error' in parsed) throw new InvalidArgumentError(parsed.error);
+  return parsed;
+}
+
 /** The analyzer with this process's environment, working directory and machine. */
-export function analyzeSpec(io: Io, options: SpecOptions): ReturnType<typeof analyze> {
+export async function analyzeSpec(io: Io, options: SpecOptions): ReturnType<typeof analyze> {
+  const fromEnv = io.env[CONFIG_FORMAT_ENV];
+  const formats =
+    options.configFormat ?? (fromEnv === undefined || fromEnv === '' ? undefined : parseConfigFormats(fromEnv));
+  if (formats !== undefined && 'error' in formats)
+    return {
+      ok: false,
+      diagnostics: [
+        {
+          severity: 'error',
+          code: 'invalid-value',
+          message: `${CONFIG_FORMAT_ENV}=${fromEnv}: ${formats.error}`,
+          hint: `set it to the formats allowed, e.g. ${CONFIG_FORMAT_ENV}=yaml,json, or unset it`,
+        },
+      ],
+    };
   return analyze({
     cwd: io.cwd,
     configFile: options.config,
+    configFormats: formats,
     env: io.env,
     localPlatform: options.localPlatform ?? platformOfNodeArch(process.arch),
     localJobs: options.localJobs ?? availableParallelism(),

@@ -2,6 +2,7 @@ import { createRequire } from 'node:module';
 import jsYaml from 'js-yaml';
 import type { Document, Node as YamlNode, Pair, YAMLMap } from 'yaml';
 import type { Diagnostic, Position, Range, Result } from '../diagnostics.js';
+import { aliasOverLimit, MAX_NESTING_DEPTH, tooDeepOffset, tooDeepPath } from './limits.js';
 
 /** `yaml` keeps source ranges but costs ~60 ms to load and ~8x js-yaml's time to parse: loaded only when needed. */
 let yamlModule: typeof import('yaml') | undefined;
@@ -55,6 +56,8 @@ export function parseYamlSpec(file: string, text: string, options: ParseOptions 
     } catch {
       return parseWithRanges(file, text, options);
     }
+    // Too deep for the checks after parsing: the ranged parser says where.
+    if (tooDeepPath(data)) return parseWithRanges(file, text, options);
     let ranged: SpecSource | undefined;
     const withRanges = (): SpecSource | undefined => {
       if (!ranged) {
@@ -102,6 +105,26 @@ function parseWithRanges(file: string, text: string, options: ParseOptions): Res
   };
   const span = (start: number, end: number): Range => ({ start: at(start), end: at(Math.max(start, end)) });
 
+  const tooDeep = (offset: number | undefined, fallback: Range | undefined): Result<SpecSource> => {
+    const at = offset === undefined ? fallback : span(offset, offset + 1);
+    return {
+      ok: false,
+      diagnostics: [
+        {
+          severity: 'error',
+          code: 'yaml-depth-limit',
+          message: `lists and mappings nest more than ${MAX_NESTING_DEPTH} deep here`,
+          file,
+          ...(at && { range: at }),
+          hint: `a spec nests a few levels deep, at most ${MAX_NESTING_DEPTH}: check for "[" or "{" never closed, or aliases inside their own anchors`,
+        },
+      ],
+    };
+  };
+  // yaml's composer recurses: nesting thousands deep overflows its stack, which it reports as a syntax error.
+  const overflow = doc.errors.find((error) => /call stack/i.test(error.message));
+  if (overflow) return tooDeep(tooDeepOffset(text), span(overflow.pos[0], overflow.pos[1]));
+
   const errors = [...doc.errors, ...duplicateKeys(doc)].sort((a, b) => a.pos[0] - b.pos[0]);
   const diagnostics: Diagnostic[] = errors.map((error) => {
     const refined = refineYamlError(text, error.code, firstLine(error.message), error.pos);
@@ -120,18 +143,27 @@ function parseWithRanges(file: string, text: string, options: ParseOptions): Res
   try {
     whole = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
   } catch (error) {
+    if (error instanceof RangeError) return tooDeep(tooDeepOffset(text), undefined);
+    const alias = aliasOverLimit(doc, MAX_ALIAS_COUNT)?.range;
     return {
       ok: false,
       diagnostics: [
         {
           severity: 'error',
           code: 'yaml-alias-limit',
-          message: `aliases expand to more than ${MAX_ALIAS_COUNT} nodes${error instanceof Error && !/alias/i.test(error.message) ? ` (${firstLine(error.message)})` : ''}`,
+          message: `aliases expand to more than ${MAX_ALIAS_COUNT} nodes${error instanceof Error && !/alias/i.test(error.message) ? ` (${firstLine(error.message)})` : ''}; this alias crosses the limit`,
           file,
+          ...(alias && { range: span(alias[0], alias[1]) }),
           hint: `a spec may expand at most ${MAX_ALIAS_COUNT} aliases; write the repeated parts out or use fewer anchors`,
         },
       ],
     };
+  }
+  const deepPath = tooDeepPath(whole);
+  if (deepPath) {
+    // Deeper through aliases than in the text, or deep without overflowing the composer.
+    const range = findNode(doc, deepPath)?.node?.range;
+    return tooDeep(range?.[0] ?? tooDeepOffset(text), undefined);
   }
 
   const nodeAt = (path: SpecPath): { node: YamlNode | null; pair: Pair | undefined } | undefined =>

@@ -37,9 +37,10 @@ export interface ContextWalk {
 /**
  * A regular file's content and status, through symlinks; undefined for anything else
  * (missing, a directory, a FIFO). Opened without blocking and checked on the open
- * descriptor, so a FIFO (even one swapped in after a check) is never read.
+ * descriptor, so a FIFO (even one swapped in after a check) is never read. Undefined, not
+ * read, too when it is larger than `maxBytes`.
  */
-export function readRegularFile(file: string): { content: Buffer; stats: Stats } | undefined {
+export function readRegularFile(file: string, maxBytes = Infinity): { content: Buffer; stats: Stats } | undefined {
   let fd: number;
   try {
     fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
@@ -48,7 +49,7 @@ export function readRegularFile(file: string): { content: Buffer; stats: Stats }
   }
   try {
     const stats = fstatSync(fd);
-    return stats.isFile() ? { content: readFileSync(fd), stats } : undefined;
+    return stats.isFile() && stats.size <= maxBytes ? { content: readFileSync(fd), stats } : undefined;
   } catch {
     return undefined;
   } finally {

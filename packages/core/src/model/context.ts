@@ -1,7 +1,7 @@
 import type { Diagnostic, DiagnosticCode, Range, Severity } from '../diagnostics.js';
 import type { SpecPath, SpecSource } from '../config/source.js';
 import type { SpecialKind } from './context-files.js';
-import { expandSpecString } from './variables.js';
+import { describeOverLimit, expandSpecString, expansionBudget, type ExpansionBudget } from './variables.js';
 
 /** Reads files the spec names, relative to the spec's directory. Injected so resolution stays testable without a disk. */
 export interface SpecFiles {
@@ -33,6 +33,8 @@ export class ResolveContext {
     private readonly reads: ReadonlyMap<string, ReadonlySet<string>> = new Map(),
     /** Names declared under `variables:`. */
     private readonly declared: ReadonlySet<string> = new Set(),
+    /** What is left of the spec's expansion limit, shared with the variables' own expansion. */
+    private readonly budget: ExpansionBudget = expansionBudget(),
   ) {}
 
   report(
@@ -79,7 +81,12 @@ export class ResolveContext {
    * value (is it a tag, a directory...) do not report the same mistake a second time.
    */
   expand(path: SpecPath, text: string): { value: string; ok: boolean } {
-    const expansion = expandSpecString(text, this.lookup);
+    const expansion = expandSpecString(text, this.lookup, this.budget);
+    if (expansion.overLimit) {
+      const { code, message, hint } = describeOverLimit(expansion.overLimit.kind);
+      this.push('error', code, this.source.locateWithin(path, expansion.overLimit.text), message, hint);
+      return { value: expansion.value, ok: false };
+    }
     for (const missing of expansion.undefinedNames) {
       this.push(
         'error',
@@ -120,7 +127,7 @@ export class ResolveContext {
    */
   checkBuildArgReads(path: SpecPath, arg: string, text: string): void {
     const withoutDefault = new Set(
-      expandSpecString(text, () => undefined).undefinedNames.map((missing) => missing.name),
+      expandSpecString(text, () => undefined, this.budget).undefinedNames.map((missing) => missing.name),
     );
     for (const name of withoutDefault) {
       if (this.declared.has(name) || this.secretNames.has(name) || this.lookup(name) === undefined) continue;

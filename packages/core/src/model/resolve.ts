@@ -9,7 +9,7 @@ import { placePlatform } from './placement.js';
 import { canEmulate, checkPlatform, samePlatformFamily } from './platform.js';
 import type { SpecDocument } from './spec.js';
 import type { Host, Image, Model } from './types.js';
-import { resolveVariables } from './variables.js';
+import { describeOverLimit, expansionBudget, resolveVariables } from './variables.js';
 
 export interface ResolveOptions {
   /** The environment `${VAR}` reads first. Passed in: resolution never reads process.env. */
@@ -31,13 +31,14 @@ export function resolveModel(source: SpecSource, options: ResolveOptions): Resul
       writtenScalar(source, ['variables', k], v, (d) => early.push(d)),
     ]),
   );
-  const variables = resolveVariables(declared, options.env);
+  const budget = expansionBudget();
+  const variables = resolveVariables(declared, options.env, budget);
   const secretNames = new Set(
     Object.values(spec.registries ?? {}).flatMap((r) =>
       r.auth?.passwordEnv === undefined ? [] : [r.auth.passwordEnv],
     ),
   );
-  const unusable = new Set(variables.problems.map((problem) => problem.name));
+  const unusable = new Set(variables.problems.flatMap((problem) => problem.unusable));
   const ctx = new ResolveContext(
     source,
     (name) => options.env[name] ?? variables.values.get(name),
@@ -45,6 +46,7 @@ export function resolveModel(source: SpecSource, options: ResolveOptions): Resul
     unusable,
     variables.reads,
     new Set(Object.keys(declared)),
+    budget,
   );
   ctx.diagnostics.push(...early);
 
@@ -56,6 +58,9 @@ export function resolveModel(source: SpecSource, options: ResolveOptions): Resul
         `variables refer to each other in a cycle: ${problem.detail}`,
         'give one of them a value that does not refer back',
       );
+    } else if (problem.kind !== 'undefined') {
+      const { code, message, hint } = describeOverLimit(problem.kind);
+      ctx.push('error', code, source.locateWithin(['variables', problem.name], problem.detail), message, hint);
     } else {
       ctx.push(
         'error',

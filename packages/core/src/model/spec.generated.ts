@@ -17,7 +17,7 @@ export type Platform = string;
 /**
  * How every image is built unless it says otherwise.
  */
-export type BuildStrategy = 'manifest-first' | 'per-arch';
+export type BuildStrategy = "manifest-first" | "per-arch";
 /**
  * Fully qualified: the registry host, then the namespace images go under. Short names such as `acme` are rejected: write `docker.io/acme`.
  */
@@ -41,7 +41,7 @@ export type Platforms2 = [Platform, ...Platform[]];
 /**
  * manifest-first: one `podman build --platform a,b --manifest` on one host, emulating what it lacks. per-arch: one build per platform, on a native host where one is declared, each pushed by digest, then a list assembled from those digests.
  */
-export type BuildStrategy1 = 'manifest-first' | 'per-arch';
+export type BuildStrategy1 = "manifest-first" | "per-arch";
 
 /**
  * What orchestrate builds: images, the platforms each is built for, the hosts that build them and the registries they are published to.
@@ -140,7 +140,7 @@ export interface Host {
   /**
    * When the host cannot be reached, drops the connection or runs out of disk: fail its tasks, or build its platforms here under QEMU emulation (per-arch images) and publish anyway. A wrong host key or login never falls back. orchestrate build --fallback overrides it.
    */
-  fallback?: 'fail' | 'emulate';
+  fallback?: "fail" | "emulate";
 }
 /**
  * The images to build, by name. The name is the repository path below each registry's url.
