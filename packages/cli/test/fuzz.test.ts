@@ -7,7 +7,7 @@
  *
  * FUZZ_RUNS=N scales every property (default: a few hundred runs in all, for CI).
  */
-import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import fc from 'fast-check';
@@ -24,8 +24,7 @@ const CASE_MS = 10_000;
 
 /**
  * The commands each case runs, with the spec as multiarch.yaml in the working directory.
- * `init` goes here when it lands: it writes multiarch.yaml, so give it a directory of its
- * own (the mutated files as Containerfiles) and check the spec it writes with `validate`.
+ * (`init` writes multiarch.yaml: it has a property of its own, on Containerfile trees.)
  */
 const COMMANDS: readonly (readonly string[])[] = [
   ['validate'],
@@ -260,6 +259,65 @@ describe(
         fc.asyncProperty(specShaped, fc.array(mutation, { maxLength: 2 }), async (spec, mutations) => {
           await check(dir, mutate(stringify(spec), mutations));
         }),
+        { numRuns: RUNS },
+      );
+    });
+
+    it('init on random Containerfile trees: exit 0 or 2, and what it writes validates and plans as written', async () => {
+      const folder = fc.constantFrom(
+        'base',
+        'app',
+        'App_Two',
+        'nested/deep',
+        '-x',
+        '.hidden',
+        'node_modules',
+        'a b',
+        '::error::',
+      );
+      const fileName = fc.constantFrom('Containerfile', 'Dockerfile', 'Dockerfile.dev', 'api.Dockerfile', 'README');
+      const from = fc.oneof(
+        fc.constantFrom(
+          'FROM docker.io/library/busybox:1.36',
+          'FROM quay.io/acme/base',
+          'FROM quay.io/acme/base:2.0',
+          'ARG OWNER=acme\nFROM quay.io/$OWNER/app',
+          'FROM acme/base',
+          'FROM localhost/base',
+          'FROM quay.io/acme/base@sha256:' + 'a'.repeat(64),
+          'FROM scratch',
+          'FROM ${UNSET}',
+        ),
+        fc.string({ maxLength: 40 }).map((t) => `FROM ${t}`),
+      );
+      await fc.assert(
+        fc.asyncProperty(
+          fc.array(fc.tuple(folder, fileName, fc.array(from, { minLength: 1, maxLength: 2 })), { maxLength: 5 }),
+          async (files) => {
+            const dir = mkdtempSync(path.join(tmpdir(), 'orchestrate-fuzz-init-'));
+            made.push(dir);
+            for (const [folderName, name, lines] of files) {
+              mkdirSync(path.join(dir, folderName), { recursive: true });
+              writeFileSync(path.join(dir, folderName, name), `${lines.join('\n')}\nRUN true\n`);
+            }
+            const started = performance.now();
+            const init = await run(['init'], dir, {});
+            expectClean(init, `orchestrate init on ${JSON.stringify(files)}`, performance.now() - started);
+            // Written but refused: only a cycle the Containerfiles themselves make may stop it.
+            if (init.code === 2 && existsSync(path.join(dir, 'multiarch.yaml'))) {
+              const codes = [...init.stderr.matchAll(/  error  ([a-z-]+)  /g)].map((m) => m[1]);
+              expect(new Set(codes), init.stderr).toEqual(new Set(['dependency-cycle']));
+            }
+            if (init.code !== 0) return;
+            for (const args of [['validate'], ['plan', '--local-platform', 'linux/amd64']]) {
+              const outcome = await run(args, dir, {});
+              expect(
+                outcome.code,
+                `${args.join(' ')} of what init wrote for ${JSON.stringify(files)}:\n${outcome.stderr}`,
+              ).toBe(0);
+            }
+          },
+        ),
         { numRuns: RUNS },
       );
     });

@@ -2,7 +2,9 @@ import { execFile } from 'node:child_process';
 import { lstat, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import {
+  analyze,
   analyzeLayout,
+  platformOfNodeArch,
   dockerNormalised,
   isContainerfileName,
   isSkippedDirectory,
@@ -99,6 +101,21 @@ export async function initCommand(
     });
   }
   for (const note of spec.notes) io.stderr(`note: ${printable(note)}\n`);
+  // What init wrote must plan as written; when the Containerfiles themselves make that
+  // impossible (two that build FROM each other), say so: the file stays, to be edited.
+  const checked = await analyze({
+    cwd: root,
+    configFile: SPEC_FILE,
+    configFormats: ['yaml'],
+    env: {},
+    localPlatform: platformOfNodeArch(process.arch),
+    localJobs: 1,
+  });
+  if (!checked.ok) {
+    io.stderr(`wrote ${shown}, but it does not plan as written:\n`);
+    reportDiagnostics(io, checked.diagnostics);
+    return EXIT.usage;
+  }
   const count = layout.images.length;
   io.stdout(
     `wrote ${shown}: ${count} image${count === 1 ? '' : 's'}${layout.registryUrls.length > 0 ? `, published to ${layout.registryUrls.join(', ')}` : ', no registry yet'}\n` +
