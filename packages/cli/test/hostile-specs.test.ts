@@ -59,6 +59,12 @@ describe('hostile specs: a diagnostic with its place, exit 2, bounded time and m
     expectDiagnostic(await bounded(['validate'], spec(text)), /multiarch\.yaml:2:\d+/, 'yaml-depth-limit');
   });
 
+  // Found by the fuzz test: block sequences this deep overflow yaml's parser itself, not only its composer.
+  it('- - - ... nested 5000 deep', async () => {
+    const text = `version: 1\nimages:\n${'- '.repeat(5000)}x\n`;
+    expectDiagnostic(await bounded(['validate'], spec(text)), /multiarch\.yaml:3:\d+/, 'yaml-depth-limit');
+  });
+
   it('an alias bomb, at the alias that crosses the limit', async () => {
     const lines = ['version: 1', 'a: &a [x, x, x, x, x, x, x, x, x, x]'];
     for (let i = 1; i < 8; i++) {

@@ -89,3 +89,40 @@ export function aliasOverLimit(doc: Document, maxAliasCount: number): Alias | un
   }
   return failing;
 }
+
+/**
+ * tooDeepOffset, or where a plain scan of the text first nests too deep when yaml's parser
+ * itself overflows on it (block sequences thousands deep: `- - - ...`): flow brackets
+ * outside quotes, and the `- ` / `key: ` entries opening a line, counted as nesting.
+ */
+export function safeTooDeepOffset(text: string): number {
+  try {
+    const offset = tooDeepOffset(text);
+    if (offset !== undefined) return offset;
+  } catch (error) {
+    if (!(error instanceof RangeError)) throw error;
+  }
+  let flow = 0;
+  let quote: string | undefined;
+  let lineStart = true;
+  let block = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (c === '\n') {
+      lineStart = true;
+      block = 0;
+      continue;
+    }
+    if (quote) {
+      if (c === quote) quote = undefined;
+      continue;
+    }
+    if (lineStart && c === '-' && (text[i + 1] === ' ' || text[i + 1] === '\n')) block++;
+    else if (c !== ' ') lineStart = c === '-' ? lineStart : false;
+    if (c === '"' || c === "'") quote = c;
+    else if (c === '[' || c === '{') flow++;
+    else if (c === ']' || c === '}') flow--;
+    if (flow + block > MAX_NESTING_DEPTH) return i;
+  }
+  return 0;
+}

@@ -2,7 +2,7 @@ import { createRequire } from 'node:module';
 import jsYaml from 'js-yaml';
 import type { Document, Node as YamlNode, Pair, YAMLMap } from 'yaml';
 import type { Diagnostic, Position, Range, Result } from '../diagnostics.js';
-import { aliasOverLimit, MAX_NESTING_DEPTH, tooDeepOffset, tooDeepPath } from './limits.js';
+import { aliasOverLimit, MAX_NESTING_DEPTH, safeTooDeepOffset, tooDeepPath } from './limits.js';
 
 /** `yaml` keeps source ranges but costs ~60 ms to load and ~8x js-yaml's time to parse: loaded only when needed. */
 let yamlModule: typeof import('yaml') | undefined;
@@ -98,7 +98,13 @@ function parseWithRanges(file: string, text: string, options: ParseOptions): Res
   const lineCounter = new LineCounter();
   // yaml's own uniqueKeys check compares each key with every earlier one: seconds for a
   // mapping of 20,000 images. Duplicates are found here instead, in one pass per mapping.
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: false });
+  let parsed: ReturnType<typeof parseDocument> | undefined;
+  try {
+    parsed = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: false });
+  } catch (error) {
+    // Block sequences thousands deep (`- - - ...`) overflow the stack of yaml's parser itself.
+    if (!(error instanceof RangeError)) throw error;
+  }
   const at = (offset: number): Position => {
     const p = lineCounter.linePos(offset);
     return { line: p.line, col: p.col };
@@ -121,9 +127,14 @@ function parseWithRanges(file: string, text: string, options: ParseOptions): Res
       ],
     };
   };
+  if (!parsed) {
+    for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) === 10) lineCounter.addNewLine(i + 1);
+    return tooDeep(safeTooDeepOffset(text), undefined);
+  }
+  const doc = parsed;
   // yaml's composer recurses: nesting thousands deep overflows its stack, which it reports as a syntax error.
   const overflow = doc.errors.find((error) => /call stack/i.test(error.message));
-  if (overflow) return tooDeep(tooDeepOffset(text), span(overflow.pos[0], overflow.pos[1]));
+  if (overflow) return tooDeep(safeTooDeepOffset(text), span(overflow.pos[0], overflow.pos[1]));
 
   const errors = [...doc.errors, ...duplicateKeys(doc)].sort((a, b) => a.pos[0] - b.pos[0]);
   const diagnostics: Diagnostic[] = errors.map((error) => {
@@ -143,7 +154,7 @@ function parseWithRanges(file: string, text: string, options: ParseOptions): Res
   try {
     whole = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
   } catch (error) {
-    if (error instanceof RangeError) return tooDeep(tooDeepOffset(text), undefined);
+    if (error instanceof RangeError) return tooDeep(safeTooDeepOffset(text), undefined);
     const alias = aliasOverLimit(doc, MAX_ALIAS_COUNT)?.range;
     return {
       ok: false,
@@ -163,7 +174,7 @@ function parseWithRanges(file: string, text: string, options: ParseOptions): Res
   if (deepPath) {
     // Deeper through aliases than in the text, or deep without overflowing the composer.
     const range = findNode(doc, deepPath)?.node?.range;
-    return tooDeep(range?.[0] ?? tooDeepOffset(text), undefined);
+    return tooDeep(range?.[0] ?? safeTooDeepOffset(text), undefined);
   }
 
   const nodeAt = (path: SpecPath): { node: YamlNode | null; pair: Pair | undefined } | undefined =>
