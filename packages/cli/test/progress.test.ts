@@ -67,6 +67,7 @@ const hostile = (): RunEvent[] => {
     hosts: { local: { kind: 'local', jobs: 2, platforms: ['linux/amd64'], emulate: true } },
     images: { app: { strategy: 'manifest-first', platforms: ['linux/arm64'], publishes: [], dependsOn: [] } },
     tasks: [task],
+    secrets: {},
     notes: [],
   };
   return [

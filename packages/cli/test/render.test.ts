@@ -38,6 +38,7 @@ const plan: Plan = {
       argv: ['podman', 'build', '--build-arg', 'Q="a b"', '.'],
     },
   ],
+  secrets: {},
   notes: ['a "quoted" note'],
 };
 

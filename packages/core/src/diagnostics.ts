@@ -40,6 +40,7 @@ export type DiagnosticCode =
   | 'short-name-from'
   | 'inline-secret'
   | 'secret-in-argument'
+  | 'secret-build-arg'
   | 'containerfile-not-found'
   | 'context-not-found'
   | 'invalid-ssh-address'

@@ -31,6 +31,7 @@ export {
 } from './exec/run.js';
 export { parseDuration, formatDuration } from './util/duration.js';
 export { LocalRunner } from './exec/local-runner.js';
+export { secretEnvOf } from './exec/build-secrets.js';
 export { ownerStamp } from './exec/leftovers.js';
 export { KINDS, policyOf, retryClass, type KindPolicy } from './exec/kinds.js';
 export { resolveArgs, resolveArgv, type ResolvedArgv, type RunValues } from './exec/values.js';

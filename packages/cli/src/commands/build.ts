@@ -11,6 +11,7 @@ import {
   DEFAULT_RETRY,
   executePlan,
   LocalRunner,
+  secretEnvOf,
   preflightChecks,
   readPlanFile,
   unreachable,
@@ -46,7 +47,8 @@ export async function buildCommand(io: Io, options: BuildCommandOptions): Promis
   const made = options.plan === undefined ? await makePlan(io, options) : await savedPlan(io, options.plan, options);
   if ('exitCode' in made) return made.exitCode;
   const { plan } = made;
-  const runner = new LocalRunner();
+  // Not even the pre-flight's probes inherit the run's secrets.
+  const runner = new LocalRunner(undefined, secretEnvOf(plan));
   const problems = [
     ...(await checkRunInputs(plan, io.cwd, io.env, runner)),
     ...(await checkReportPath(io.cwd, options.report)),

@@ -3,7 +3,7 @@
  * can run the spec's plan. Exit 0 when nothing failed (warnings allowed), 1 when a check
  * failed, 2 when the spec itself is wrong (as every command).
  */
-import { LocalRunner, runDoctor, unreachable } from '@multiarch/core';
+import { LocalRunner, runDoctor, secretEnvOf, unreachable } from '@multiarch/core';
 import { EXIT, type Io } from '../io.js';
 import { renderDoctorJson, renderDoctorText } from '../render/doctor.js';
 import { makePlan, type SpecOptions } from './common.js';
@@ -25,7 +25,8 @@ export async function doctorCommand(io: Io, options: DoctorOptions): Promise<num
     specDir: analysis.specDir,
     diagnostics: made.diagnostics,
     env: io.env,
-    runner: new LocalRunner(),
+    // The probes never inherit the spec's secrets (the login reads its password on stdin).
+    runner: new LocalRunner(undefined, secretEnvOf(plan)),
   });
   switch (options.output) {
     case 'json':

@@ -66,6 +66,16 @@ export function renderPlanText(raw: Plan, c: Colors): string {
       out.push(`  ${name}  ${registry.url}; ${auth}${registry.tlsVerify ? '' : '; TLS not verified'}`);
     }
   }
+  const secrets = Object.entries(plan.secrets);
+  if (secrets.length > 0) {
+    out.push(
+      '',
+      c.bold('Build secrets'),
+      c.dim("  each written to a 0600 file of the run's directory, removed at the end"),
+    );
+    for (const [name, source] of secrets)
+      out.push(`  ${name}  ${'env' in source ? `the value of $${source.env}` : `the content of ${source.file}`}`);
+  }
 
   const byImage = tasksByImage(plan);
   // Tasks no one image owns: registry logins, and outside base images copied for per-arch builds.
@@ -116,6 +126,8 @@ function kindDetails(task: PlanTask): (string | undefined)[] {
   switch (task.kind) {
     case 'login':
       return [`stdin: $${task.stdin.env}`];
+    case 'secret':
+      return [`stdin: build secret ${task.name}, into secrets/${task.name} (mode 0600)`];
     case 'upload': {
       const { upload } = task;
       return [

@@ -15,6 +15,7 @@ import { policyOf } from './kinds.js';
 import { remoteRunDir, type SshTarget } from './ssh.js';
 import { SshRunner } from './ssh-runner.js';
 import type { RunValues } from './values.js';
+import { localSecretFile } from './build-secrets.js';
 
 export interface HostContext {
   runner: Runner;
@@ -63,6 +64,7 @@ export function hostContexts(setup: HostSetup): Map<string, HostContext> {
           digestFile: (id) => path.join(setup.runDir, digestName(id)),
           digests: setup.digests,
           imageIds: imageIds(),
+          secretFile: (name) => localSecretFile(setup.runDir, name),
         },
       });
       continue;
@@ -81,6 +83,8 @@ export function hostContexts(setup: HostSetup): Map<string, HostContext> {
         digestFile: digestName,
         digests: setup.digests,
         imageIds: imageIds(),
+        // Relative to the run's directory there, where the commands run; written by `secret` tasks.
+        secretFile: (name) => `secrets/${name}`,
       },
     });
   }

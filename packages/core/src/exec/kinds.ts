@@ -14,8 +14,10 @@ import {
   testOutput,
   verifiedList,
 } from './outcomes.js';
-import type { Attempt } from './failure.js';
+import type { Attempt, TaskFailure } from './failure.js';
+import type { Readable } from 'node:stream';
 import type { TaskContext, TaskOutcome } from './task.js';
+import { contextInput, passwordInput, secretInput } from './inputs.js';
 import { findLocalBase } from './local-base.js';
 
 export interface KindPolicy<K extends TaskKind> {
@@ -40,6 +42,8 @@ export interface KindPolicy<K extends TaskKind> {
   attempt: (task: TaskOf<K>) => Attempt;
   /** Whether its status counts toward its image's outcome (cleanups are housekeeping). */
   countsForImage: boolean;
+  /** What the command reads on stdin (a password, a context's tar stream, a secret), made for each attempt; or why it cannot be. */
+  input?: (task: TaskOf<K>, ctx: TaskContext) => Promise<{ stdin: string | Readable } | { failure: TaskFailure }>;
   /** Before the command: what it needs found first (its run-time values); a failure stops the task. */
   prepare?: (task: TaskOf<K>, ctx: TaskContext) => Promise<TaskOutcome | undefined>;
   /** After the command succeeded: what it produced (a digest, a checked list, a test's verdict). */
@@ -67,6 +71,7 @@ export const KINDS: { readonly [K in TaskKind]: KindPolicy<K> } = {
     registries: (task) => [task.server],
     attempt: (task) => ({ op: 'login', server: task.server }),
     exclusive: (task) => `authfile@${task.host}`,
+    input: passwordInput,
     succeeded,
   },
   reset: {
@@ -181,7 +186,27 @@ export const KINDS: { readonly [K in TaskKind]: KindPolicy<K> } = {
     succeeded,
     failed: cleanupFailed,
   },
-  upload: { ...COMMON, weight: 1, loadsHost: false, retry: never, registries: none, attempt: other, succeeded },
+  upload: {
+    ...COMMON,
+    weight: 1,
+    loadsHost: false,
+    retry: never,
+    registries: none,
+    attempt: other,
+    input: contextInput,
+    succeeded,
+  },
+  // A build secret's value, written to a 0600 file on a build host: nothing to retry against.
+  secret: {
+    ...COMMON,
+    weight: 1,
+    loadsHost: false,
+    retry: never,
+    registries: none,
+    attempt: other,
+    input: secretInput,
+    succeeded,
+  },
 };
 
 /** The entry for a task's own kind. (TypeScript cannot tie `KINDS[task.kind]` to `task` by itself.) */

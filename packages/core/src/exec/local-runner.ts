@@ -19,7 +19,14 @@ export class LocalRunner implements Runner {
   /** Running commands: leader pid -> descendants seen since it was told to stop. */
   private readonly groups = new Map<number, Map<number, string | undefined>>();
 
-  constructor(private readonly graceMs = TERMINATE_GRACE_MS) {}
+  /**
+   * `hidden`: environment variables no command of this runner inherits, whatever it is run
+   * for (a run's secrets: pre-flight probes must not see them either).
+   */
+  constructor(
+    private readonly graceMs = TERMINATE_GRACE_MS,
+    private readonly hidden: readonly string[] = [],
+  ) {}
 
   async run(invocation: Invocation, options: RunOptions): Promise<ProcessOutcome> {
     const [file, ...args] = invocation.argv;
@@ -41,7 +48,7 @@ export class LocalRunner implements Runner {
       stderr: ['pipe', lineTap('stderr')],
       // LC_ALL=C: the failure rules read podman's messages in English.
       extendEnv: false,
-      env: { ...withoutSecrets(process.env, invocation.hideEnv ?? []), LC_ALL: 'C' },
+      env: { ...withoutSecrets(process.env, [...this.hidden, ...(invocation.hideEnv ?? [])]), LC_ALL: 'C' },
     });
     const pid = subprocess.pid;
     let terminated = false;

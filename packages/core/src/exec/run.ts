@@ -20,6 +20,7 @@ import { redactor } from './secrets.js';
 import { runTask, type TaskContext } from './task.js';
 import { newRunId, resolveArgv } from './values.js';
 import { checkLocalBases } from './local-base.js';
+import { secretEnvOf, readBuildSecrets, secretTexts, writeSecretFiles } from './build-secrets.js';
 import { stampRunDir, sweepLocalRunDirs } from './leftovers.js';
 import { lockListNames, type ListLocks } from './list-locks.js';
 
@@ -96,6 +97,7 @@ export async function checkRunInputs(
   }
   diagnostics.push(...(await checkHosts(plan, specDir, runner)));
   if (runner) diagnostics.push(...(await checkLocalBases(plan, specDir, runner)));
+  diagnostics.push(...readBuildSecrets(plan, specDir, env).diagnostics);
   for (const [name, registry] of Object.entries(plan.registries)) {
     if (registry.authfile === undefined || !plan.filters.push) continue;
     const file = path.resolve(specDir, registry.authfile);
@@ -161,8 +163,10 @@ export async function executePlan(plan: Plan, options: ExecuteOptions): Promise<
   const startedAt = now();
   const runId = newRunId(startedAt, random);
   const specDir = path.resolve(options.cwd, plan.cwd);
-  const secretEnv = [...new Set(plan.tasks.flatMap((t) => (t.kind === 'login' ? [t.stdin.env] : [])))];
-  const redact = redactor(secretEnv.map((name) => options.env[name] ?? ''));
+  const secretEnv = secretEnvOf(plan);
+  // checkRunInputs refused the run if one cannot be read: what is missing here fails its task.
+  const secretValues = readBuildSecrets(plan, specDir, options.env).values;
+  const redact = redactor([...secretEnv.map((name) => options.env[name] ?? ''), ...secretTexts(secretValues)]);
   const jobs = options.jobs ?? defaultJobs(plan);
 
   const tmp = options.tmpDir ?? tmpdir();
@@ -180,6 +184,7 @@ export async function executePlan(plan: Plan, options: ExecuteOptions): Promise<
   let locks: ListLocks | undefined;
   try {
     await stampRunDir(runDir);
+    await writeSecretFiles(runDir, secretValues);
     const authfile = path.join(runDir, 'auth.json');
     // What the user is logged in to already (base images from private registries) comes
     // first; the spec's authfiles and this run's logins take precedence over it.
@@ -263,6 +268,7 @@ export async function executePlan(plan: Plan, options: ExecuteOptions): Promise<
           localRunner: options.runner,
           env: options.env,
           secretEnv,
+          secretValues,
           redact,
           retry: options.retry ?? DEFAULT_RETRY,
           registryIdleMs: options.registryIdleMs ?? DEFAULT_REGISTRY_IDLE_MS,

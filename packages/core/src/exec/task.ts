@@ -5,7 +5,6 @@
  */
 import type { PlanTask } from '../plan/types.js';
 import { formatDuration } from '../util/duration.js';
-import { contextTar } from './context-upload.js';
 import { diagnoseExit, diagnoseSpawn, type Diagnosis, type TaskFailure } from './failure.js';
 import { policyOf } from './kinds.js';
 import { lastLines, redactFailure } from './outcomes.js';
@@ -27,6 +26,8 @@ export interface TaskContext {
   env: Readonly<Record<string, string | undefined>>;
   /** Environment variables holding secrets: not passed on to the commands. */
   secretEnv: readonly string[];
+  /** Build secrets' values by plan.secrets name, read once before the run (sent to build hosts by `secret` tasks). */
+  secretValues: ReadonlyMap<string, Buffer>;
   redact: Redact;
   retry: RetryPolicy;
   /** A registry operation that moves no byte and prints nothing for this long is stopped and retried. */
@@ -66,20 +67,6 @@ export async function runTask(task: PlanTask, ctx: TaskContext): Promise<TaskRec
       failure: { reason: 'command-failed', message: `internal: ${resolved.missing}` },
     };
   const argv = resolved.argv;
-  const secret = task.kind === 'login' ? task.stdin.env : undefined;
-  const stdin = secret === undefined ? undefined : ctx.env[secret];
-  if (secret !== undefined && stdin === undefined) {
-    return {
-      status: 'failed',
-      retries: 0,
-      processMs: 0,
-      failure: {
-        reason: 'registry-auth',
-        message: `${secret} is not set`,
-        hint: `export ${secret} with the registry password or token`,
-      },
-    };
-  }
   const retry = policy.retry(task);
 
   let processMs = 0;
@@ -93,20 +80,11 @@ export async function runTask(task: PlanTask, ctx: TaskContext): Promise<TaskRec
   for (let attempt = 0; ; attempt++) {
     if (ctx.signal.aborted) return interrupted(attempt);
     const spawned = performance.now();
-    let input: Awaited<ReturnType<typeof contextTar>> | string | undefined = stdin;
-    if (task.kind === 'upload') {
-      try {
-        input = await contextTar(ctx.specDir, task.upload);
-      } catch (error) {
-        return done({
-          status: 'failed',
-          retries: attempt,
-          failure: { reason: 'command-failed', message: `cannot send the context: ${(error as Error).message}` },
-        });
-      }
-    }
+    // Made again for each attempt: a stream is read once.
+    const input = await policy.input?.(task, ctx);
+    if (input && 'failure' in input) return done({ status: 'failed', retries: attempt, failure: input.failure });
     const outcome = await ctx.runner.run(
-      { argv, cwd: ctx.cwd, ...(input !== undefined && { stdin: input }), hideEnv: ctx.secretEnv },
+      { argv, cwd: ctx.cwd, ...(input && { stdin: input.stdin }), hideEnv: ctx.secretEnv },
       {
         signal: ctx.signal,
         onLine: (line, stream) => ctx.onLine(ctx.redact(line), stream),

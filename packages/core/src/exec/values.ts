@@ -13,6 +13,8 @@ export interface RunValues {
   digests: ReadonlyMap<string, string>;
   /** Image ids found in local storage so far (local-base tasks), by task id. */
   imageIds?: ReadonlyMap<string, string>;
+  /** The file holding build secret `name` on this host (in the run's directory). */
+  secretFile?: (name: string) => string;
 }
 
 /**
@@ -33,6 +35,8 @@ function valueOf(arg: Exclude<Arg, string>, values: RunValues, task: PlanTask): 
       return values.digests.get(arg.task);
     case 'image-id':
       return values.imageIds?.get(task.id);
+    case 'secret-file':
+      return values.secretFile?.(arg.name);
   }
 }
 

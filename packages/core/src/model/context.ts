@@ -106,9 +106,9 @@ export class ResolveContext {
         'secret-in-argument',
         this.nameRange(path, name),
         held[0] === name
-          ? `"${name}" holds a registry secret and would end up in a command's arguments`
-          : `variable "${name}" reads ${held.join(', ')}, which holds a registry secret, and would put it in a command's arguments`,
-        'secrets reach podman only through passwordEnv (on stdin); use a build secret (--secret) for values the build needs',
+          ? `"${name}" holds a secret (a registry's passwordEnv or a build secret) and would end up in a command's arguments`
+          : `variable "${name}" reads ${held.join(', ')}, which holds a secret, and would put it in a command's arguments`,
+        'secrets reach podman only through passwordEnv (on stdin) or secrets: (a 0600 file); the build reads one with RUN --mount=type=secret,id=ID',
       );
     }
     const unusable = [...expansion.referenced].some((name) => this.unusable.has(name));

@@ -13,6 +13,7 @@ import {
   qualifiedSuggestion,
 } from './containerfile.js';
 import { resolvePlatformList } from './infrastructure.js';
+import { checkSecretFiles, checkSecretLookingBuildArgs, mergeBuildSecrets } from './build-secrets.js';
 import { Names, suggestion } from '../util/suggest.js';
 import { expectProblem } from '../util/expect.js';
 
@@ -40,6 +41,7 @@ export function resolveImages(
     hostNames,
     files,
   };
+  checkSecretFiles(ctx, ['secrets'], spec.secrets, files);
   return Object.entries(spec.images).map(([name, image]) => resolveImage(ctx, name, image, scope));
 }
 
@@ -107,6 +109,8 @@ function resolveImage(ctx: ResolveContext, name: string, spec: ImageSpec, scope:
     buildArgs[key] = ctx.interpolate([...at, 'buildArgs', key], written);
     ctx.checkBuildArgReads([...at, 'buildArgs', key], key, written);
   }
+  checkSecretLookingBuildArgs(ctx, name, Object.keys(spec.buildArgs ?? {}));
+  checkSecretFiles(ctx, [...at, 'secrets'], spec.secrets, scope.files);
 
   const platforms = spec.platforms
     ? resolvePlatformList(ctx, [...at, 'platforms'], spec.platforms)
@@ -176,6 +180,7 @@ function resolveImage(ctx: ResolveContext, name: string, spec: ImageSpec, scope:
     dependencyReferences: {},
     pulls: [],
     pinnedOutside: [],
+    secrets: mergeBuildSecrets(scope.spec.secrets, spec.secrets),
     ...(test && { test }),
   };
 }

@@ -33,11 +33,15 @@ export function resolveModel(source: SpecSource, options: ResolveOptions): Resul
   );
   const budget = expansionBudget();
   const variables = resolveVariables(declared, options.env, budget);
-  const secretNames = new Set(
-    Object.values(spec.registries ?? {}).flatMap((r) =>
+  // Registries' passwords and build secrets from the environment: never written into an argument.
+  const secretNames = new Set([
+    ...Object.values(spec.registries ?? {}).flatMap((r) =>
       r.auth?.passwordEnv === undefined ? [] : [r.auth.passwordEnv],
     ),
-  );
+    ...[spec.secrets, ...Object.values(spec.images).map((i) => i.secrets)].flatMap((secrets) =>
+      Object.values(secrets ?? {}).flatMap((s) => ('env' in s ? [s.env] : [])),
+    ),
+  ]);
   const unusable = new Set(variables.problems.flatMap((problem) => problem.unusable));
   const ctx = new ResolveContext(
     source,

@@ -33,6 +33,22 @@ export type SSHAddress = string;
  */
 export type Platforms1 = [Platform, ...Platform[]];
 /**
+ * Where one build secret's value comes from: `env` (an environment variable's name) or `file` (a path).
+ */
+export type Secret =
+  | {
+      /**
+       * The environment variable that holds the value when the build runs; a missing one stops the build before anything runs.
+       */
+      env: string;
+    }
+  | {
+      /**
+       * A file that holds the value, relative to the spec's directory (or ~/...). No comma: podman's --secret splits on commas.
+       */
+      file: string;
+    };
+/**
  * Platforms of this image, instead of the top-level list.
  *
  * @minItems 1
@@ -57,6 +73,7 @@ export interface MultiarchYaml {
   strategy?: BuildStrategy;
   registries?: Registries;
   hosts?: BuildHosts;
+  secrets?: BuildSecrets;
   images: Images;
 }
 /**
@@ -143,6 +160,12 @@ export interface Host {
   fallback?: "fail" | "emulate";
 }
 /**
+ * Build secrets every image gets; an image's own secret of the same id replaces one of these.
+ */
+export interface BuildSecrets {
+  [k: string]: Secret;
+}
+/**
  * The images to build, by name. The name is the repository path below each registry's url.
  */
 export interface Images {
@@ -168,11 +191,12 @@ export interface Image {
    */
   tags?: [string, ...string[]];
   /**
-   * --build-arg values.
+   * --build-arg values. They stay in the image's history: a token goes in `secrets:`.
    */
   buildArgs?: {
     [k: string]: string | number | boolean;
   };
+  secrets?: BuildSecrets1;
   /**
    * Build stage to stop at (--target).
    */
@@ -210,4 +234,10 @@ export interface Image {
           [k: string]: string;
         };
   };
+}
+/**
+ * This image's build secrets, over the top-level ones (the same id: this one).
+ */
+export interface BuildSecrets1 {
+  [k: string]: Secret;
 }

@@ -87,7 +87,15 @@ export interface Image {
    * because the author pinned them (a digest, or a tag the spec does not publish), with why.
    */
   pinnedOutside: string[];
+  /** Build secrets by id: where each value comes from (never the value). */
+  secrets: BuildSecret[];
   test?: SmokeTest;
+}
+
+/** One build secret: the id RUN --mount=type=secret reads, and an environment variable or a file (relative to the spec's directory). */
+export interface BuildSecret {
+  id: string;
+  source: { env: string } | { file: string };
 }
 
 export interface Model {

@@ -47,7 +47,7 @@ function access(options: RegistryAccess, end: RegistryEnd = 'registry'): Arg[] {
 }
 
 export function withRunValue(value: RunValue, prefix = '', suffix = ''): Arg {
-  const arg: Exclude<Arg, string> = value.ref === 'digest' ? { ref: 'digest', task: value.task } : { ...value };
+  const arg: Exclude<Arg, string> = { ...value };
   if (prefix !== '') arg.prefix = prefix;
   if (suffix !== '') arg.suffix = suffix;
   return arg;
@@ -89,6 +89,8 @@ export interface BuildInput {
   authfile: boolean;
   /** `--build-context REF=SOURCE` pairs that pin images this build names to this run's results. */
   contexts?: readonly Arg[];
+  /** Build secrets: the id RUN --mount=type=secret reads, and the plan.secrets name of its file. */
+  secrets?: readonly { id: string; name: string }[];
 }
 
 function buildOptions(input: BuildInput): Arg[] {
@@ -97,8 +99,16 @@ function buildOptions(input: BuildInput): Arg[] {
     ...Object.entries(input.buildArgs).map(([key, value]) => option('--build-arg', `${key}=${value}`)),
     ...(input.target === undefined ? [] : [option('--target', input.target)]),
     ...(input.contexts ?? []),
+    ...(input.secrets ?? []).map(({ id, name }) =>
+      option('--secret', { ref: 'secret-file', name, prefix: `id=${id},src=` }),
+    ),
     ...(input.authfile ? [option('--authfile', AUTHFILE)] : []),
   ];
+}
+
+/** Writes stdin to the 0600 file of build secret `name` in the run's directory (the command's cwd on a build host). */
+export function writeSecretArgs(name: string): string[] {
+  return ['sh', '-c', 'umask 077 && mkdir -p secrets && cat > "secrets/$1"', 'sh', name];
 }
 
 /** manifest-first: every platform into one local list. */
@@ -322,6 +332,11 @@ export function imageExistsArgs(podman: string, name: string): string[] {
 /** How an argument reads in a plan shown to a person: run-time values in angle brackets. */
 export function formatArg(arg: Arg): string {
   if (typeof arg === 'string') return arg;
-  const value = arg.ref === 'digest' ? `<digest of ${arg.task}>` : `<${arg.ref}>`;
+  const value =
+    arg.ref === 'digest'
+      ? `<digest of ${arg.task}>`
+      : arg.ref === 'secret-file'
+        ? `<secret-file ${arg.name}>`
+        : `<${arg.ref}>`;
   return `${arg.prefix ?? ''}${value}${arg.suffix ?? ''}`;
 }

@@ -20,6 +20,7 @@ import { PLAN_FORMAT_VERSION, type Arg, type Plan, type PlanImage, type PlanTask
 import { Cleanups } from './cleanups.js';
 import { publishChain, type PublishSteps } from './publish.js';
 import { BasePulls, insertBeforeDependents } from './pulls.js';
+import { PlanSecrets } from './secrets.js';
 import { gate, OWN, perArchChains, roleId, type Built, type ChainSteps } from './per-arch.js';
 import { uploadLayout } from './upload.js';
 
@@ -69,6 +70,7 @@ export function planBuild(model: Model, options: PlanOptions = {}): Result<Plan>
     hosts: Object.fromEntries(model.hosts.map((h) => [h.name, describeHost(h)])),
     images,
     tasks,
+    secrets: planner.secrets.secrets,
     notes: [...selection.value.notes, ...planner.notes],
   };
   return { ok: true, value: plan, diagnostics: selection.diagnostics };
@@ -96,6 +98,7 @@ class Planner {
   /** What the per-arch chains (per-arch.ts) need of this planner. */
   private readonly chainSteps: ChainSteps;
   private readonly basePulls: BasePulls;
+  readonly secrets = new PlanSecrets();
 
   constructor(
     private readonly model: Model,
@@ -216,6 +219,7 @@ class Planner {
       buildArgs: image.buildArgs,
       target: image.target,
       authfile: this.authfile,
+      secrets: this.secrets.of(image),
     };
     const built =
       image.strategy === 'manifest-first'
@@ -291,6 +295,7 @@ class Planner {
    */
   private remoteInput(image: Image, host: Host, input: BuildInput): { input: BuildInput; after: string[] } {
     if (host.kind !== 'ssh') return { input, after: [] };
+    const secrets = this.secrets.sendTo(host, input.secrets ?? [], (task) => this.add(task));
     // One flat directory per image: "web" and "web/admin" must not unpack into each other.
     const layout = uploadLayout(image.context, image.containerfile, encodeURIComponent(image.name));
     const id = `upload:${image.name}@${host.name}`;
@@ -309,7 +314,7 @@ class Planner {
     }
     return {
       input: { ...input, context: layout.remoteContext, containerfile: layout.remoteContainerfile },
-      after: [id],
+      after: [id, ...secrets],
     };
   }
 

@@ -5,11 +5,13 @@
  * Version 3: lists reset with `manifest rm` (and `rmi` for a plain image), ordered by platform
  * after a multi-platform build; `inputs`, so that `build --plan` refuses a plan whose files
  * changed; tasks by kind, each with its own fields (no `retry`: the kind says); `local-base`
- * tasks for localhost/ base images (never pulled from a registry).
+ * Version 4: `local-base` tasks for localhost/ base images (never pulled from a registry);
+ * build `secrets` (and `secret` tasks that send them to build hosts); every positional word
+ * after `--`, every option value joined to its flag.
  */
 import type { UploadLayout } from './upload.js';
 
-export const PLAN_FORMAT_VERSION = 3;
+export const PLAN_FORMAT_VERSION = 4;
 
 /** A value only known when the run starts; the executor fills it in, the plan names it. */
 export type RunValue =
@@ -22,7 +24,9 @@ export type RunValue =
   /** The digest another task pushed. */
   | { ref: 'digest'; task: string }
   /** The id of the image a `local-base` task found in local storage for its platform. */
-  | { ref: 'image-id' };
+  | { ref: 'image-id' }
+  /** The 0600 file holding build secret `name` (plan.secrets) in the run's directory on the task's host. */
+  | { ref: 'secret-file'; name: string };
 
 /** One argument: literal, or literal text around one run-time value. */
 export type Arg = string | (RunValue & { prefix?: string; suffix?: string });
@@ -105,6 +109,8 @@ export type PlanTask =
   | (TaskCommon & { kind: 'publish'; repository: string; tag: string; stage: string })
   /** Removes per-run local images; runs once its dependencies have ended, whether or not they succeeded. */
   | (TaskCommon & { kind: 'cleanup'; always: true })
+  /** Writes build secret `name` (plan.secrets) into a 0600 file of the run's directory on a build host: the value on ssh's stdin. */
+  | (TaskCommon & { kind: 'secret'; name: string })
   /** Sends an image's build context to a build host: a tar stream on ssh's stdin (honouring .containerignore/.dockerignore), unpacked in the run's directory there. */
   | (TaskCommon & { kind: 'upload'; upload: UploadLayout });
 
@@ -163,6 +169,15 @@ export interface Plan {
   images: Record<string, PlanImage>;
   /** In an order in which each task comes after everything it depends on. */
   tasks: PlanTask[];
+  /**
+   * Build secrets by name (`env-NAME`, `file-N`): where each value comes from, never the value.
+   * The executor writes each to a 0600 file of the run's directory before anything runs (and a
+   * `secret` task to a build host's), which `--secret id=ID,src=<secret-file>` names.
+   */
+  secrets: Record<string, PlanSecret>;
   /** Things the plan did on purpose that a reader should know. */
   notes: string[];
 }
+
+/** Where a build secret's value comes from: an environment variable, or a file (relative to the spec's directory, or ~/...). */
+export type PlanSecret = { env: string } | { file: string };
