@@ -6,6 +6,7 @@ import { loadSpec, type ConfigFormat } from './config/load.js';
 import type { SpecSource } from './config/source.js';
 import type { SpecFiles } from './model/context.js';
 import { readRegularFile, walkContext } from './model/context-files.js';
+import { applyImageDefaults, withoutExtensionKeys } from './model/defaults.js';
 import { resolveModel } from './model/resolve.js';
 import type { Model } from './model/types.js';
 import { validateSchema } from './schema/validate.js';
@@ -45,14 +46,24 @@ const SHAPE_PRESERVING = new Set<Diagnostic['code']>(['unknown-key']);
 
 /** The pure part of analysis, for a spec already in memory. */
 export function analyzeSource(
-  source: SpecSource,
+  asWritten: SpecSource,
   options: Omit<AnalyzeOptions, 'cwd' | 'configFile' | 'configFormats'> & { files: SpecFiles },
   specDir = '.',
 ): Result<Analysis> {
-  const schemaDiagnostics = validateSchema(source);
+  // `x-` keys are ignored anywhere (YAML anchors live there); `defaults:` is merged into each image once it is valid.
+  const written: SpecSource = {
+    file: asWritten.file,
+    text: asWritten.text,
+    data: withoutExtensionKeys(asWritten.data),
+    locate: (path, part) => asWritten.locate(path, part),
+    locateWithin: (path, needle) => asWritten.locateWithin(path, needle),
+    written: (path) => asWritten.written(path),
+  };
+  const schemaDiagnostics = validateSchema(written);
   // Unknown keys leave the shape of the rest intact: resolve anyway, so every problem shows at once.
   if (!schemaDiagnostics.every((d) => SHAPE_PRESERVING.has(d.code)))
     return { ok: false, diagnostics: sortDiagnostics(schemaDiagnostics) };
+  const source = applyImageDefaults(written);
   const resolved = resolveModel(source, options);
   const diagnostics: Diagnostic[] = sortDiagnostics([...schemaDiagnostics, ...resolved.diagnostics]);
   if (!resolved.ok || hasErrors(diagnostics)) return { ok: false, diagnostics };

@@ -49,15 +49,35 @@ export type Secret =
       file: string;
     };
 /**
- * Platforms of this image, instead of the top-level list.
+ * The default platforms of every image that writes none.
  *
  * @minItems 1
  */
 export type Platforms2 = [Platform, ...Platform[]];
 /**
- * manifest-first: one `podman build --platform a,b --manifest` on one host, emulating what it lacks. per-arch: one build per platform, on a native host where one is declared, each pushed by digest, then a list assembled from those digests.
+ * The default strategy of every image that writes none.
  */
 export type BuildStrategy1 = "manifest-first" | "per-arch";
+/**
+ * The default registries of every image that writes none.
+ */
+export type Registries1 = string[];
+/**
+ * The default tags of every image that writes none.
+ *
+ * @minItems 1
+ */
+export type Tags = [string, ...string[]];
+/**
+ * Platforms of this image, instead of the top-level list.
+ *
+ * @minItems 1
+ */
+export type Platforms3 = [Platform, ...Platform[]];
+/**
+ * manifest-first: one `podman build --platform a,b --manifest` on one host, emulating what it lacks. per-arch: one build per platform, on a native host where one is declared, each pushed by digest, then a list assembled from those digests.
+ */
+export type BuildStrategy2 = "manifest-first" | "per-arch";
 
 /**
  * What orchestrate builds: images, the platforms each is built for, the hosts that build them and the registries they are published to.
@@ -74,6 +94,7 @@ export interface MultiarchYaml {
   registries?: Registries;
   hosts?: BuildHosts;
   secrets?: BuildSecrets;
+  defaults?: DefaultsForEveryImage;
   images: Images;
 }
 /**
@@ -166,6 +187,57 @@ export interface BuildSecrets {
   [k: string]: Secret;
 }
 /**
+ * Keys every image gets unless it writes its own. Mappings (buildArgs, secrets) merge key by key, the image's entry winning; every other key (platforms, tags, registries, strategy, target, host, test) is replaced whole by the image's own. Over the top-level platforms and strategy. Keys starting with x- are ignored anywhere in the spec: a home for YAML anchors.
+ */
+export interface DefaultsForEveryImage {
+  platforms?: Platforms2;
+  strategy?: BuildStrategy1;
+  registries?: Registries1;
+  tags?: Tags;
+  buildArgs?: BuildArgs;
+  secrets?: BuildSecrets1;
+  /**
+   * The default target of every image that writes none.
+   */
+  target?: string;
+  /**
+   * The default host of every image that writes none.
+   */
+  host?: string;
+  test?: Test;
+}
+/**
+ * The default buildArgs of every image that writes none.
+ */
+export interface BuildArgs {
+  [k: string]: string | number | boolean;
+}
+/**
+ * Build secrets of every image, merged by id under its own.
+ */
+export interface BuildSecrets1 {
+  [k: string]: Secret;
+}
+/**
+ * The default test of every image that writes none.
+ */
+export interface Test {
+  /**
+   * Command and arguments, run with podman run --rm --platform P.
+   *
+   * @minItems 1
+   */
+  command: [string, ...string[]];
+  /**
+   * What the output must contain: one regular expression (RE2 syntax: matched in linear time, so no lookaround or backreferences; multi-line, ^ and $ match at line ends), or one per platform.
+   */
+  expect?:
+    | string
+    | {
+        [k: string]: string;
+      };
+}
+/**
  * The images to build, by name. The name is the repository path below each registry's url.
  */
 export interface Images {
@@ -196,17 +268,17 @@ export interface Image {
   buildArgs?: {
     [k: string]: string | number | boolean;
   };
-  secrets?: BuildSecrets1;
+  secrets?: BuildSecrets2;
   /**
    * Build stage to stop at (--target).
    */
   target?: string;
-  platforms?: Platforms2;
+  platforms?: Platforms3;
   /**
    * Host that builds this image: for manifest-first, the one host that runs the build and emulates what it lacks (default: local); for per-arch, every platform is built there.
    */
   host?: string;
-  strategy?: BuildStrategy1;
+  strategy?: BuildStrategy2;
   /**
    * Names of the registries this image goes to. Default: all. [] builds without publishing.
    */
@@ -238,6 +310,6 @@ export interface Image {
 /**
  * This image's build secrets, over the top-level ones (the same id: this one).
  */
-export interface BuildSecrets1 {
+export interface BuildSecrets2 {
   [k: string]: Secret;
 }

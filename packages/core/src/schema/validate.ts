@@ -58,7 +58,9 @@ function toDiagnostic(source: SpecSource, error: ErrorObject): Diagnostic | unde
         ...(range && { range }),
         hint: secret
           ? 'never commit a secret: name the environment variable that holds it with passwordEnv, or use an authfile'
-          : suggestion(key, known, 'keys here'),
+          : key === '<<'
+            ? 'YAML merge keys (<<, from YAML 1.1) are not read: put shared keys under defaults:, or an anchor on each value (platforms: *platforms)'
+            : suggestion(key, known, 'keys here'),
       };
     }
     case 'required': {
