@@ -55,6 +55,10 @@ export interface MultiarchYaml {
   variables?: Variables;
   platforms?: Platforms;
   strategy?: BuildStrategy;
+  /**
+   * How long each build and each smoke test of every image may take, unless the image sets its own `timeout`. One that takes longer is stopped, with everything it started, and fails with reason `timeout`. Default: no limit.
+   */
+  timeout?: string;
   registries?: Registries;
   hosts?: BuildHosts;
   images: Images;
@@ -183,6 +187,10 @@ export interface Image {
    */
   host?: string;
   strategy?: BuildStrategy1;
+  /**
+   * How long each build and each smoke test of this image may take, instead of the top-level `timeout`. One that takes longer is stopped with everything it started (a RUN step's processes, the test's container) and fails with reason `timeout`; the image publishes nothing.
+   */
+  timeout?: string;
   /**
    * Names of the registries this image goes to. Default: all. [] builds without publishing.
    */

@@ -88,6 +88,8 @@ export interface Image {
    */
   pinnedOutside: string[];
   test?: SmokeTest;
+  /** How long each of its builds and smoke tests may take (its own `timeout:`, or the spec's); absent: no limit. */
+  timeoutMs?: number;
 }
 
 export interface Model {
