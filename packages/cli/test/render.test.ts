@@ -60,7 +60,9 @@ describe('plan renderers', () => {
   });
 
   it("text: a build's timeout on its line, none where there is none", () => {
-    const timed: Plan = { ...plan, tasks: [plan.tasks[0]!, { ...plan.tasks[1]!, timeoutMs: 90 * 60_000 }] };
+    const build = plan.tasks[1]!;
+    if (build.kind !== 'build') throw new Error('the fixture plan has changed');
+    const timed: Plan = { ...plan, tasks: [plan.tasks[0]!, { ...build, timeoutMs: 90 * 60_000 }] };
     const line = (p: Plan) =>
       renderPlanText(p, pc.createColors(false))
         .split('\n')
