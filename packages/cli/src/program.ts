@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { DEFAULT_REGISTRY_IDLE_MS, formatDuration, parseDuration } from '@multiarch/core';
+import { DEFAULT_REGISTRY_IDLE_MS, formatDuration, parseDuration, parseTimeout } from '@multiarch/core';
 import { BUILD_OUTPUTS, buildCommand, type BuildCommandOptions } from './commands/build.js';
 import {
   collectList,
@@ -26,6 +26,13 @@ function durationOption(value: string): number {
       'expected a duration of at least 1s with its unit (e.g. 90s, 5m, 1h), or 0 for no limit',
     );
   return ms;
+}
+
+/** --timeout: as a spec's `timeout:` is written, and checked the same way. */
+function timeoutOption(value: string): number {
+  const parsed = parseTimeout(value);
+  if (!parsed.ok) throw new InvalidArgumentError(`${parsed.message} (${parsed.hint})`);
+  return parsed.ms;
 }
 
 const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
@@ -128,6 +135,12 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
         )
           .argParser(durationOption)
           .default(DEFAULT_REGISTRY_IDLE_MS, formatDuration(DEFAULT_REGISTRY_IDLE_MS)),
+      )
+      .addOption(
+        new Option(
+          '--timeout <duration>',
+          'stop the whole run after this long, as Ctrl-C would, and fail it (exit 1); e.g. 45m, 2h. Builds and smoke tests have their own: timeout: in the spec',
+        ).argParser(timeoutOption),
       )
       .option(
         '--report <file>',

@@ -59,6 +59,18 @@ describe('plan renderers', () => {
     expect(dot).toContain('"reset:app" -> "build:app";');
     expect(dot).toContain('label="build:app\\nlocal"');
   });
+
+  it("text: a build's timeout on its line, none where there is none", () => {
+    const build = plan.tasks[1]!;
+    if (build.kind !== 'build') throw new Error('the fixture plan has changed');
+    const timed: Plan = { ...plan, tasks: [plan.tasks[0]!, { ...build, timeoutMs: 90 * 60_000 }] };
+    const line = (p: Plan) =>
+      renderPlanText(p, pc.createColors(false))
+        .split('\n')
+        .find((l) => l.includes('build:app'));
+    expect(line(timed)).toContain('stopped after 90m');
+    expect(line(plan)).not.toContain('stopped after');
+  });
 });
 
 describe('plan views of hostile values', () => {

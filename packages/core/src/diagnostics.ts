@@ -22,6 +22,8 @@ export type DiagnosticCode =
   | 'missing-key'
   | 'wrong-type'
   | 'invalid-value'
+  /** A `timeout:` that is not a duration, or out of range. */
+  | 'invalid-duration'
   | 'ambiguous-number'
   | 'unsupported-version'
   | 'invalid-name'

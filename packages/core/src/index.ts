@@ -29,7 +29,7 @@ export {
   type ExecuteOptions,
   type RunEvent,
 } from './exec/run.js';
-export { parseDuration, formatDuration } from './util/duration.js';
+export { parseDuration, formatDuration, parseTimeout } from './util/duration.js';
 export { LocalRunner } from './exec/local-runner.js';
 export { secretEnvOf } from './exec/build-secrets.js';
 export { ownerStamp } from './exec/leftovers.js';

@@ -79,6 +79,7 @@ const SPEC_CODES: readonly DiagnosticCode[] = [
   'invalid-ssh-address',
   'special-file',
   'env-in-build-arg',
+  'invalid-duration',
   // Not here: config-not-found, file-unreadable, file-too-large, not-a-regular-file and
   // config-format-refused are about finding and
   // reading the file (load.test.ts); filter-* come from the planner's

@@ -1,7 +1,8 @@
 /**
  * `orchestrate build`: makes the plan `plan --format json` shows, then runs exactly it.
  * Ctrl-C once: nothing new starts, running commands are terminated, a begun publish
- * finishes, exit 130. Twice: everything is killed at once.
+ * finishes, exit 130. Twice: everything is killed at once. --timeout: as the first Ctrl-C,
+ * but the run failed (exit 1), with reason `timeout`.
  */
 import { constants } from 'node:fs';
 import { access, stat, writeFile } from 'node:fs/promises';
@@ -41,6 +42,8 @@ export interface BuildCommandOptions extends PlanFilterOptions {
   verbose: boolean;
   retries: number;
   registryTimeout: number;
+  /** --timeout: the whole run's limit, in ms. */
+  timeout?: number;
 }
 
 export async function buildCommand(io: Io, options: BuildCommandOptions): Promise<number> {
@@ -99,6 +102,7 @@ export async function buildCommand(io: Io, options: BuildCommandOptions): Promis
       keepGoing: options.keepGoing,
       retry: { ...DEFAULT_RETRY, retries: options.retries },
       registryIdleMs: options.registryTimeout,
+      ...(options.timeout !== undefined && { timeoutMs: options.timeout }),
       interrupt: interrupt.signal,
       kill: kill.signal,
       retryAfter: registryRetryAfter(plan),

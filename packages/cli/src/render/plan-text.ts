@@ -1,4 +1,4 @@
-import { formatArg, retryClass, unreachable, type Plan, type PlanTask } from '@multiarch/core';
+import { formatArg, formatDuration, retryClass, unreachable, type Plan, type PlanTask } from '@multiarch/core';
 import type { Colors } from 'picocolors/types.js';
 import { tasksByImage } from './group.js';
 import { printableDeep, shellDisplayWord } from './printable.js';
@@ -137,13 +137,16 @@ function kindDetails(task: PlanTask): (string | undefined)[] {
     case 'verify':
       return [`expects ${task.expect.platforms.join(', ')}`];
     case 'test':
-      return [task.expect === undefined ? undefined : `expects output /${task.expect.output}/`];
+      return [task.expect === undefined ? undefined : `expects output /${task.expect.output}/`, timeoutDetail(task)];
     case 'reset':
       return [
         `a plain image of that name instead: ${task.ifNotAList.map((arg) => shellDisplayWord(formatArg(arg))).join(' ')}`,
       ];
     case 'build':
-      return [task.orderList ? `then puts ${task.orderList.list}'s entries in platform order` : undefined];
+      return [
+        task.orderList ? `then puts ${task.orderList.list}'s entries in platform order` : undefined,
+        timeoutDetail(task),
+      ];
     case 'cleanup':
       return ['runs even after a failure'];
     case 'local-base':
@@ -161,4 +164,8 @@ function kindDetails(task: PlanTask): (string | undefined)[] {
     default:
       return unreachable(task);
   }
+}
+
+function timeoutDetail(task: { timeoutMs?: number }): string | undefined {
+  return task.timeoutMs === undefined ? undefined : `stopped after ${formatDuration(task.timeoutMs)}`;
 }

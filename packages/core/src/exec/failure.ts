@@ -49,7 +49,9 @@ export type FailureReason =
   /** Not started: another task failed and --keep-going was not given. */
   | 'run-stopped'
   /** Stopped or not started because of Ctrl-C (SIGINT/SIGTERM). */
-  | 'interrupted';
+  | 'interrupted'
+  /** Stopped because it ran past its image's `timeout:`, or the run past `--timeout` (or not started for that). */
+  | 'timeout';
 
 export interface TaskFailure {
   reason: FailureReason;
@@ -139,7 +141,7 @@ export function diagnoseExit(exitCode: number, errorOutput: string, attempt: Att
 }
 
 /** The tail of the tool's output, as it said it: what a reader of the report or --verbose checks the words against. */
-function rawOutput(text: string): string[] {
+export function rawOutput(text: string): string[] {
   const lines = text.trim() === '' ? [] : text.trim().split('\n').slice(-OUTPUT_LINES);
   return lines.map((line) => (line.length > OUTPUT_CHARS ? `${line.slice(0, OUTPUT_CHARS)}…` : line));
 }

@@ -23,6 +23,7 @@ import { checkLocalBases } from './local-base.js';
 import { secretEnvOf, readBuildSecrets, secretTexts, writeSecretFiles } from './build-secrets.js';
 import { stampRunDir, sweepLocalRunDirs } from './leftovers.js';
 import { lockListNames, type ListLocks } from './list-locks.js';
+import { runDeadline } from './run-timeout.js';
 
 export type RunEvent =
   | { type: 'run-start'; runId: string; plan: Plan }
@@ -49,6 +50,8 @@ export interface ExecuteOptions {
   interrupt: AbortSignal;
   /** Second Ctrl-C: terminate everything, publishes too. */
   kill: AbortSignal;
+  /** The whole run's limit (--timeout): past it, the run stops as on the first Ctrl-C, and fails with reason `timeout`. */
+  timeoutMs?: number;
   onEvent: (event: RunEvent) => void;
   retryAfter?: TaskContext['retryAfter'];
   now?: () => Date;
@@ -175,6 +178,8 @@ export async function executePlan(plan: Plan, options: ExecuteOptions): Promise<
     notices.push(message);
     options.onEvent({ type: 'notice', message });
   };
+  const deadline = runDeadline(options.timeoutMs, options.interrupt, notice);
+  const interrupt = deadline.interrupt;
   // Runs killed before their cleanup left their directories (and authfiles) here.
   const swept = await sweepLocalRunDirs(tmp);
   // Private to this run: only we can read the authfile podman login writes into.
@@ -223,12 +228,8 @@ export async function executePlan(plan: Plan, options: ExecuteOptions): Promise<
       );
     const localLists = plan.tasks.flatMap((t) => (t.kind === 'reset' && t.host === 'local' ? [t.list] : []));
     const lockDir = options.lockDir ?? defaultLockDir(options.env);
-    locks = await lockListNames(
-      lockDir,
-      localLists,
-      `run ${runId} of ${plan.spec}`,
-      options.interrupt,
-      (name, holder) => notice(`waiting for ${holder}: it builds the local list ${name} too`),
+    locks = await lockListNames(lockDir, localLists, `run ${runId} of ${plan.spec}`, interrupt, (name, holder) =>
+      notice(`waiting for ${holder}: it builds the local list ${name} too`),
     ).catch((error: unknown) => {
       notice(
         `local lists not locked against other runs: ${(error as Error).message} (remove ${lockDir} or give it to this user)`,
@@ -238,7 +239,8 @@ export async function executePlan(plan: Plan, options: ExecuteOptions): Promise<
     // After the locks: a live view that has started drawing could not say whom it waits for.
     options.onEvent({ type: 'run-start', runId, plan });
 
-    const record = (task: PlanTask, report: TaskReport): void => {
+    const record = (task: PlanTask, ended: TaskReport): void => {
+      const report = deadline.asTimeout(ended);
       reports.set(task.id, report);
       options.onEvent({ type: 'task-end', task, report });
     };
@@ -252,7 +254,7 @@ export async function executePlan(plan: Plan, options: ExecuteOptions): Promise<
       retries: 0,
     });
 
-    const interruptOrKill = AbortSignal.any([options.interrupt, options.kill]);
+    const interruptOrKill = AbortSignal.any([interrupt, options.kill]);
     const execute = async (task: PlanTask): Promise<TaskEnd> => {
       let start = now();
       options.onEvent({ type: 'task-start', task, at: start });
@@ -326,7 +328,7 @@ export async function executePlan(plan: Plan, options: ExecuteOptions): Promise<
       exclusive: exclusiveKey,
       conflicts: pullRace,
       priority: criticalPathPriority(plan.tasks, (t: SchedulableTask) => KINDS[t.kind].weight),
-      interrupt: options.interrupt,
+      interrupt,
       finishOnceBegun: publishing,
       onSkip: (task, end) =>
         record(task, { ...base(task), status: end.status, ...(end.failure && { failure: end.failure }) }),
@@ -358,7 +360,8 @@ export async function executePlan(plan: Plan, options: ExecuteOptions): Promise<
     const endedAt = now();
     const tasks = plan.tasks.map((t) => reports.get(t.id) ?? base(t));
     const images = imageOutcomes(plan, reports);
-    const interrupted = options.interrupt.aborted || options.kill.aborted;
+    // A run stopped by its --timeout failed (exit 1): nobody chose to stop it.
+    const interrupted = !deadline.expired && (options.interrupt.aborted || options.kill.aborted);
     // A publish already begun finishes after Ctrl-C: the run may have done all it was for.
     const allPublished =
       Object.values(images).length > 0 && Object.values(images).every((i) => i.status === 'published');

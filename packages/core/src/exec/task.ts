@@ -5,7 +5,7 @@
  */
 import type { PlanTask } from '../plan/types.js';
 import { formatDuration } from '../util/duration.js';
-import { diagnoseExit, diagnoseSpawn, type Diagnosis, type TaskFailure } from './failure.js';
+import { diagnoseExit, diagnoseSpawn, rawOutput, type Diagnosis, type TaskFailure } from './failure.js';
 import { policyOf } from './kinds.js';
 import { lastLines, redactFailure } from './outcomes.js';
 import { backoffDelay, sleep, type RetryPolicy } from './retry.js';
@@ -54,7 +54,12 @@ export interface TaskRecord extends TaskEnd {
   note?: string;
 }
 
-export async function runTask(task: PlanTask, ctx: TaskContext): Promise<TaskRecord> {
+export async function runTask(task: PlanTask, outer: TaskContext): Promise<TaskRecord> {
+  // A build's or smoke test's timeout stops it as Ctrl-C would (its whole process tree, a test's container), once for all attempts.
+  const timeoutMs = task.kind === 'build' || task.kind === 'test' ? task.timeoutMs : undefined;
+  const deadline = timeoutMs === undefined ? undefined : AbortSignal.timeout(timeoutMs);
+  const ctx = deadline ? { ...outer, signal: AbortSignal.any([outer.signal, deadline]) } : outer;
+  const timedOut = (): boolean => deadline?.aborted === true && !outer.signal.aborted;
   const policy = policyOf(task);
   const prepared = await policy.prepare?.(task, ctx);
   if (prepared) return { ...prepared, retries: 0, processMs: 0 };
@@ -71,12 +76,14 @@ export async function runTask(task: PlanTask, ctx: TaskContext): Promise<TaskRec
 
   let processMs = 0;
   const done = (record: Omit<TaskRecord, 'processMs'>): TaskRecord => ({ ...record, processMs: Math.round(processMs) });
-  const interrupted = (attempt: number): TaskRecord =>
-    done({
-      status: 'interrupted',
-      retries: attempt,
-      failure: { reason: 'interrupted', message: 'stopped by an interrupt' },
-    });
+  const interrupted = (attempt: number, output = ''): TaskRecord =>
+    timedOut()
+      ? done({ status: 'failed', retries: attempt, failure: timeoutFailure(task, timeoutMs!, output) })
+      : done({
+          status: 'interrupted',
+          retries: attempt,
+          failure: { reason: 'interrupted', message: 'stopped by an interrupt' },
+        });
   for (let attempt = 0; ; attempt++) {
     if (ctx.signal.aborted) return interrupted(attempt);
     const spawned = performance.now();
@@ -103,7 +110,7 @@ export async function runTask(task: PlanTask, ctx: TaskContext): Promise<TaskRec
     // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- Ctrl-C may have come while the command ran
     if (!stalled && (outcome.terminated || ctx.signal.aborted)) {
       await policy.interrupted?.(task, ctx);
-      return interrupted(attempt);
+      return interrupted(attempt, `${stderr}\n${lastLines(stdout, 20)}`);
     }
     // The build host failed, not the command: never retried here (a fallback may take over).
     if (outcome.hostFailure)
@@ -132,6 +139,18 @@ export async function runTask(task: PlanTask, ctx: TaskContext): Promise<TaskRec
     if (retriable) failure.message += ` (after ${attempt} ${attempt === 1 ? 'retry' : 'retries'})`;
     return done({ status: 'failed', retries: attempt, failure });
   }
+}
+
+/** A build or smoke test stopped at its image's `timeout:`, with what it printed last (where it hung). */
+function timeoutFailure(task: PlanTask, timeoutMs: number, errorOutput: string): TaskFailure {
+  const what = task.kind === 'test' ? 'the smoke test' : 'the build';
+  const output = rawOutput(errorOutput);
+  return {
+    reason: 'timeout',
+    message: `${what} ran longer than its timeout of ${formatDuration(timeoutMs)}, so it was stopped with everything it started`,
+    hint: `if it needs longer, raise the image's \`timeout:\` (or the spec's); if it hangs, fix the step it stopped in (its last output, with --verbose or in --report)`,
+    ...(output.length > 0 && { output }),
+  };
 }
 
 /** A registry operation that neither printed nor moved a byte for the idle timeout. */

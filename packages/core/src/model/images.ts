@@ -16,6 +16,7 @@ import { resolvePlatformList } from './infrastructure.js';
 import { checkSecretFiles, checkSecretLookingBuildArgs, mergeBuildSecrets } from './build-secrets.js';
 import { Names, suggestion } from '../util/suggest.js';
 import { expectProblem } from '../util/expect.js';
+import { parseTimeout } from '../util/duration.js';
 
 const TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
 const REPOSITORY = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/;
@@ -35,6 +36,7 @@ export function resolveImages(
   const scope: Scope = {
     spec,
     defaultPlatforms,
+    defaultTimeoutMs: spec.timeout === undefined ? undefined : resolveTimeout(ctx, ['timeout'], spec.timeout),
     imageNames,
     images: new Names(imageNames),
     registryNames,
@@ -48,6 +50,8 @@ export function resolveImages(
 interface Scope {
   spec: SpecDocument;
   defaultPlatforms: string[];
+  /** The top-level `timeout:`, checked once (undefined: none, or reported). */
+  defaultTimeoutMs: number | undefined;
   imageNames: ReadonlySet<string>;
   /** The same, prepared once for suggestions: 20,000 unknown dependencies must not rebuild the list each. */
   images: Names;
@@ -163,6 +167,8 @@ function resolveImage(ctx: ResolveContext, name: string, spec: ImageSpec, scope:
   }
   const test = spec.test && resolveTest(ctx, [...at, 'test'], spec.test, platforms);
   const target = spec.target === undefined ? undefined : ctx.interpolate([...at, 'target'], spec.target);
+  const timeoutMs =
+    spec.timeout === undefined ? scope.defaultTimeoutMs : resolveTimeout(ctx, [...at, 'timeout'], spec.timeout);
   return {
     name,
     context,
@@ -182,7 +188,17 @@ function resolveImage(ctx: ResolveContext, name: string, spec: ImageSpec, scope:
     pinnedOutside: [],
     secrets: mergeBuildSecrets(scope.spec.secrets, spec.secrets),
     ...(test && { test }),
+    ...(timeoutMs !== undefined && { timeoutMs }),
   };
+}
+
+/** A `timeout:` in milliseconds (variables expanded); a bad one is reported at its place and counts as none. */
+function resolveTimeout(ctx: ResolveContext, at: SpecPath, written: string): number | undefined {
+  const { value, ok } = ctx.expand(at, written);
+  if (!ok) return undefined;
+  const parsed = parseTimeout(value);
+  if (!parsed.ok) ctx.error('invalid-duration', at, parsed.message, parsed.hint);
+  return parsed.ok ? parsed.ms : undefined;
 }
 
 /** Two images that would publish to the same repository of a registry overwrite each other's tags and lists. */

@@ -91,6 +91,10 @@ export interface MultiarchYaml {
   variables?: Variables;
   platforms?: Platforms;
   strategy?: BuildStrategy;
+  /**
+   * How long each build and each smoke test of every image may take, unless the image sets its own `timeout`. One that takes longer is stopped, with everything it started, and fails with reason `timeout`. Default: no limit.
+   */
+  timeout?: string;
   registries?: Registries;
   hosts?: BuildHosts;
   secrets?: BuildSecrets;
@@ -205,6 +209,10 @@ export interface DefaultsForEveryImage {
    */
   host?: string;
   test?: Test;
+  /**
+   * The default timeout of every image that writes none (over the top-level timeout).
+   */
+  timeout?: string;
 }
 /**
  * The default buildArgs of every image that writes none.
@@ -279,6 +287,10 @@ export interface Image {
    */
   host?: string;
   strategy?: BuildStrategy2;
+  /**
+   * How long each build and each smoke test of this image may take, instead of the top-level `timeout`. One that takes longer is stopped with everything it started (a RUN step's processes, the test's container) and fails with reason `timeout`; the image publishes nothing.
+   */
+  timeout?: string;
   /**
    * Names of the registries this image goes to. Default: all. [] builds without publishing.
    */

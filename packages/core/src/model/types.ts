@@ -90,6 +90,8 @@ export interface Image {
   /** Build secrets by id: where each value comes from (never the value). */
   secrets: BuildSecret[];
   test?: SmokeTest;
+  /** How long each of its builds and smoke tests may take (its own `timeout:`, or the spec's); absent: no limit. */
+  timeoutMs?: number;
 }
 
 /** One build secret: the id RUN --mount=type=secret reads, and an environment variable or a file (relative to the spec's directory). */

@@ -40,3 +40,8 @@ export function listName(image: Image, registry: Registry | undefined): string {
 export function podmanOn(host: Host): string {
   return host.kind === 'ssh' ? host.podman : 'podman';
 }
+
+/** The image's `timeout:` as a field of its build and test tasks (nothing without one). */
+export function timeoutOf(image: Pick<Image, 'timeoutMs'>): { timeoutMs?: number } {
+  return image.timeoutMs === undefined ? {} : { timeoutMs: image.timeoutMs };
+}

@@ -16,7 +16,7 @@ import {
   type BuildInput,
   type RegistryAccess,
 } from './commands.js';
-import { podmanOn } from './describe.js';
+import { podmanOn, timeoutOf } from './describe.js';
 import type { Cleanups } from './cleanups.js';
 import type { PublishSteps } from './publish.js';
 import type { BasePulls, PullNeed } from './pulls.js';
@@ -201,6 +201,7 @@ function platformChain(
     ),
     placement: where.placement,
     ...(where.emulated && { emulated: [platform] }),
+    ...timeoutOf(image),
     ...gate(role, buildId),
   });
   const tests = steps.smokeTest(image, platform, host, localImage, build, role);

@@ -14,7 +14,7 @@ import {
   type BuildInput,
   type RegistryAccess,
 } from './commands.js';
-import { describeHost, describeRegistry, listName, podmanOn } from './describe.js';
+import { describeHost, describeRegistry, listName, podmanOn, timeoutOf } from './describe.js';
 import { selectImages } from './select.js';
 import { PLAN_FORMAT_VERSION, type Arg, type Plan, type PlanImage, type PlanTask } from './types.js';
 import { Cleanups } from './cleanups.js';
@@ -284,6 +284,7 @@ class Planner {
       ...(emulated.length > 0 && { emulated }),
       ...(fromRegistries.length > 0 && { pulls: fromRegistries }),
       ...(image.platforms.length > 1 && { orderList: { podman: podmanOn(host), list } }),
+      ...timeoutOf(image),
     });
     const tests = image.platforms.flatMap((platform) => this.smokeTest(image, platform, host, list, build));
     return { list: { host, ready: build }, usableLocally: true, tests };
@@ -354,6 +355,7 @@ class Planner {
         podman: podmanOn(host),
         container,
         ...(output !== undefined && { expect: { output } }),
+        ...timeoutOf(image),
         ...gate(role, id),
       }),
     ];

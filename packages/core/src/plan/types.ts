@@ -56,6 +56,11 @@ interface TaskCommon {
   standIn?: { host: string; for?: string; after: string[] };
 }
 
+/** Builds and smoke tests: stopped, with everything they started, after `timeoutMs` (the image's `timeout:`). */
+interface Timed {
+  timeoutMs?: number;
+}
+
 /**
  * One task of a plan, by kind: each kind carries what the executor needs of it as fields,
  * so nothing reads argv back. What each kind means to the executor (weight, caps, retries,
@@ -86,13 +91,13 @@ export type PlanTask =
    * entries are put in platform order (podman adds them as platforms finish), so a list's
    * digest depends on its content only.
    */
-  | (TaskCommon & { kind: 'build'; pulls?: string[]; orderList?: { podman: string; list: string } })
+  | (TaskCommon & { kind: 'build'; pulls?: string[]; orderList?: { podman: string; list: string } } & Timed)
   /** Pushes one platform's image to a unique staging tag of `repository`, recording its digest. */
   | (TaskCommon & { kind: 'push'; repository: string })
   /** Creates the local list, or adds one instance to it: from the registry (`repository`) or local storage. */
   | (TaskCommon & { kind: 'assemble'; repository?: string })
   /** Smoke test: runs the image once for one platform, as container `container` (removed by that name when interrupted). */
-  | (TaskCommon & { kind: 'test'; podman: string; container: Arg; expect?: { output: string } })
+  | (TaskCommon & { kind: 'test'; podman: string; container: Arg; expect?: { output: string } } & Timed)
   /** Pushes the whole list (--all) to a staging tag of `repository` unique to the run. */
   | (TaskCommon & { kind: 'stage'; repository: string })
   /**

@@ -83,7 +83,10 @@ function toDiagnostic(source: SpecSource, error: ErrorObject): Diagnostic | unde
       return base(
         'wrong-type',
         `${where} should be ${article(String(params['type']))}, not ${typeName(error.data)}`,
-        typeHint(String(params['type']), error.data),
+        // A bare number as a timeout lacks its unit, not its quotes: "90" is no duration either.
+        path.at(-1) === 'timeout' && typeof error.data === 'number'
+          ? `give it its unit: ${error.data}s, ${error.data}m or ${error.data}h`
+          : typeHint(String(params['type']), error.data),
       );
     case 'const':
       if (path.length === 1 && path[0] === 'version') {
