@@ -3,6 +3,7 @@
  * not (ignored files, other images), and the stat cache (hits, misses, racy files, a corrupt file).
  */
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -75,6 +76,29 @@ describe('input hashes', () => {
     expect(first['app']?.['linux/amd64']).not.toBe(first['app']?.['linux/arm64']);
     expect((await hashes(dir)).hashes).toEqual(first);
     expect(INPUT_HASH_VERSION).toBe('orchestrate-inputs/1');
+  });
+
+  it('are pinned: the same encoding gives the same hash on every machine (change INPUT_HASH_VERSION with it)', async () => {
+    const dir = tree();
+    // Modes fixed, whatever the umask: they are hashed.
+    for (const dir_ of ['base/etc', 'app/src']) chmodSync(path.join(dir, dir_), 0o755);
+    for (const file of ['base/etc/base.conf', 'app/src/main.sh', 'other/readme'])
+      chmodSync(path.join(dir, file), 0o644);
+    const pinned = (await hashes(dir)).hashes;
+    // base for linux/amd64, by hand, as model/inputs.ts documents the encoding.
+    const hex = (text: string) => createHash('sha256').update(text).digest('hex');
+    const context = hex(
+      JSON.stringify(['etc', 'dir', 0o755, '']) +
+        '\n' +
+        JSON.stringify(['etc/base.conf', 'file', 0o644, hex('base = 1\n')]) +
+        '\n',
+    );
+    const containerfile = hex(`FROM ${BUSYBOX}\nCOPY . /base\n`);
+    const fields = [[], null, [['FLAVOUR', 'plain']], [], [[BUSYBOX, null]]];
+    expect(pinned['base']?.['linux/amd64']).toBe(
+      hex(JSON.stringify([INPUT_HASH_VERSION, 'linux/amd64', context, containerfile, ...fields])),
+    );
+    expect(pinned['app']?.['linux/arm64']).toBe('f7a613559779138236a9d6e8f971c3d17576c1fe6bbf5f8aba8bfdfcdfef471a');
   });
 
   it.each([

@@ -6,10 +6,13 @@
  * after a multi-platform build; `inputs`, so that `build --plan` refuses a plan whose files
  * changed; tasks by kind, each with its own fields (no `retry`: the kind says); `local-base`
  * tasks for localhost/ base images (never pulled from a registry).
+ * Version 4: each image's `inputs`, its input hash per platform (model/inputs.ts), so a later
+ * step can tell an unchanged image from one to build; a reader of version 3 would not know
+ * the field, and a plan of version 3 has no hashes to compare.
  */
 import type { UploadLayout } from './upload.js';
 
-export const PLAN_FORMAT_VERSION = 3;
+export const PLAN_FORMAT_VERSION = 4;
 
 /** A value only known when the run starts; the executor fills it in, the plan names it. */
 export type RunValue =
@@ -117,6 +120,11 @@ export interface PlanImage {
   /** Final references the run publishes (empty with --no-push or a narrowing --platform). */
   publishes: string[];
   dependsOn: string[];
+  /**
+   * Input hash (sha256 hex, model/inputs.ts) per platform planned: what the build of that
+   * platform reads. Absent when the planner was not given them (a library caller).
+   */
+  inputs?: Record<string, string>;
 }
 
 export interface PlanHost {
