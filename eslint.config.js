@@ -4,7 +4,14 @@ import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
   {
-    ignores: ['**/dist/**', '**/node_modules/**', '**/*.generated.*', 'bench/plan/.work/**', '.turbo/**'],
+    ignores: [
+      '**/dist/**',
+      '**/node_modules/**',
+      '**/*.generated.*',
+      'bench/plan/.work/**',
+      'bench/inputs/.work/**',
+      '.turbo/**',
+    ],
   },
   {
     files: ['**/*.ts'],

@@ -20,6 +20,23 @@ export { imageReferences, repositoryOf, isFullyQualified } from './model/contain
 export { expandSpecString, expandContainerfileString, resolveVariables } from './model/variables.js';
 export { planBuild, type PlanOptions } from './plan/planner.js';
 export { planInputs, readPlanFile } from './plan-file.js';
+export {
+  INPUT_HASH_VERSION,
+  contextDigest,
+  imagesToHash,
+  inputHashes,
+  type ContextEntry,
+  type ImageSources,
+  type InputHashes,
+} from './model/inputs.js';
+export {
+  computeInputHashes,
+  defaultStatCacheFile,
+  type InputFilesOptions,
+  type InputFilesResult,
+  type InputFilesStats,
+} from './exec/input-files.js';
+export { StatCache, STAT_CACHE_FORMAT, RACY_MARGIN_NS } from './exec/stat-cache.js';
 export { formatArg } from './plan/commands.js';
 export * from './plan/types.js';
 export {

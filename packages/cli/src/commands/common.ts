@@ -3,7 +3,9 @@ import { availableParallelism } from 'node:os';
 import {
   analyze,
   checkPlatform,
+  computeInputHashes,
   CONFIG_FORMATS,
+  defaultStatCacheFile,
   planBuild,
   planInputs,
   platformOfNodeArch,
@@ -113,10 +115,39 @@ export async function makePlan(
     fallback === undefined
       ? written
       : { ...written, hosts: written.hosts.map((h) => (h.kind === 'ssh' ? { ...h, fallback } : h)) };
-  const inputs = planInputs(analysis.value.specDir, analysis.value.source.file, model);
-  const planned = planBuild(model, { images: options.image, platforms: options.platform, push: options.push, inputs });
+  const { specDir, source } = analysis.value;
+  const inputs = planInputs(specDir, source.file, model);
+  // Outside bases are not resolved here (no registry is asked): their references alone count.
+  const hashed = computeInputHashes(
+    specDir,
+    model,
+    options.image,
+    {},
+    {
+      cacheFile: defaultStatCacheFile(io.env, specDir),
+    },
+  );
+  if (!hashed.ok) {
+    const diagnostic: Diagnostic = {
+      severity: 'error',
+      code: 'file-unreadable',
+      file: source.file,
+      message: `cannot read the files of image "${hashed.image}" to hash its inputs: ${hashed.reason}`,
+      hint: 'make them readable (podman could not read them either), or leave unreadable files of the context out with .containerignore',
+    };
+    const range = source.locate(['images', hashed.image, 'context']) ?? source.locate(['images', hashed.image], 'key');
+    reportDiagnostics(io, [...analysis.diagnostics, range ? { ...diagnostic, range } : diagnostic], source);
+    return { exitCode: EXIT.usage };
+  }
+  const planned = planBuild(model, {
+    images: options.image,
+    platforms: options.platform,
+    push: options.push,
+    inputs,
+    imageInputs: hashed.hashes,
+  });
   const diagnostics = [...analysis.diagnostics, ...planned.diagnostics];
-  if (report.warnings || !planned.ok) reportDiagnostics(io, diagnostics, analysis.value.source);
+  if (report.warnings || !planned.ok) reportDiagnostics(io, diagnostics, source);
   if (!planned.ok) return { exitCode: EXIT.usage };
   return { plan: planned.value, analysis: analysis.value, diagnostics };
 }

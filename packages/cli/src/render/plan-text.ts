@@ -90,6 +90,10 @@ export function renderPlanText(raw: Plan, c: Colors): string {
     const publishes = image.publishes.length > 0 ? ` -> ${image.publishes.join(', ')}` : c.dim(' (not published)');
     const after = image.dependsOn.length > 0 ? c.dim(`  after ${image.dependsOn.join(', ')}`) : '';
     out.push('', `${c.bold(c.cyan(name))}  ${image.strategy}  ${image.platforms.join(', ')}${publishes}${after}`);
+    const inputs = Object.entries(image.inputs ?? {});
+    // The first 12 hex digits, as git shortens: enough to tell two builds' inputs apart by eye.
+    if (inputs.length > 0)
+      out.push(c.dim(`  inputs  ${inputs.map(([platform, hash]) => `${platform} ${hash.slice(0, 12)}`).join(', ')}`));
     out.push(...renderTasks(byImage.get(name) ?? [], c));
   }
   if (plan.notes.length > 0) {

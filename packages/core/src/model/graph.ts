@@ -22,3 +22,15 @@ export function findCycles(nodes: readonly string[], edges: (node: string) => re
   for (const node of nodes) if (!state.has(node)) visit(node);
   return cycles;
 }
+
+/** `names` and everything they reach through `edges`, each once; names `edges` does not know are kept as they are. */
+export function reachableFrom(names: Iterable<string>, edges: (node: string) => readonly string[]): Set<string> {
+  const reached = new Set<string>();
+  const add = (name: string): void => {
+    if (reached.has(name)) return;
+    reached.add(name);
+    for (const next of edges(name)) add(next);
+  };
+  for (const name of names) add(name);
+  return reached;
+}

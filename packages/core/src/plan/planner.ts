@@ -33,6 +33,8 @@ export interface PlanOptions {
   push?: boolean;
   /** The files the model was read from, with their hashes (see plan-file.ts): recorded, not read, here. */
   inputs?: Readonly<Record<string, string>>;
+  /** Input hashes per image and platform (exec/input-files.ts computes them): recorded, not computed, here. */
+  imageInputs?: Readonly<Record<string, Readonly<Record<string, string>>>>;
 }
 
 /** Where dependents find an image built in this run. */
@@ -58,7 +60,17 @@ export function planBuild(model: Model, options: PlanOptions = {}): Result<Plan>
   const tasks = planner.finish();
 
   const images: Record<string, PlanImage> = {};
-  for (const image of selection.value.images) images[image.name] = planner.describe(image);
+  for (const image of selection.value.images) {
+    const described = planner.describe(image);
+    const hashes = options.imageInputs?.[image.name];
+    // Only the platforms planned: a narrowing --platform leaves the others out.
+    images[image.name] = hashes
+      ? {
+          ...described,
+          inputs: Object.fromEntries(image.platforms.flatMap((p) => (p in hashes ? [[p, hashes[p]!]] : []))),
+        }
+      : described;
+  }
   const plan: Plan = {
     formatVersion: PLAN_FORMAT_VERSION,
     spec: model.file,

@@ -1,6 +1,7 @@
 import type { Diagnostic, Result } from '../diagnostics.js';
 import type { Image, Model } from '../model/types.js';
 import { checkPlatform } from '../model/platform.js';
+import { reachableFrom } from '../model/graph.js';
 import { suggestion } from '../util/suggest.js';
 
 export interface Selection {
@@ -23,15 +24,10 @@ export function selectImages(
 
   let selected = new Set(names);
   if (imageFilter.length > 0) {
-    selected = new Set();
-    const add = (name: string): void => {
-      if (selected.has(name)) return;
-      selected.add(name);
-      for (const dependency of byName.get(name)?.dependsOn ?? []) add(dependency);
-    };
+    const named: string[] = [];
     for (const name of imageFilter) {
       if (name === '') diagnostics.push(emptyFilter('--image', 'name an image of the spec'));
-      else if (byName.has(name)) add(name);
+      else if (byName.has(name)) named.push(name);
       else
         diagnostics.push({
           severity: 'error',
@@ -40,6 +36,7 @@ export function selectImages(
           hint: suggestion(name, names, 'images'),
         });
     }
+    selected = reachableFrom(named, (name) => byName.get(name)?.dependsOn ?? []);
   }
 
   const platforms: string[] = [];

@@ -7,7 +7,9 @@
  * changed; tasks by kind, each with its own fields (no `retry`: the kind says); `local-base`
  * Version 4: `local-base` tasks for localhost/ base images (never pulled from a registry);
  * build `secrets` (and `secret` tasks that send them to build hosts); every positional word
- * after `--`, every option value joined to its flag.
+ * after `--`, every option value joined to its flag; each image's `inputs`, its input hash
+ * per platform (model/inputs.ts), so a later step can tell an unchanged image from one to
+ * build; build and test tasks' `timeoutMs`.
  */
 import type { UploadLayout } from './upload.js';
 
@@ -128,6 +130,11 @@ export interface PlanImage {
   /** Final references the run publishes (empty with --no-push or a narrowing --platform). */
   publishes: string[];
   dependsOn: string[];
+  /**
+   * Input hash (sha256 hex, model/inputs.ts) per platform planned: what the build of that
+   * platform reads. Absent when the planner was not given them (a library caller).
+   */
+  inputs?: Record<string, string>;
 }
 
 export interface PlanHost {
