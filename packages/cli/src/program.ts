@@ -12,6 +12,7 @@ import {
   positiveInteger,
 } from './commands/common.js';
 import { initCommand, type InitOptions } from './commands/init.js';
+import { keygenCommand, type KeygenOptions } from './commands/keygen.js';
 import { DOCTOR_OUTPUTS, doctorCommand, type DoctorOptions } from './commands/doctor.js';
 import { PLAN_FORMATS, planCommand, type PlanCommandOptions } from './commands/plan.js';
 import { VALIDATE_FORMATS, validateCommand, type ValidateOptions } from './commands/validate.js';
@@ -183,6 +184,20 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
     )
     .action(async (dir: string | undefined, options: InitOptions) => {
       exitCode = await initCommand(io, dir, options);
+    });
+  program
+    .command('keygen')
+    .description(
+      'Write a sigstore signing key pair: NAME.key (private, encrypted with a passphrase, mode 0600; cosign-compatible) and NAME.pub. Exit 0 written, 2 if not.',
+    )
+    .argument('<name>', 'the files to write, without extension (e.g. keys/release: keys/release.key, keys/release.pub)')
+    .option(
+      '--passphrase-env <var>',
+      'read the passphrase from this environment variable (default: asked twice on the terminal)',
+    )
+    .option('--force', 'replace NAME.key and NAME.pub if they are there', false)
+    .action(async (name: string, options: KeygenOptions) => {
+      exitCode = await keygenCommand(io, name, options);
     });
   specOptions(
     program

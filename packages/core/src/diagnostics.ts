@@ -57,7 +57,10 @@ export type DiagnosticCode =
   | 'plan-out-of-date'
   | 'base-not-found'
   | 'spec-exists'
-  | 'no-containerfiles';
+  | 'no-containerfiles'
+  | 'key-exists'
+  | 'passphrase-missing'
+  | 'passphrase-mismatch';
 
 export interface Position {
   /** 1-based line. */

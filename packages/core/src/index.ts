@@ -90,3 +90,16 @@ export {
   type CheckStatus,
   type DoctorReport,
 } from './doctor/index.js';
+export {
+  generateSigstoreKeyPair,
+  encryptPrivateKey,
+  decryptPrivateKey,
+  publicKeyPem,
+  COSIGN_KEY_PEM_TYPE,
+  SIGSTORE_KEY_PEM_TYPE,
+  SCRYPT_LEGACY,
+  type KeyPairPem,
+  type KeyFailure,
+  type DecryptResult,
+  type ScryptParams,
+} from './signing/keys.js';
