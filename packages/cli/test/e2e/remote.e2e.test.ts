@@ -301,7 +301,8 @@ describe.skipIf(unavailable !== undefined && !mustRun)(
     });
 
     it('stops the remote podman on Ctrl-C: nothing left running on the host', async () => {
-      const dir = slowExample('sigint', 120);
+      // A number no other suite sleeps for: suites run side by side, and each checks its own is gone.
+      const dir = slowExample('sigint', 122);
       const report = path.join(dir, 'report.json');
       const cli = startCli(['build', '--report', report, '--platform', 'linux/arm64'], {
         cwd: dir,
@@ -317,7 +318,7 @@ describe.skipIf(unavailable !== undefined && !mustRun)(
       const result = await cli.done;
       expect(result.code, cli.output()).toBe(130);
       expect(hostA().sessionProcesses()).toEqual([]);
-      expect(processesMatching('sleep 120')).toEqual([]);
+      expect(processesMatching('sleep 122')).toEqual([]);
       const run = readJson<RunReport>(report);
       expect(run.status).toBe('interrupted');
       // Its run directory on the host (context, authfile) went too.
