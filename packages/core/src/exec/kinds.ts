@@ -60,6 +60,22 @@ const pushTo = (task: { repository: string }): Attempt => ({ op: 'push', referen
 const registry = (): 'registry' => 'registry';
 const never = (): 'never' => 'never';
 const COMMON = { finishesOnInterrupt: false, onHostDown: 'fail', countsForImage: true } as const;
+/** A cheap step that talks to no registry and is never retried: resets, lookups, uploads, secrets. */
+const LOCAL_STEP = { ...COMMON, weight: 1, loadsHost: false, retry: never, registries: none, attempt: other } as const;
+
+/** push and stage: a push to a registry that records the digest it wrote. */
+function pushByDigest<K extends 'push' | 'stage'>(): KindPolicy<K> {
+  return {
+    ...COMMON,
+    weight: 2,
+    loadsHost: false,
+    retry: registry,
+    // TypeScript does not narrow TaskOf<K> for a K it only knows to be one of two.
+    registries: (task) => [(task as TaskOf<'push' | 'stage'>).repository],
+    attempt: pushTo,
+    succeeded: pushedDigest,
+  };
+}
 
 export const KINDS: { readonly [K in TaskKind]: KindPolicy<K> } = {
   // Logins on one host write one authfile: one at a time.
@@ -75,23 +91,13 @@ export const KINDS: { readonly [K in TaskKind]: KindPolicy<K> } = {
     succeeded,
   },
   reset: {
-    ...COMMON,
-    weight: 1,
-    loadsHost: false,
-    retry: never,
-    registries: none,
-    attempt: other,
+    ...LOCAL_STEP,
     succeeded,
     failed: resetFailed,
   },
   // A lookup in local storage (and on a build host lacking the image, a transfer from here): no registry.
   'local-base': {
-    ...COMMON,
-    weight: 1,
-    loadsHost: false,
-    retry: never,
-    registries: none,
-    attempt: other,
+    ...LOCAL_STEP,
     prepare: findLocalBase,
     succeeded,
   },
@@ -115,15 +121,7 @@ export const KINDS: { readonly [K in TaskKind]: KindPolicy<K> } = {
     attempt: () => ({ op: 'pull' }),
     succeeded: builtList,
   },
-  push: {
-    ...COMMON,
-    weight: 2,
-    loadsHost: false,
-    retry: registry,
-    registries: (task) => [task.repository],
-    attempt: pushTo,
-    succeeded: pushedDigest,
-  },
+  push: pushByDigest(),
   // From the registry it is a registry read; from local storage it is not.
   assemble: {
     ...COMMON,
@@ -144,15 +142,8 @@ export const KINDS: { readonly [K in TaskKind]: KindPolicy<K> } = {
     succeeded: testOutput,
     interrupted: removeTestContainer,
   },
-  stage: {
-    ...COMMON,
-    weight: 2,
-    loadsHost: false,
-    retry: registry,
-    registries: (task) => [task.repository],
-    attempt: pushTo,
-    succeeded: pushedDigest,
-  },
+  // The whole list, to a staging tag: the same as one platform's push, to the kind table.
+  stage: pushByDigest(),
   verify: {
     ...COMMON,
     weight: 1,
@@ -187,23 +178,13 @@ export const KINDS: { readonly [K in TaskKind]: KindPolicy<K> } = {
     failed: cleanupFailed,
   },
   upload: {
-    ...COMMON,
-    weight: 1,
-    loadsHost: false,
-    retry: never,
-    registries: none,
-    attempt: other,
+    ...LOCAL_STEP,
     input: contextInput,
     succeeded,
   },
   // A build secret's value, written to a 0600 file on a build host: nothing to retry against.
   secret: {
-    ...COMMON,
-    weight: 1,
-    loadsHost: false,
-    retry: never,
-    registries: none,
-    attempt: other,
+    ...LOCAL_STEP,
     input: secretInput,
     succeeded,
   },

@@ -16,24 +16,27 @@ const isMapping = (value: unknown): value is Record<string, unknown> =>
 
 /** `data` without any `x-` key, at any depth; without recursion (nesting is capped, but cheaply so). */
 export function withoutExtensionKeys(data: unknown): unknown {
+  // Copies are made as they are visited, so the parsed data is left as it was.
   const copy = (value: unknown): unknown =>
-    Array.isArray(value) ? [...value] : isMapping(value) ? { ...value } : value;
+    Array.isArray(value)
+      ? (value as unknown[]).slice()
+      : isMapping(value)
+        ? Object.fromEntries(Object.entries(value).filter(([key]) => !key.startsWith('x-')))
+        : value;
   const root = copy(data);
   const stack: unknown[] = [root];
   while (stack.length > 0) {
     const value = stack.pop();
     if (Array.isArray(value)) {
-      value.forEach((item, i) => {
-        value[i] = copy(item);
-        stack.push(value[i]);
+      const items = value as unknown[];
+      items.forEach((item, i) => {
+        items[i] = copy(item);
+        stack.push(items[i]);
       });
     } else if (isMapping(value)) {
       for (const key of Object.keys(value)) {
-        if (key.startsWith('x-')) delete value[key];
-        else {
-          value[key] = copy(value[key]);
-          stack.push(value[key]);
-        }
+        value[key] = copy(value[key]);
+        stack.push(value[key]);
       }
     }
   }
