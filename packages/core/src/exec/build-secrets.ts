@@ -68,11 +68,11 @@ export function secretEnvOf(plan: Plan): string[] {
   ];
 }
 
-/** The texts to mask in output: each value, and each of its lines (a multi-line file secret printed line by line). */
+/** The texts to mask in output: each whole value, however short (the redactor masks the lines of a short multi-line one too). */
 export function secretTexts(values: ReadonlyMap<string, Buffer>): string[] {
   return [...values.values()].flatMap((value) => {
     const text = value.toString('utf8');
-    return [text, text.trim(), ...text.split(/\r?\n/).map((line) => line.trim())].filter((t) => t.length >= 4);
+    return [text, text.trim()].filter((t) => t.length > 0);
   });
 }
 

@@ -12,11 +12,32 @@ export type Redact = (text: string) => string;
  */
 const MIN_BASE64 = 7;
 
+/**
+ * A secret longer than this (a certificate bundle as a build secret, say) is masked as its
+ * literal text only, by a linear search: its encodings and lines in one regular expression
+ * would make that expression too large for V8 (which would throw, quoting the secret).
+ */
+const MAX_ENCODED = 4096;
+/** Lines of a multi-line secret are masked one by one only for a short one (a token file, not a bundle). */
+const MAX_LINES = 32;
+
 export function redactor(secrets: Iterable<string>): Redact {
   const forms = new Set<string>();
-  for (const secret of secrets)
+  const long = new Set<string>();
+  for (const secret of secrets) {
+    if (secret.length > MAX_ENCODED) {
+      long.add(secret);
+      long.add(secret.trim());
+      continue;
+    }
     for (const variant of asSent(secret)) for (const form of encodedForms(variant)) forms.add(form);
-  if (forms.size === 0) return (text) => text;
+  }
+  const literal = (text: string): string => {
+    let out = text;
+    for (const secret of long) if (secret !== '') out = out.split(secret).join('***');
+    return out;
+  };
+  if (forms.size === 0) return literal;
   // One pass per line whatever the number of forms. Longest first, because alternation
   // takes the first alternative that matches: a form that contains another is masked whole.
   const pattern = new RegExp(
@@ -26,7 +47,7 @@ export function redactor(secrets: Iterable<string>): Redact {
       .join('|'),
     'g',
   );
-  return (text) => text.replace(pattern, '***');
+  return (text) => literal(text).replace(pattern, '***');
 }
 
 /**
@@ -35,7 +56,8 @@ export function redactor(secrets: Iterable<string>): Redact {
  * line of a multi-line one may come back on its own.
  */
 function asSent(secret: string): string[] {
-  const lines = secret.split(/\r?\n/).filter((line) => line.length >= 4);
+  const all = secret.split(/\r?\n/);
+  const lines = all.length > MAX_LINES ? [] : all.filter((line) => line.length >= 4);
   return [secret, secret.replace(/\r?\n/g, ''), ...lines].filter((variant) => variant.length > 0);
 }
 

@@ -122,3 +122,14 @@ describe('a secret as the registry sees it', () => {
     expect(redact(`Authorization: Basic ${basic}`)).not.toContain(basic);
   });
 });
+
+describe('redactor, for a large file secret (a certificate bundle)', () => {
+  it('masks it whole, and never builds a regular expression V8 refuses', () => {
+    const lines = Array.from({ length: 4000 }, (_, i) => `line ${i} ${'Q'.repeat(40)}${i}`);
+    const bundle = `${lines.join('\n')}\n`;
+    const redact = redactor([bundle, 'tok-1234']);
+    // Built lazily or not, the expression must not be one V8 refuses (it would quote the secret).
+    expect(redact(`before ${bundle} after tok-1234`)).toBe('before *** after ***');
+    expect(redact('an ordinary line of output')).toBe('an ordinary line of output');
+  });
+});
