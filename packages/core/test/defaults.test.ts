@@ -53,20 +53,23 @@ images:
     );
   });
 
-  it('x- keys are ignored anywhere, so YAML anchors have a home', () => {
+  it('x- keys are ignored at the top and in every object of fixed keys, so YAML anchors have a home; x- names are names', () => {
     const { model, diagnostics } = analyzeText(
       `version: 1
 x-anchors:
   platforms: &platforms [linux/amd64]
   args: &args { BASE: docker.io/library/busybox }
+registries:
+  x-prod: { url: 127.0.0.1:5000/acme, x-note: a registry named x-prod }
 images:
-  x-not-an-image: { context: nowhere }
   a: { platforms: *platforms, buildArgs: *args, context: a, x-note: anything }
 `,
       { files: FILES },
     );
     expect(diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
     expect(model!.images.map((i) => i.name)).toEqual(['a']);
+    // In maps of names the user chose, x- is a name: kept.
+    expect(model!.registries.map((r) => r.name)).toEqual(['x-prod']);
     expect(model!.images[0]).toMatchObject({
       platforms: ['linux/amd64'],
       buildArgs: { BASE: 'docker.io/library/busybox' },

@@ -154,19 +154,7 @@ export function analyzeLayout(found: readonly FoundContainerfile[], projectName:
   return { images: dependencyOrder(images), registryUrls, notes };
 }
 
-/** `x-` keys are ignored anywhere in a spec: an image may not be named so. */
-const notExtension = (name: string): string => (name.startsWith('x-') ? `image-${name}` : name);
-
 function derivedName(dir: string, base: string, defaults: ReadonlyMap<string, string>, projectName: string): string {
-  return notExtension(folderDerivedName(dir, base, defaults, projectName));
-}
-
-function folderDerivedName(
-  dir: string,
-  base: string,
-  defaults: ReadonlyMap<string, string>,
-  projectName: string,
-): string {
   const outer = outerImageDir(dir, defaults);
   const folderName =
     (outer === undefined ? '' : `${imageNameFrom(path.basename(outer))}-`) +
@@ -215,7 +203,7 @@ function siblingOf(
 function assignNames(candidates: Candidate[]): void {
   const taken = new Set<string>();
   for (const c of candidates) {
-    if (c.named !== undefined && !c.named.startsWith('x-') && !taken.has(c.named)) {
+    if (c.named !== undefined && !taken.has(c.named)) {
       c.name = c.named;
       taken.add(c.name);
     }

@@ -14,33 +14,29 @@ const MERGED = new Set(['buildArgs', 'secrets']);
 const isMapping = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 
-/** `data` without any `x-` key, at any depth; without recursion (nesting is capped, but cheaply so). */
+/**
+ * `data` without its `x-` keys: at the top, in `defaults:`, and in each image, registry,
+ * host and image test. Not in the maps keyed by names the user chose (images, registries,
+ * hosts, secrets, variables, buildArgs): there `x-prod` is a name, not an extension.
+ */
 export function withoutExtensionKeys(data: unknown): unknown {
-  // Copies are made as they are visited, so the parsed data is left as it was.
-  const copy = (value: unknown): unknown =>
-    Array.isArray(value)
-      ? (value as unknown[]).slice()
-      : isMapping(value)
-        ? Object.fromEntries(Object.entries(value).filter(([key]) => !key.startsWith('x-')))
-        : value;
-  const root = copy(data);
-  const stack: unknown[] = [root];
-  while (stack.length > 0) {
-    const value = stack.pop();
-    if (Array.isArray(value)) {
-      const items = value as unknown[];
-      items.forEach((item, i) => {
-        items[i] = copy(item);
-        stack.push(items[i]);
-      });
-    } else if (isMapping(value)) {
-      for (const key of Object.keys(value)) {
-        value[key] = copy(value[key]);
-        stack.push(value[key]);
-      }
-    }
-  }
-  return root;
+  const strip = (value: unknown): unknown =>
+    isMapping(value) ? Object.fromEntries(Object.entries(value).filter(([key]) => !key.startsWith('x-'))) : value;
+  const eachStripped = (map: unknown): unknown =>
+    isMapping(map) ? Object.fromEntries(Object.entries(map).map(([name, value]) => [name, strip(value)])) : map;
+  const top = strip(data);
+  if (!isMapping(top)) return top;
+  const images = eachStripped(top['images']);
+  if (isMapping(images))
+    for (const [name, image] of Object.entries(images))
+      if (isMapping(image) && 'test' in image) images[name] = { ...image, test: strip(image['test']) };
+  return {
+    ...top,
+    ...('images' in top && { images }),
+    ...('registries' in top && { registries: eachStripped(top['registries']) }),
+    ...('hosts' in top && { hosts: eachStripped(top['hosts']) }),
+    ...('defaults' in top && { defaults: strip(top['defaults']) }),
+  };
 }
 
 /** The source with `defaults:` merged into each image, and locations of merged values mapped back to where they are written. */

@@ -191,7 +191,7 @@ export interface BuildSecrets {
   [k: string]: Secret;
 }
 /**
- * Keys every image gets unless it writes its own. Mappings (buildArgs, secrets) merge key by key, the image's entry winning; every other key (platforms, tags, registries, strategy, target, host, test) is replaced whole by the image's own. Over the top-level platforms and strategy. Keys starting with x- are ignored anywhere in the spec: a home for YAML anchors.
+ * Keys every image gets unless it writes its own. Mappings (buildArgs, secrets) merge key by key, the image's entry winning; every other key (platforms, tags, registries, strategy, target, host, test) is replaced whole by the image's own. Over the top-level platforms and strategy. Keys starting with x- are ignored at the top and in every image, registry, host, test and defaults object (not in maps of names: an image or registry may be named x-...): a home for YAML anchors.
  */
 export interface DefaultsForEveryImage {
   platforms?: Platforms2;
