@@ -73,6 +73,12 @@ export type Attempt =
   | { op: 'pull' | 'inspect'; reference?: string }
   | { op: 'push'; reference?: string }
   | { op: 'login'; server?: string }
+  /**
+   * A build: a pull of its bases as far as registries go, but its output is also its RUN
+   * steps': registry words count only in podman's own lines (`Error: ...`), not in what a
+   * step printed (`npm ERR! 401 Unauthorized`, `x.c:502: error`).
+   */
+  | { op: 'build' }
   /** Reaching a build host: ssh's own failures, then the command's. */
   | { op: 'ssh'; target: Pick<SshTarget, 'name' | 'host' | 'port' | 'knownHosts' | 'user' | 'identityFile'> }
   /** Anything else (a container run, local storage); a build counts as a pull of its bases. */
@@ -116,8 +122,10 @@ export function diagnoseExit(exitCode: number, errorOutput: string, attempt: Att
     if (ssh) return { failure: { ...ssh, ...kept }, transient: false, rateLimited: false };
   }
   const line = lastErrorLine(errorOutput) || `exited with code ${exitCode}`;
+  const ownLines = attempt.op === 'build' ? podmanLines(errorOutput) : errorOutput;
   for (const rule of RULES) {
-    const match = errorOutput.match(rule.pattern);
+    const registryRule = rule.reason.startsWith('registry-') || rule.reason === 'image-not-found';
+    const match = (registryRule ? ownLines : errorOutput).match(rule.pattern);
     if (match) {
       const seen = { match, text: errorOutput, attempt };
       return {
@@ -138,6 +146,14 @@ export function diagnoseExit(exitCode: number, errorOutput: string, attempt: Att
     transient: false,
     rateLimited: false,
   };
+}
+
+/** The lines podman itself printed about the build (its errors and warnings), not its steps' output. */
+function podmanLines(text: string): string {
+  return text
+    .split('\n')
+    .filter((line) => /^(?:Error: |error: |WARN\[|time="|Trying to pull |level=)/.test(line))
+    .join('\n');
 }
 
 /** The tail of the tool's output, as it said it: what a reader of the report or --verbose checks the words against. */

@@ -118,7 +118,7 @@ export const KINDS: { readonly [K in TaskKind]: KindPolicy<K> } = {
     retry: never,
     registries: (task) => task.pulls ?? [],
     // What a build reaches a registry for is its bases: the reference is in podman's words.
-    attempt: () => ({ op: 'pull' }),
+    attempt: () => ({ op: 'build' }),
     succeeded: builtList,
   },
   push: pushByDigest(),

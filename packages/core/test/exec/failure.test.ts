@@ -167,3 +167,24 @@ describe('the translation table', () => {
     );
   });
 });
+
+describe('a build: registry words count only in podman’s own lines', () => {
+  it('a RUN step’s npm 401 or a compiler line with 502 is the step failing, not the registry', () => {
+    const npm =
+      'STEP 2/2: RUN npm ci\nnpm ERR! code E401\nnpm ERR! 401 Unauthorized - GET https://npm.example.com/x\nError: building at STEP "RUN npm ci": while running runtime: exit status 1\n';
+    expect(diagnoseExit(1, npm, { op: 'build' }).failure.reason).toBe('command-failed');
+    const cc =
+      'src/x.c:502: error: expected ;\nError: building at STEP "RUN make": while running runtime: exit status 2\n';
+    expect(diagnoseExit(2, cc, { op: 'build' }).failure.reason).toBe('command-failed');
+  });
+
+  it('podman’s own registry failure of a base is still translated', () => {
+    const pulled =
+      'STEP 1/2: FROM localhost:5000/a/b:1\nError: creating build container: initializing source docker://localhost:5000/a/b:1: reading manifest 1 in localhost:5000/a/b: unauthorized: authentication required\n';
+    expect(diagnoseExit(125, pulled, { op: 'build' }).failure.reason).toBe('registry-auth');
+    expect(
+      diagnoseExit(1, 'exec /bin/sh: exec format error\nError: building at STEP "RUN x"\n', { op: 'build' }).failure
+        .reason,
+    ).toBe('emulation-missing');
+  });
+});
