@@ -135,8 +135,11 @@ async function findContainerfiles(root: string): Promise<FoundContainerfile[]> {
         if (!isSkippedDirectory(entry.name)) await walk(child);
       } else if (entry.isFile() && isContainerfileName(entry.name)) {
         const file = path.join(root, child);
-        const size = (await stat(file)).size;
-        if (size <= MAX_CONTAINERFILE_BYTES) found.push({ path: child, text: await readFile(file, 'utf8') });
+        // One that cannot be read (no permission, removed meanwhile) is left out, not a crash.
+        const text = await stat(file)
+          .then((info) => (info.size <= MAX_CONTAINERFILE_BYTES ? readFile(file, 'utf8') : undefined))
+          .catch(() => undefined);
+        if (text !== undefined) found.push({ path: child, text });
       }
     }
   };

@@ -21,7 +21,7 @@ import {
 } from '../plan/commands.js';
 import type { Plan, TaskOf } from '../plan/types.js';
 import type { TaskFailure } from './failure.js';
-import { lastLines } from './outcomes.js';
+import { lastLines, redactFailure } from './outcomes.js';
 import type { ProcessOutcome, Runner } from './runner.js';
 import type { TaskContext, TaskOutcome } from './task.js';
 
@@ -49,7 +49,12 @@ export async function findInstance(
   if (exists.exitCode === 0) {
     const inspected = await run(inspectListArgs(podman, reference));
     if (inspected.exitCode !== 0) return failed('manifest inspect', inspected);
-    const entries = (JSON.parse(inspected.stdout) as { manifests?: ListEntry[] }).manifests ?? [];
+    let entries: ListEntry[];
+    try {
+      entries = (JSON.parse(inspected.stdout) as { manifests?: ListEntry[] }).manifests ?? [];
+    } catch {
+      return failed('manifest inspect printed no JSON', inspected);
+    }
     const entry = entries.find(({ platform: p }) => {
       if (p === undefined) return false;
       return p.os === os && p.architecture === architecture && (variant === undefined || p.variant === variant);
@@ -99,8 +104,21 @@ export async function findLocalBase(task: TaskOf<'local-base'>, ctx: TaskContext
         { argv, cwd, hideEnv: ctx.secretEnv, ...(stdin && { stdin }) },
         { signal: ctx.signal, onLine: (line, stream) => ctx.onLine(ctx.redact(line), stream) },
       );
-  const fail = (failure: TaskFailure): TaskOutcome => ({ status: 'failed', failure });
-  const there = await findInstance(on(ctx.runner, ctx.cwd), task.podman, task.reference, platform);
+  const fail = (failure: TaskFailure): TaskOutcome =>
+    ctx.signal.aborted
+      ? { status: 'interrupted', failure: { reason: 'interrupted', message: 'stopped by an interrupt' } }
+      : { status: 'failed', failure: redactFailure(failure, ctx.redact) };
+  let hostFailure: TaskFailure | undefined;
+  const watched =
+    (run: Run): Run =>
+    async (argv, stdin) => {
+      const outcome = await run(argv, stdin);
+      hostFailure ??= outcome.hostFailure;
+      return outcome;
+    };
+  const there = await findInstance(watched(on(ctx.runner, ctx.cwd)), task.podman, task.reference, platform);
+  // The host, not the lookup, failed: a host failure, so that a fallback may take over.
+  if (hostFailure) return { status: 'failed', failure: hostFailure };
   if (typeof there === 'object' && 'id' in there) return found(ctx, task, there.id);
   if (there !== 'absent') return fail(there);
   if (task.host === 'local') return fail(notHere(task.reference));
@@ -163,7 +181,8 @@ export async function checkLocalBases(plan: Plan, cwd: string, runner: Runner): 
       { argv: imageExistsArgs('podman', reference), cwd },
       { signal: new AbortController().signal, onLine: () => {} },
     );
-    if (outcome.exitCode !== 1) continue;
+    // Only "not there" (exit 1 from podman itself) counts: a podman that is missing or broken is the pre-flight's to say.
+    if (outcome.spawnError || outcome.exitCode !== 1) continue;
     const bases = new Set(
       plan.tasks.flatMap((t) => (t.kind === 'local-base' && t.reference === reference ? [t.id] : [])),
     );

@@ -21,7 +21,8 @@ export class PlanSecrets {
   /** The `secret` tasks a build of these secrets on an ssh host waits for (one per secret and host). */
   sendTo(host: Host, secrets: readonly { name: string }[], add: (task: PlanTask) => string): string[] {
     if (host.kind !== 'ssh') return [];
-    return secrets.map(({ name }) => {
+    // Two ids may read one source: one task for it.
+    return [...new Set(secrets.map(({ name }) => name))].map((name) => {
       const id = `secret:${name}@${host.name}`;
       if (!this.sent.has(id)) {
         this.sent.add(id);
