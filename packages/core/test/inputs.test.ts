@@ -165,6 +165,23 @@ describe('the stat cache', () => {
   const later = () => Date.now() + 60_000;
   const cacheIn = (dir: string) => path.join(dir, '.cache', 'stat.json');
 
+  it('a run of some images (--image) keeps the entries of the others', async () => {
+    const dir = tree();
+    const cacheFile = cacheIn(dir);
+    expect((await hashes(dir, { cacheFile, nowMs: later() })).stats).toMatchObject({ hits: 0, misses: 3 });
+    const analysis = await analyze({ cwd: dir, env: {}, localPlatform: 'linux/amd64', localJobs: 2 });
+    if (!analysis.ok) throw new Error('spec');
+    const some = computeInputHashes(
+      analysis.value.specDir,
+      analysis.value.model,
+      ['other'],
+      {},
+      { cacheFile, nowMs: later() },
+    );
+    expect(some.ok && some.stats).toMatchObject({ hits: 1, misses: 0 });
+    expect((await hashes(dir, { cacheFile, nowMs: later() })).stats).toMatchObject({ hits: 3, misses: 0 });
+  });
+
   it('a second run reads no file and gives the same hashes; a changed file is read again', async () => {
     const dir = tree();
     const cacheFile = cacheIn(dir);

@@ -109,6 +109,7 @@ function readImageSources(specDir: string, image: Image, reader: FileHasher): Im
   const containerfile = readRegularFile(path.resolve(specDir, image.containerfile));
   if (!containerfile) throw new Error(`${image.containerfile} is not a readable regular file`);
   const walk = walkContext(contextDir, path.posix.relative(image.context, image.containerfile));
+  reader.walking(contextDir);
   const entries = walk.entries.map((entry) => reader.entry(contextDir, entry));
   const ignoreFiles: [string, string][] = [];
   for (const name of IGNORE_FILES) {
@@ -127,6 +128,10 @@ class FileHasher {
   private readonly buffer = Buffer.allocUnsafe(1 << 20);
 
   constructor(private readonly cache: StatCache) {}
+
+  walking(contextDir: string): void {
+    this.cache.walking(contextDir);
+  }
 
   entry(contextDir: string, entry: string): ContextEntry {
     const file = path.join(contextDir, entry);

@@ -32,8 +32,10 @@ export class StatCache {
   hits = 0;
   misses = 0;
   private readonly previous: Map<string, Entry>;
-  /** What this run saw: only these are written, so files gone from the tree leave the cache. */
+  /** What this run saw: only these are written of the contexts it walked, so files gone from them leave the cache. */
   private readonly seen = new Map<string, Entry>();
+  /** The context directories this run walked whole: entries elsewhere (another image's, with --image) are kept. */
+  private readonly walked = new Set<string>();
   /** Entries changed at or after this (ns since the epoch) are not written. */
   private readonly trustedBefore: bigint;
 
@@ -59,6 +61,11 @@ export class StatCache {
     return undefined;
   }
 
+  /** This run walks `dir` whole: what it does not see there is gone. */
+  walking(dir: string): void {
+    this.walked.add(dir.endsWith(path.sep) ? dir : `${dir}${path.sep}`);
+  }
+
   /** Records the hash of `file`, read while it had `stats` (from the descriptor it was read through). */
   record(file: string, stats: BigIntStats, hash: string): void {
     const changed = stats.mtimeNs > stats.ctimeNs ? stats.mtimeNs : stats.ctimeNs;
@@ -74,7 +81,8 @@ export class StatCache {
     const temporary = `${this.file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
     try {
       mkdirSync(path.dirname(this.file), { recursive: true, mode: 0o700 });
-      const content: CacheFile = { format: STAT_CACHE_FORMAT, files: Object.fromEntries(this.seen) };
+      const kept = [...this.previous].filter(([file]) => ![...this.walked].some((dir) => file.startsWith(dir)));
+      const content: CacheFile = { format: STAT_CACHE_FORMAT, files: Object.fromEntries([...kept, ...this.seen]) };
       writeFileSync(temporary, JSON.stringify(content), { mode: 0o600 });
       renameSync(temporary, this.file);
       return undefined;
