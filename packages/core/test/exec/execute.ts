@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll } from 'vitest';
@@ -43,8 +43,12 @@ export async function execute(plan: Plan, podman: FakePodman, extra: Partial<Exe
     onEvent: (event) => {
       events.push(event);
       if (event.type === 'task-start' && authfileMode === undefined) {
-        const dir = readdirSync(tmpDir).find((entry) => entry.startsWith('orchestrate-run-'))!;
-        authfileMode = statSync(path.join(tmpDir, dir, 'auth.json')).mode & 0o777;
+        // Two runs may share tmpDir (the lock tests): the other's directory may have no authfile yet.
+        const authfile = readdirSync(tmpDir)
+          .filter((entry) => entry.startsWith('orchestrate-run-'))
+          .map((entry) => path.join(tmpDir, entry, 'auth.json'))
+          .find((file) => existsSync(file));
+        if (authfile !== undefined) authfileMode = statSync(authfile).mode & 0o777;
       }
     },
     lockDir: path.join(tmpDir, 'locks'),
