@@ -9,6 +9,11 @@ import type { BuildSecret } from './types.js';
 
 type SecretsSpec = NonNullable<SpecDocument['secrets']>;
 
+/** A secret file's path as the model keeps it: posix separators, normalised (the same for the check and the plan). */
+function secretPath(file: string): string {
+  return path.normalize(file.replaceAll('\\', '/'));
+}
+
 /** The top-level secrets with the image's own over them (the same id: the image's), in id order. */
 export function mergeBuildSecrets(top: SecretsSpec | undefined, own: SecretsSpec | undefined): BuildSecret[] {
   const merged = new Map(Object.entries({ ...top, ...own }));
@@ -18,7 +23,7 @@ export function mergeBuildSecrets(top: SecretsSpec | undefined, own: SecretsSpec
       const secret = merged.get(id)!;
       return {
         id,
-        source: 'env' in secret ? { env: secret.env } : { file: path.normalize(secret.file.replaceAll('\\', '/')) },
+        source: 'env' in secret ? { env: secret.env } : { file: secretPath(secret.file) },
       };
     });
 }
@@ -32,7 +37,7 @@ export function checkSecretFiles(
 ): void {
   for (const [id, secret] of Object.entries(secrets ?? {})) {
     if ('env' in secret) continue;
-    const file = path.normalize(secret.file.replaceAll('\\', '/'));
+    const file = secretPath(secret.file);
     if (!files.exists(file))
       ctx.error(
         'file-unreadable',
